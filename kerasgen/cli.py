@@ -1,0 +1,166 @@
+"""Command line: `kerasgen list | train | sample`.
+
+A run folder holds `model.keras`, `run.json` (what was trained on what),
+`history.json` (per-epoch metrics) and `samples/` (PNG grids per epoch).
+Errors a user can fix print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+MODEL_FILE = "model.keras"
+
+
+class UsageError(Exception):
+    """An error in what the user asked for; printed as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kerasgen", description="Deep generative models for Keras 3.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the model presets")
+
+    t = sub.add_parser("train", help="train a preset on a data spec")
+    t.add_argument("preset")
+    t.add_argument("--data", required=True, help="data spec, e.g. digits, toy2d:moons, npz:path.npz")
+    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--out", required=True, help="run folder")
+    t.add_argument("--latent-dim", type=int, default=None)
+    t.add_argument("--precision", choices=PRECISIONS, default="float32")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
+    t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
+    t.add_argument("--sample-every", type=int, default=1, help="epochs between sample grids")
+    t.add_argument("--resume", action="store_true", help="continue the model in --out")
+    t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
+    t.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="draw samples from a trained run")
+    s.add_argument("run", help="run folder (or a .keras file)")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--out", default="samples.png", help=".png for a picture, .npy for the array")
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--labels", type=int, nargs="*", default=None, help="class of each sample (conditional models)")
+    s.add_argument("--truncation", type=float, default=None)
+    return p
+
+
+def _model_path(run: str) -> str:
+    path = run if run.endswith(".keras") else os.path.join(run, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise UsageError(f"no trained model at {path} (is {run!r} a run folder written by 'kerasgen train'?)")
+    return path
+
+
+def cmd_list(args) -> int:
+    from kerasgen import models
+
+    for name, description in models.list().items():
+        print(f"{name:12s} {description}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    import keras
+
+    from kerasgen import data, io, models, registry
+    from kerasgen.callbacks import SampleGrid
+
+    preset = registry.get_preset(args.preset)
+    model_path = os.path.join(args.out, MODEL_FILE)
+    exists = os.path.isfile(model_path)
+    if exists and not (args.resume or args.overwrite):
+        raise UsageError(f"{model_path} exists; pass --resume to continue it or --overwrite to replace it")
+    if args.resume and not exists:
+        raise UsageError(f"--resume: no model to continue at {model_path}")
+    if args.epochs < 1 or args.batch_size < 1:
+        raise UsageError("--epochs and --batch-size must be >= 1")
+    keras.mixed_precision.set_global_policy(args.precision)
+    keras.utils.set_random_seed(args.seed)
+    ds, info = data.load(args.data, batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
+                         n_samples=args.n_samples, return_info=True)
+    if preset.needs_labels and info.num_classes is None:
+        raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
+    history_path = os.path.join(args.out, "history.json")
+    initial_epoch, history = 0, {}
+    if args.resume:
+        model = models.load(model_path)
+        history = _read_json(history_path)
+        initial_epoch = len(next(iter(history.values()), []))
+    else:
+        model = models.get(args.preset, data_shape=info.data_shape, latent_dim=args.latent_dim,
+                           num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed)
+        model.compile(jit_compile=args.jit_compile)
+    grid_n = 64 if info.is_image else 2000
+    callbacks = [SampleGrid(os.path.join(args.out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]
+    result = model.fit(ds, epochs=initial_epoch + args.epochs, initial_epoch=initial_epoch,
+                       callbacks=callbacks, verbose=0 if args.quiet else 1)
+    for key, values in result.history.items():
+        history.setdefault(key, []).extend(float(v) for v in values)
+    io.save_model(model, model_path)
+    io.write_json(history, history_path)
+    io.write_json({"preset": args.preset, "data": args.data, "data_info": info.to_dict(),
+                   "precision": args.precision, "seed": args.seed, "batch_size": args.batch_size,
+                   "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None)},
+                  os.path.join(args.out, "run.json"))
+    last = {k: round(v[-1], 4) for k, v in history.items()}
+    print(f"saved {model_path}; last epoch: {last}")
+    return 0
+
+
+def _read_json(path):
+    import json
+
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from kerasgen import models
+    from kerasgen.plotting import save_samples
+
+    model = models.load(_model_path(args.run))
+    if args.n < 1:
+        raise UsageError("--n must be >= 1")
+    kwargs = {}
+    if args.labels:
+        labels = np.resize(np.asarray(args.labels), args.n)
+        kwargs["labels"] = labels
+    if args.truncation is not None:
+        kwargs["truncation"] = args.truncation
+    samples = model.sample(args.n, seed=args.seed, **kwargs)
+    if args.out.endswith(".npy"):
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        np.save(args.out, samples)
+    else:
+        save_samples(samples, args.out)
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample}
+
+
+def main(argv=None) -> int:
+    """Entry point of the `kerasgen` console script."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, FileNotFoundError) as err:
+        print(f"kerasgen: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""In-memory data sources and their checks.
+
+Each reader returns an `ArrayData`: float32 examples already in model scale
+(images in [-1, 1], vectors as given) with optional integer labels. The checks
+here are the ones every source shares: finite values, a non-empty set, one
+example shape, labels that match.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import os
+import struct
+
+import numpy as np
+
+from kerasgen.data.scaling import images_to_model_range
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+@dataclasses.dataclass
+class DataInfo:
+    """What a model needs to know about a data set.
+
+    Attributes:
+        spec: the data spec it came from.
+        data_shape: shape of one example, e.g. (28, 28, 1) or (2,).
+        num_classes: number of label classes, or None for unlabelled data.
+        is_image: True for images (scaled to [-1, 1]); False for vectors.
+        num_examples: examples in the split, or None when unknown (tfds).
+    """
+
+    spec: str
+    data_shape: tuple
+    num_classes: int | None
+    is_image: bool
+    num_examples: int | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        d = dataclasses.asdict(self)
+        d["data_shape"] = list(self.data_shape)
+        return d
+
+
+@dataclasses.dataclass
+class ArrayData:
+    """Examples `x` (N, ...) float32 and labels `y` (N,) int32 or None."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    info: DataInfo
+
+
+def check_examples(x: np.ndarray, y: np.ndarray | None, spec: str) -> None:
+    """Raises ValueError when `x` is empty or not finite or `y` does not match."""
+    if x.shape[0] == 0:
+        raise ValueError(f"data {spec!r} is empty: no examples in this split")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        n_bad = int(bad.reshape(len(x), -1).any(axis=1).sum())
+        raise ValueError(
+            f"data {spec!r} has NaN or infinite values in {n_bad} of {len(x)} examples"
+        )
+    if y is not None:
+        if y.shape != (x.shape[0],):
+            raise ValueError(
+                f"data {spec!r}: labels must have shape ({x.shape[0]},), got {y.shape}"
+            )
+        if not np.issubdtype(y.dtype, np.integer):
+            if not np.all(np.equal(np.mod(y, 1), 0)):
+                raise ValueError(f"data {spec!r}: labels must be integers, got {y.dtype}")
+        if y.min() < 0:
+            raise ValueError(f"data {spec!r}: labels must be >= 0, found {y.min()}")
+
+
+def from_arrays(x, y, spec: str, value_range=None) -> ArrayData:
+    """Turns raw arrays into `ArrayData`.
+
+    Arrays of rank 2 (N, D) are vectors, kept as given. Rank 3 (N, H, W) or
+    rank 4 (N, H, W, C) are images, scaled to [-1, 1] from `value_range`
+    (inferred when None: see `images_to_model_range`).
+    """
+    x = np.asarray(x)
+    if x.ndim < 2 or x.ndim > 4:
+        raise ValueError(
+            f"data {spec!r}: expected vectors (N, D) or images (N, H, W[, C]), got shape {x.shape}"
+        )
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"data {spec!r}: expected numeric values, got dtype {x.dtype}")
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+    check_examples(x.astype(np.float64) if x.dtype.kind == "f" else x, y, spec)
+    is_image = x.ndim >= 3
+    if is_image:
+        if x.ndim == 3:
+            x = x[..., None]
+        x = images_to_model_range(x, value_range=value_range, name=spec)
+    else:
+        x = x.astype(np.float32)
+    y = None if y is None else y.astype(np.int32)
+    num_classes = None if y is None else int(y.max()) + 1
+    info = DataInfo(spec, tuple(int(s) for s in x.shape[1:]), num_classes, is_image, len(x))
+    return ArrayData(x, y, info)
+
+
+def read_npz(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Reads `x` (and `y` when present) from an `.npz` file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"npz file not found: {path}")
+    with np.load(path, allow_pickle=False) as f:
+        keys = list(f.keys())
+        if "x" not in keys:
+            raise ValueError(
+                f"npz file {path} has no array 'x' (found keys: {', '.join(keys) or 'none'}); "
+                "store examples under 'x' and optional integer labels under 'y'"
+            )
+        return f["x"], (f["y"] if "y" in keys else None)
+
+
+def _read_idx_file(path: str) -> np.ndarray:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+    dtype_code, ndim = data[2], data[3]
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if dtype_code not in dtypes:
+        raise ValueError(f"{path}: unknown IDX data type 0x{dtype_code:02x}")
+    shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    arr = np.frombuffer(data, dtype=dtypes[dtype_code], offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: IDX header says shape {shape} but holds {arr.size} values")
+    return arr.reshape(shape)
+
+
+def _find(directory: str, stem: str) -> str | None:
+    for name in (stem, stem + ".gz"):
+        for candidate in (name, name.replace("-idx", ".idx")):
+            path = os.path.join(directory, candidate)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+def read_idx(directory: str, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Reads MNIST-format files (`train-images-idx3-ubyte[.gz]`, `t10k-...`).
+
+    `split` "train" reads the train files, "test" the t10k files, "all" both.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"idx folder not found: {directory}")
+    prefixes = {"train": ["train"], "test": ["t10k"], "all": ["train", "t10k"]}[split]
+    xs, ys = [], []
+    for prefix in prefixes:
+        images = _find(directory, f"{prefix}-images-idx3-ubyte")
+        if images is None:
+            raise FileNotFoundError(
+                f"no {prefix}-images-idx3-ubyte[.gz] in {directory} (MNIST file names expected)"
+            )
+        xs.append(_read_idx_file(images))
+        labels = _find(directory, f"{prefix}-labels-idx1-ubyte")
+        ys.append(None if labels is None else _read_idx_file(labels))
+    y = None if any(v is None for v in ys) else np.concatenate(ys)
+    return np.concatenate(xs), y
+
+
+def read_folder(directory: str, image_size=None, channels=None):
+    """Reads images from class sub-folders (`dir/<class>/*.png`).
+
+    Images are read with Pillow. Without `image_size`, all images must have the
+    same size. Returns `(x uint8 (N, H, W, C), y int (N,), class_names)`.
+    """
+    from PIL import Image
+
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"image folder not found: {directory}")
+    classes = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
+    if not classes:
+        raise ValueError(f"image folder {directory} has no class sub-folders (expected dir/<class>/*.png)")
+    images, labels, sizes = [], [], {}
+    for label, cls in enumerate(classes):
+        for fname in sorted(os.listdir(os.path.join(directory, cls))):
+            if not fname.lower().endswith(IMAGE_SUFFIXES):
+                continue
+            path = os.path.join(directory, cls, fname)
+            with Image.open(path) as im:
+                mode = {1: "L", 3: "RGB"}.get(channels) or ("L" if im.mode in ("L", "1", "I;16") else "RGB")
+                im = im.convert(mode)
+                if image_size is not None:
+                    im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
+                arr = np.asarray(im)
+            sizes.setdefault(arr.shape, path)
+            images.append(arr if arr.ndim == 3 else arr[..., None])
+            labels.append(label)
+    if not images:
+        raise ValueError(f"image folder {directory} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    if len(sizes) > 1:
+        listed = "; ".join(f"{s} e.g. {p}" for s, p in list(sizes.items())[:3])
+        raise ValueError(
+            f"images in {directory} have mixed sizes ({listed}); pass image_size=(H, W) to resize them"
+        )
+    channel_counts = {a.shape[-1] for a in images}
+    if len(channel_counts) > 1:
+        images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in images]
+    return np.stack(images), np.asarray(labels), classes
+
+
+def split_indices(n: int, split: str, test_fraction: float = 0.15) -> np.ndarray:
+    """Indices of a fixed train/test split (the same for every call)."""
+    if split == "all":
+        return np.arange(n)
+    order = np.random.default_rng(20240613).permutation(n)
+    n_test = max(1, int(round(n * test_fraction))) if n > 1 else 0
+    return np.sort(order[n - n_test :] if split == "test" else order[: n - n_test])

@@ -1,0 +1,5 @@
+"""Layers Keras lacks."""
+
+from kerasgen.layers.standardize import Standardize
+
+__all__ = ["Standardize"]

@@ -1,0 +1,117 @@
+"""GAN presets: each pairs the `GAN` algorithm with networks and settings known to train.
+
+Image presets use the DCGAN conv stacks; `gan` and every preset on vector data
+use the MLPs, with the data standardised inside the model. Each builder takes
+`data_shape`, `latent_dim` and `num_classes` plus network-size overrides
+(`base_filters` for conv stacks, `hidden` for MLPs).
+"""
+
+from __future__ import annotations
+
+from kerasgen.models.adversarial.gan import GAN
+from kerasgen.models.base import adam
+from kerasgen.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
+from kerasgen.registry import register_preset
+
+
+def rmsprop(learning_rate=5e-5):
+    """Serialised RMSprop config (WGAN with clipping)."""
+    return {"class_name": "RMSprop", "config": {"learning_rate": learning_rate}}
+
+
+def _networks(data_shape, latent_input, conv, num_classes=None, label_to_d=False, aux_classes=None,
+              categorical_codes=(), continuous_codes=0, spectral_norm=False, base_filters=64,
+              hidden=(256, 256)):
+    is_image = len(data_shape) == 3
+    d_kwargs = dict(label_input_classes=num_classes if label_to_d else None, num_classes=aux_classes,
+                    categorical_codes=categorical_codes, continuous_codes=continuous_codes,
+                    spectral_norm=spectral_norm)
+    if conv and is_image:
+        g = dcgan_generator(data_shape, latent_input, base_filters=base_filters, num_classes=num_classes)
+        d = dcgan_discriminator(data_shape, base_filters=base_filters, **d_kwargs)
+    else:
+        g = mlp_generator(data_shape, latent_input, hidden=hidden, num_classes=num_classes)
+        d = mlp_discriminator(data_shape, hidden=hidden, **d_kwargs)
+    return g, d
+
+
+def _build(name, data_shape, latent_dim, conv=True, num_classes=None, label_to_d=False,
+           auxiliary_weight=0.0, categorical_codes=(), continuous_codes=0, spectral_norm=False,
+           base_filters=64, hidden=(256, 256), **gan_kwargs):
+    data_shape = tuple(data_shape)
+    code_dim = sum(categorical_codes) + continuous_codes
+    g, d = _networks(
+        data_shape, latent_dim + code_dim, conv, num_classes=num_classes, label_to_d=label_to_d,
+        aux_classes=num_classes if auxiliary_weight > 0 else None, categorical_codes=categorical_codes,
+        continuous_codes=continuous_codes, spectral_norm=spectral_norm, base_filters=base_filters,
+        hidden=hidden)
+    return GAN(g, d, latent_dim=latent_dim, data_shape=data_shape, num_classes=num_classes,
+               label_to_discriminator=label_to_d, auxiliary_weight=auxiliary_weight,
+               categorical_codes=categorical_codes, continuous_codes=continuous_codes,
+               standardize=len(data_shape) == 1, preset=name, **gan_kwargs)
+
+
+def _require_classes(name, num_classes):
+    if not num_classes:
+        raise ValueError(f"preset {name!r} is conditional: pass num_classes (labelled data)")
+
+
+@register_preset("gan", "adversarial", "MLP GAN, non-saturating loss (Goodfellow et al. 2014)")
+def gan(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), **kw):
+    return _build("gan", data_shape, latent_dim or 64, conv=False, hidden=hidden, loss="non_saturating", **kw)
+
+
+@register_preset("dcgan", "adversarial", "DCGAN conv stacks, non-saturating loss, Adam 2e-4 / 0.5")
+def dcgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    return _build("dcgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="non_saturating", **kw)
+
+
+@register_preset("wgan", "adversarial", "Wasserstein GAN with weight clipping 0.01, 5 critic steps, RMSprop 5e-5")
+def wgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    kw.setdefault("g_optimizer_config", rmsprop())
+    kw.setdefault("d_optimizer_config", rmsprop())
+    return _build("wgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="wasserstein", penalty="clip", clip_value=0.01, n_critic=5, **kw)
+
+
+@register_preset("wgan-gp", "adversarial", "WGAN with gradient penalty 10, 5 critic steps, Adam 1e-4 / (0.5, 0.9)")
+def wgan_gp(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    kw.setdefault("g_optimizer_config", adam(1e-4, 0.5, 0.9))
+    kw.setdefault("d_optimizer_config", adam(1e-4, 0.5, 0.9))
+    return _build("wgan-gp", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="wasserstein", penalty="gradient", penalty_weight=10.0, n_critic=5, **kw)
+
+
+@register_preset("lsgan", "adversarial", "Least-squares GAN (a=0, b=c=1), Adam 2e-4 / 0.5")
+def lsgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    return _build("lsgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="least_squares", **kw)
+
+
+@register_preset("sngan", "adversarial", "Spectrally normalised discriminator, hinge loss, Adam 2e-4 / (0.5, 0.999)")
+def sngan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    return _build("sngan", data_shape, latent_dim or 128, base_filters=base_filters, hidden=hidden,
+                  loss="hinge", spectral_norm=True, **kw)
+
+
+@register_preset("cgan", "adversarial", "Conditional GAN: labels to generator and discriminator", needs_labels=True)
+def cgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    _require_classes("cgan", num_classes)
+    return _build("cgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  num_classes=num_classes, label_to_d=True, loss="non_saturating", **kw)
+
+
+@register_preset("acgan", "adversarial", "Auxiliary-classifier GAN: labels to G, class head on D", needs_labels=True)
+def acgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    _require_classes("acgan", num_classes)
+    return _build("acgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  num_classes=num_classes, auxiliary_weight=1.0, loss="non_saturating", **kw)
+
+
+@register_preset("infogan", "adversarial", "InfoGAN: a 10-way categorical and 2 continuous codes with a Q head")
+def infogan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256),
+            categorical_codes=(10,), continuous_codes=2, **kw):
+    return _build("infogan", data_shape, latent_dim or 62, base_filters=base_filters, hidden=hidden,
+                  categorical_codes=tuple(categorical_codes), continuous_codes=continuous_codes,
+                  loss="non_saturating", info_weight=1.0, **kw)

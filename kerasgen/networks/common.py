@@ -1,0 +1,61 @@
+"""Pieces shared by the network builders: label inputs, output heads, spectral norm."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+
+def maybe_spectral(layer, spectral_norm: bool):
+    """Wraps `layer` in Keras' `SpectralNormalization` when `spectral_norm`."""
+    return layers.SpectralNormalization(layer) if spectral_norm else layer
+
+
+def label_input():
+    """An int32 label input of shape (B,)."""
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
+def latent_with_labels(z, num_classes: int, embed_dim: int = 32):
+    """Concatenates z with a learned embedding of the labels; returns (inputs, h)."""
+    labels = label_input()
+    emb = layers.Embedding(num_classes, embed_dim, name="label_embedding")(labels)
+    return [z, labels], layers.Concatenate()([z, emb])
+
+
+def image_with_labels(x, num_classes: int, data_shape):
+    """Appends a learned per-label map as an extra channel (or feature block)."""
+    labels = label_input()
+    size = math.prod(data_shape[:-1]) if len(data_shape) == 3 else min(32, 4 * num_classes)
+    emb = layers.Embedding(num_classes, size, name="label_embedding")(labels)
+    if len(data_shape) == 3:
+        emb = layers.Reshape((*data_shape[:-1], 1))(emb)
+        return [x, labels], layers.Concatenate(axis=-1)([x, emb])
+    flat = layers.Flatten()(x) if len(data_shape) > 1 else x
+    return [x, labels], layers.Concatenate()([flat, emb])
+
+
+def discriminator_heads(h, num_classes=None, categorical_codes=(), continuous_codes=0,
+                        spectral_norm=False):
+    """Output heads on shared features `h` (B, F).
+
+    Returns the logit (B, 1) alone when there is no auxiliary head, else a dict
+    with "logit" and, as asked, "class_logits" (B, num_classes), "code_logits"
+    (B, sum(categorical_codes)) and "code_mean" (B, continuous_codes). Heads are
+    float32 so mixed-precision losses stay accurate.
+    """
+    dense = lambda units, name: maybe_spectral(layers.Dense(units, dtype="float32", name=name), spectral_norm)
+    logit = dense(1, "logit")(h)
+    outputs = {"logit": logit}
+    if num_classes:
+        outputs["class_logits"] = layers.Dense(num_classes, dtype="float32", name="class_logits")(h)
+    if categorical_codes or continuous_codes:
+        q = layers.Dense(128, name="q_hidden")(h)
+        q = layers.LeakyReLU(0.2)(q)
+        if categorical_codes:
+            outputs["code_logits"] = layers.Dense(sum(categorical_codes), dtype="float32", name="code_logits")(q)
+        if continuous_codes:
+            outputs["code_mean"] = layers.Dense(continuous_codes, dtype="float32", name="code_mean")(q)
+    return outputs if len(outputs) > 1 else logit

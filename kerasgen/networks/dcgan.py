@@ -1,0 +1,108 @@
+"""DCGAN-style convolutional generator and discriminator sized from the image shape.
+
+The number of stride-2 stages is the number of times both sides halve while
+staying at least 4 (8x8 -> 1 stage from 4x4; 28x28 -> 2 stages from 7x7;
+32x32 -> 3 from 4x4; 64x64 -> 4 from 4x4).
+
+References:
+    Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with
+    Deep Convolutional Generative Adversarial Networks".
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from kerasgen.networks.common import (
+    discriminator_heads,
+    image_with_labels,
+    latent_with_labels,
+    maybe_spectral,
+)
+
+
+def num_stages(height: int, width: int) -> int:
+    """Number of stride-2 stages for an image of this size."""
+    stages = 0
+    while height % 2 == 0 and width % 2 == 0 and height // 2 >= 4 and width // 2 >= 4:
+        height, width, stages = height // 2, width // 2, stages + 1
+    return stages
+
+
+def _check_image_shape(data_shape):
+    if len(data_shape) != 3:
+        raise ValueError(f"DCGAN networks need image data (H, W, C), got data_shape {tuple(data_shape)}")
+
+
+def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, name="generator"):
+    """DCGAN generator: Dense -> (Conv2DTranspose, BatchNorm, ReLU) x stages -> tanh.
+
+    Args:
+        data_shape: (H, W, C) of the images.
+        latent_dim: size of the input vector.
+        base_filters: filters of the last hidden stage; earlier ones double.
+        num_classes: when set, also takes int labels (B,) (cGAN, ACGAN).
+
+    Returns:
+        A `keras.Model`: z (B, latent_dim) [, labels (B,)] -> images (B, H, W, C)
+        float32 in [-1, 1].
+    """
+    _check_image_shape(data_shape)
+    h_out, w_out, channels = data_shape
+    stages = num_stages(h_out, w_out)
+    h0, w0 = h_out // 2**stages, w_out // 2**stages
+    filters = base_filters * 2 ** max(stages - 1, 0)
+    z = keras.Input((latent_dim,), name="z")
+    inputs, h = latent_with_labels(z, num_classes) if num_classes else (z, z)
+    h = layers.Dense(h0 * w0 * filters, use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    h = layers.Reshape((h0, w0, filters))(h)
+    for _ in range(stages - 1):
+        filters = max(filters // 2, base_filters)
+        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(h)
+        h = layers.BatchNormalization()(h)
+        h = layers.ReLU()(h)
+    if stages >= 1:
+        h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(h)
+    else:
+        h = layers.Conv2D(channels, 3, padding="same")(h)
+    x = layers.Activation("tanh", dtype="float32", name="image")(h)
+    return keras.Model(inputs, x, name=name)
+
+
+def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, num_classes=None,
+                        categorical_codes=(), continuous_codes=0, spectral_norm=False,
+                        dropout=0.0, name="discriminator"):
+    """DCGAN discriminator / critic: (Conv2D stride 2, LeakyReLU 0.2) x stages -> heads.
+
+    No batch normalisation, so the same network serves WGAN-GP critics (the
+    gradient penalty is per example) and spectrally normalised discriminators.
+
+    Args:
+        data_shape: (H, W, C) of the images.
+        base_filters: filters of the first stage; later ones double.
+        label_input_classes: when set, also takes int labels (B,) as an extra channel (cGAN).
+        num_classes: adds a "class_logits" head (ACGAN).
+        categorical_codes, continuous_codes: add InfoGAN code heads.
+        spectral_norm: wrap every conv and dense layer in `SpectralNormalization`.
+        dropout: dropout rate after each stage.
+
+    Returns:
+        A `keras.Model` returning logits (B, 1) or a dict of heads.
+    """
+    _check_image_shape(data_shape)
+    x = keras.Input(tuple(data_shape), name="x")
+    inputs, h = image_with_labels(x, label_input_classes, data_shape) if label_input_classes else (x, x)
+    stages = max(num_stages(data_shape[0], data_shape[1]), 1)
+    filters = base_filters
+    for i in range(stages):
+        h = maybe_spectral(layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}"), spectral_norm)(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+        filters *= 2
+    h = layers.Flatten()(h)
+    out = discriminator_heads(h, num_classes, categorical_codes, continuous_codes, spectral_norm)
+    return keras.Model(inputs, out, name=name)

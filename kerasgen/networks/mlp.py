@@ -1,0 +1,76 @@
+"""Fully connected generator and discriminator for vectors and small images."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from kerasgen.networks.common import (
+    discriminator_heads,
+    image_with_labels,
+    latent_with_labels,
+    maybe_spectral,
+)
+
+
+def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
+                  output_activation="auto", name="generator"):
+    """MLP generator z -> x.
+
+    Args:
+        data_shape: shape of one example: (D,) for vectors, (H, W, C) for images.
+        latent_dim: size of the input noise (and codes) vector.
+        hidden: widths of the hidden layers (ReLU).
+        num_classes: when set, the model also takes int labels (B,).
+        output_activation: "auto" gives tanh for images (range [-1, 1]) and a
+            linear output for vectors; or any Keras activation name.
+
+    Returns:
+        A `keras.Model`: z (B, latent_dim) [, labels (B,)] -> (B, *data_shape) float32.
+    """
+    data_shape = tuple(data_shape)
+    z = keras.Input((latent_dim,), name="z")
+    inputs, h = (latent_with_labels(z, num_classes) if num_classes else (z, z))
+    for i, width in enumerate(hidden):
+        h = layers.Dense(width, name=f"dense_{i}")(h)
+        h = layers.ReLU()(h)
+    if output_activation == "auto":
+        output_activation = "tanh" if len(data_shape) == 3 else None
+    h = layers.Dense(math.prod(data_shape), name="out")(h)
+    h = layers.Activation(output_activation or "linear", dtype="float32")(h)
+    x = layers.Reshape(data_shape, dtype="float32")(h)
+    return keras.Model(inputs, x, name=name)
+
+
+def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, num_classes=None,
+                      categorical_codes=(), continuous_codes=0, spectral_norm=False,
+                      name="discriminator"):
+    """MLP discriminator / critic x -> logit (no normalisation layers, LeakyReLU 0.2).
+
+    Args:
+        data_shape: shape of one example.
+        hidden: widths of the hidden layers.
+        label_input_classes: when set, also takes int labels (B,) (cGAN).
+        num_classes: adds a "class_logits" head (ACGAN).
+        categorical_codes, continuous_codes: add InfoGAN code heads.
+        spectral_norm: wrap every Dense in `keras.layers.SpectralNormalization`.
+
+    Returns:
+        A `keras.Model` returning logits (B, 1), or a dict of heads (see
+        `discriminator_heads`).
+    """
+    data_shape = tuple(data_shape)
+    x = keras.Input(data_shape, name="x")
+    if label_input_classes:
+        inputs, h = image_with_labels(x, label_input_classes, (math.prod(data_shape),) if len(data_shape) == 1 else data_shape)
+        if len(h.shape) > 2:
+            h = layers.Flatten()(h)
+    else:
+        inputs, h = x, layers.Flatten()(x) if len(data_shape) > 1 else x
+    for i, width in enumerate(hidden):
+        h = maybe_spectral(layers.Dense(width, name=f"dense_{i}"), spectral_norm)(h)
+        h = layers.LeakyReLU(0.2)(h)
+    out = discriminator_heads(h, num_classes, categorical_codes, continuous_codes, spectral_norm)
+    return keras.Model(inputs, out, name=name)

@@ -1,0 +1,62 @@
+"""Pictures of samples with Pillow only: image grids and 2-D scatter plots."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+from kerasgen.data.scaling import to_display
+
+
+def image_grid(images, columns: int | None = None, scale: int = 1, pad: int = 1) -> Image.Image:
+    """A grid of images in [-1, 1], shape (N, H, W, C) with C in (1, 3)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise ValueError(f"expected images (N, H, W, 1 or 3), got shape {images.shape}")
+    n, h, w, c = images.shape
+    columns = columns or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    pixels = to_display(images)
+    canvas = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), 255, np.uint8)
+    for i in range(n):
+        r, col = divmod(i, columns)
+        canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + col * (w + pad) : pad + col * (w + pad) + w] = pixels[i]
+    img = Image.fromarray(canvas[..., 0] if c == 1 else canvas)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    return img
+
+
+def scatter_2d(points, size: int = 400, bounds=None) -> Image.Image:
+    """A 2-D scatter plot of points (N, 2) as a greyscale density image."""
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"expected points (N, 2), got shape {points.shape}")
+    if bounds is None:
+        lo, hi = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)
+        margin = 0.1 * np.maximum(hi - lo, 1e-6)
+        bounds = (lo - margin, hi + margin)
+    lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
+    hist, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=size, range=[[lo[1], hi[1]], [lo[0], hi[0]]])
+    hist = np.log1p(hist[::-1])
+    img = 255 - (255 * hist / max(hist.max(), 1e-12)).astype(np.uint8)
+    return Image.fromarray(img)
+
+
+def save_samples(samples, path: str, scale: int = 4) -> str:
+    """Writes samples as a PNG: an image grid for images, a scatter for 2-D points."""
+    samples = np.asarray(samples)
+    if samples.ndim == 4:
+        img = image_grid(samples, scale=scale)
+    elif samples.ndim == 2 and samples.shape[1] == 2:
+        img = scatter_2d(samples)
+    else:
+        raise ValueError(f"cannot draw samples of shape {samples.shape} (need images or 2-D points)")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp.png"
+    img.save(tmp)
+    os.replace(tmp, path)
+    return path

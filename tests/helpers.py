@@ -1,0 +1,50 @@
+"""Checks every generative model needs, shared by the tests of each family."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import kerasgen as kg
+
+SMALL = dict(base_filters=8, hidden=(32, 32))
+IMAGE_SHAPES = [(8, 8, 1), (28, 28, 1), (32, 32, 3)]
+VECTOR_SHAPES = [(2,)]
+
+
+def build(name, data_shape, num_classes=10, **kwargs):
+    """A small instance of preset `name` (conditional presets get `num_classes`)."""
+    preset = kg.registry.get_preset(name)
+    classes = num_classes if preset.needs_labels else None
+    return kg.models.get(name, data_shape=data_shape, num_classes=classes, **{**SMALL, **kwargs})
+
+
+def fake_data(data_shape, n=32, num_classes=10, seed=0):
+    """Images in [-1, 1] or vectors on an arbitrary scale, with int labels."""
+    rng = np.random.default_rng(seed)
+    if len(data_shape) == 3:
+        x = rng.uniform(-1, 1, (n, *data_shape)).astype("float32")
+    else:
+        x = (rng.normal(size=(n, *data_shape)) * 3.0 + 10.0).astype("float32")
+    return x, (np.arange(n) % num_classes).astype("int32")
+
+
+def fit_few_steps(model, x, y, steps=2, batch_size=16):
+    """Fits `steps` batches and returns the last value of every metric."""
+    n = steps * batch_size
+    args = (x[:n], y[:n]) if getattr(model, "num_classes", None) else (x[:n],)
+    history = model.fit(*args, batch_size=batch_size, epochs=1, shuffle=False, verbose=0).history
+    return {k: v[-1] for k, v in history.items()}
+
+
+def assert_finite_metrics(metrics):
+    assert metrics, "fit returned no metrics"
+    for name, value in metrics.items():
+        assert np.isfinite(value), f"metric {name} is not finite: {value}"
+
+
+def assert_samples(samples, n, data_shape, is_image):
+    assert samples.shape == (n, *data_shape)
+    assert samples.dtype == np.float32
+    assert np.isfinite(samples).all()
+    if is_image:
+        assert samples.min() >= -1.0 and samples.max() <= 1.0
