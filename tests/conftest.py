@@ -17,7 +17,8 @@ tf.config.set_logical_device_configuration(
 
 @pytest.fixture(autouse=True)
 def _float32_policy():
-    """Every test starts and ends under the float32 policy."""
+    """Every test starts seeded and under the float32 policy, and ends under float32."""
     keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(1234)
     yield
     keras.mixed_precision.set_global_policy("float32")

@@ -56,6 +56,12 @@ class ArrayData:
 
 def check_examples(x: np.ndarray, y: np.ndarray | None, spec: str) -> None:
     """Raises ValueError when `x` is empty or not finite or `y` does not match."""
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"data {spec!r}: expected numeric values, got dtype {x.dtype}")
     if x.shape[0] == 0:
         raise ValueError(f"data {spec!r} is empty: no examples in this split")
     bad = ~np.isfinite(x)

@@ -9,6 +9,7 @@ from kerasgen.data import toy2d
 from kerasgen.data.arrays import (
     ArrayData,
     DataInfo,
+    check_examples,
     from_arrays,
     read_folder,
     read_idx,
@@ -60,6 +61,7 @@ def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
         data = from_arrays(digits.images[idx], digits.target[idx], spec, value_range=(0.0, 16.0))
     elif kind == "npz" and arg:
         x, y = read_npz(arg)
+        check_examples(np.asarray(x, np.float64) if np.asarray(x).dtype.kind == "f" else x, y, spec)
         idx = split_indices(len(x), split)
         data = from_arrays(x[idx], None if y is None else y[idx], spec, value_range)
     elif kind == "idx" and arg:

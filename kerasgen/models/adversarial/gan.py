@@ -26,6 +26,14 @@ from kerasgen.models.base import (
 from kerasgen.registry import register_algorithm
 
 
+def _known(model, attr):
+    """`model.inputs` / `outputs` / `output` where Keras knows them, else None."""
+    try:
+        return getattr(model, attr)
+    except (AttributeError, ValueError):
+        return None
+
+
 def split_outputs(out) -> dict:
     """Discriminator output as a dict with at least "logit"."""
     if isinstance(out, dict):
@@ -83,7 +91,10 @@ class GAN(GenerativeModel):
         generator = deserialize_network(generator)
         discriminator = deserialize_network(discriminator)
         if data_shape is None:
-            data_shape = tuple(generator.outputs[0].shape[1:])
+            outputs = _known(generator, "outputs")
+            if outputs is None:
+                raise ValueError("pass data_shape: it cannot be read from this generator")
+            data_shape = tuple(outputs[0].shape[1:])
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -135,25 +146,32 @@ class GAN(GenerativeModel):
         return self.code_dim > 0
 
     def _check_networks(self):
-        g_inputs = self.generator.inputs
+        """Checks the networks' inputs and heads where Keras knows them (functional models)."""
+        g_inputs = _known(self.generator, "inputs")
         want = 2 if self.num_classes else 1
-        if len(g_inputs) != want:
+        if g_inputs is not None:
+            if len(g_inputs) != want:
+                raise ValueError(
+                    f"generator must take {'[z, labels]' if self.num_classes else 'z'} "
+                    f"({want} input(s)), it takes {len(g_inputs)}"
+                )
+            if g_inputs[0].shape[-1] != self.generator_input_dim:
+                raise ValueError(
+                    f"generator input size is {g_inputs[0].shape[-1]} but latent_dim + code size "
+                    f"is {self.generator_input_dim}"
+                )
+        g_outputs = _known(self.generator, "outputs")
+        if g_outputs is not None and tuple(g_outputs[0].shape[1:]) != self.data_shape:
+            raise ValueError(f"generator makes shape {tuple(g_outputs[0].shape[1:])} but data_shape is {self.data_shape}")
+        d_inputs = _known(self.discriminator, "inputs")
+        if d_inputs is not None and len(d_inputs) != (2 if self.label_to_discriminator else 1):
             raise ValueError(
-                f"generator must take {'[z, labels]' if self.num_classes else 'z'} "
-                f"({want} input(s)), it takes {len(g_inputs)}"
+                f"discriminator takes {len(d_inputs)} input(s); label_to_discriminator={self.label_to_discriminator}"
             )
-        if g_inputs[0].shape[-1] != self.generator_input_dim:
-            raise ValueError(
-                f"generator input size is {g_inputs[0].shape[-1]} but latent_dim + code size "
-                f"is {self.generator_input_dim}"
-            )
-        out_shape = tuple(self.generator.outputs[0].shape[1:])
-        if out_shape != self.data_shape:
-            raise ValueError(f"generator makes shape {out_shape} but data_shape is {self.data_shape}")
-        d_inputs = len(self.discriminator.inputs)
-        if d_inputs != (2 if self.label_to_discriminator else 1):
-            raise ValueError(f"discriminator takes {d_inputs} input(s); label_to_discriminator={self.label_to_discriminator}")
-        heads = self.discriminator.output if isinstance(self.discriminator.output, dict) else {}
+        d_output = _known(self.discriminator, "output")
+        heads = d_output if isinstance(d_output, dict) else {}
+        if d_output is None:
+            return
         if self.auxiliary_weight > 0 and "class_logits" not in heads:
             raise ValueError("auxiliary_weight > 0 (ACGAN) needs a discriminator with a 'class_logits' head")
         if self.categorical_codes and "code_logits" not in heads:

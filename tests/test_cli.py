@@ -1,0 +1,76 @@
+"""The command line: list, train, sample, resume, and one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import kerasgen as kg
+from kerasgen.cli import main
+
+
+def test_list_prints_every_preset(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in kg.models.list():
+        assert name in out
+
+
+def test_train_sample_and_resume(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    args = ["train", "gan", "--data", "toy2d:moons", "--epochs", "2", "--batch-size", "128",
+            "--n-samples", "512", "--out", run, "--quiet", "--seed", "3"]
+    assert main(args) == 0
+    for name in ("model.keras", "history.json", "run.json", "samples/samples_epoch_0002.png"):
+        assert os.path.isfile(os.path.join(run, name)), name
+    with open(os.path.join(run, "history.json")) as f:
+        history = json.load(f)
+    assert len(history["d_loss"]) == 2 and all(np.isfinite(history["g_loss"]))
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["data_info"]["data_shape"] == [2]
+    assert main(args) == 2  # an existing model is never replaced silently
+    assert "--resume" in capsys.readouterr().err
+    assert main(args[:-2] + ["--resume", "--seed", "3"]) == 0
+    with open(os.path.join(run, "history.json")) as f:
+        assert len(json.load(f)["d_loss"]) == 4
+    npy = str(tmp_path / "s.npy")
+    assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1"]) == 0
+    samples = np.load(npy)
+    assert samples.shape == (10, 2)
+    png = str(tmp_path / "s.png")
+    assert main(["sample", run, "--n", "500", "--out", png]) == 0
+    assert Image.open(png).size == (400, 400)
+
+
+def test_train_conditional_image_preset(tmp_path):
+    run = str(tmp_path / "acgan")
+    assert main(["train", "acgan", "--data", "digits", "--epochs", "1", "--batch-size", "256",
+                 "--out", run, "--quiet"]) == 0
+    grid = str(tmp_path / "g.png")
+    assert main(["sample", run, "--n", "10", "--labels", "3", "--out", grid]) == 0
+    assert Image.open(grid).mode == "L"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "nosuch", "--data", "digits", "--out", "{tmp}/a"], "unknown model 'nosuch'"),
+    (["train", "gan", "--data", "nosuch", "--out", "{tmp}/b"], "unknown data spec 'nosuch'"),
+    (["train", "cgan", "--data", "toy2d:moons", "--out", "{tmp}/c"], "needs labelled data"),
+    (["train", "gan", "--data", "npz:{tmp}/missing.npz", "--out", "{tmp}/d"], "npz file not found"),
+    (["sample", "{tmp}/no-run"], "no trained model at"),
+])
+def test_errors_are_one_line(argv, message, tmp_path, capsys):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_console_entry_point_exits_nonzero_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kerasgen", "sample", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "no trained model" in proc.stderr

@@ -1,0 +1,168 @@
+"""GAN behaviour beyond one preset: user networks, conditioning, resume, strategies, precision."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasgen as kg
+from helpers import build, fake_data, fit_few_steps
+
+
+def test_user_supplied_networks_and_hinge_r1():
+    g = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3)])
+    d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    gan = kg.models.GAN(g, d, latent_dim=4, loss="hinge", penalty="r1", penalty_weight=1.0)
+    gan.compile(g_optimizer="adam", d_optimizer=keras.optimizers.SGD(0.01))
+    history = gan.fit(np.random.rand(64, 3).astype("float32"), batch_size=32, epochs=1, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "penalty"}
+    assert gan.sample(7, seed=0).shape == (7, 3)
+
+
+def test_mismatched_networks_get_clear_errors():
+    g = kg.networks.mlp_generator((2,), 8)
+    d = kg.networks.mlp_discriminator((2,))
+    with pytest.raises(ValueError, match="latent_dim \\+ code size"):
+        kg.models.GAN(g, d, latent_dim=5)
+    conditional_g = kg.networks.mlp_generator((2,), 8, num_classes=3)
+    with pytest.raises(ValueError, match="class_logits"):
+        kg.models.GAN(conditional_g, d, latent_dim=8, num_classes=3, auxiliary_weight=1.0)
+    with pytest.raises(ValueError, match="must take \\[z, labels\\]"):
+        kg.models.GAN(g, d, latent_dim=8, num_classes=3)
+    with pytest.raises(ValueError, match="unknown penalty"):
+        kg.models.GAN(g, d, latent_dim=8, penalty="l2")
+    with pytest.raises(ValueError, match="unknown adversarial loss"):
+        kg.models.GAN(g, d, latent_dim=8, loss="kl")
+
+
+def test_wrong_data_shape_and_missing_labels():
+    model = build("dcgan", (8, 8, 1))
+    model.compile()
+    with pytest.raises(ValueError, match=r"expects examples of shape \(8, 8, 1\), got \(28, 28, 1\)"):
+        model.fit(np.zeros((16, 28, 28, 1), "float32"), batch_size=8, verbose=0)
+    cgan = build("cgan", (8, 8, 1))
+    cgan.compile()
+    with pytest.raises(ValueError, match="must yield \\(x, labels\\)"):
+        cgan.fit(np.zeros((16, 8, 8, 1), "float32"), batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="pass num_classes"):
+        kg.models.get("acgan", data_shape=(8, 8, 1))
+
+
+def test_sample_seeds_truncation_and_labels():
+    model = build("cgan", (2,), num_classes=3)
+    model.compile()
+    a, b = model.sample(20, seed=1), model.sample(20, seed=2)
+    assert not np.allclose(a, b)
+    z = model.sample_noise(500, seed=0, truncation=0.5)
+    assert np.abs(z).max() <= 0.5 and z.std() > 0.2
+    np.testing.assert_array_equal(model._sample_labels(5, None), [0, 1, 2, 0, 1])
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
+        model.sample(2, labels=[0, 3])
+    with pytest.raises(ValueError, match="not conditional"):
+        build("gan", (2,)).sample(2, labels=[0, 1])
+    # the label changes the output for the same noise
+    z = model.sample_noise(4, seed=0)
+    assert not np.allclose(model.generate(z, np.zeros(4, "int32")), model.generate(z, np.ones(4, "int32")))
+
+
+def test_infogan_codes_control_the_generator():
+    model = build("infogan", (8, 8, 1), seed=0)
+    model.compile()
+    x, y = fake_data((8, 8, 1))
+    metrics = fit_few_steps(model, x, y)
+    assert metrics["info_loss"] > 0
+    noise = model.sample_noise(3, seed=0)
+    z0 = model.make_latent(noise, categorical=np.zeros((3, 1), int), continuous=np.zeros((3, 2)))
+    z1 = model.make_latent(noise, categorical=np.full((3, 1), 7), continuous=np.zeros((3, 2)))
+    assert z0.shape == (3, model.latent_dim + 12)
+    np.testing.assert_array_equal(z1[:, model.latent_dim + 7], 1.0)
+    assert not np.allclose(model.generate(z0), model.generate(z1))
+
+
+def test_weight_clipping_bounds_the_critic():
+    model = build("wgan", (2,))
+    model.compile()
+    fit_few_steps(model, *fake_data((2,)))
+    assert max(float(np.abs(v.numpy()).max()) for v in model.discriminator.trainable_variables) <= 0.01 + 1e-7
+
+
+def test_resume_continues_exactly(tmp_path):
+    x, _ = fake_data((8, 8, 1), n=64)
+    model = build("wgan-gp", (8, 8, 1), seed=5)
+    model.compile()
+    model.fit(x, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    path = str(tmp_path / "m.keras")
+    kg.io.save_model(model, path)
+    uninterrupted = model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    resumed_model = kg.models.load(path)
+    resumed = resumed_model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert resumed == uninterrupted
+    for a, b in zip(model.generator.weights, resumed_model.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_gan_learns_a_gaussian():
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(4096, 2)) * [0.5, 2.0] + [3.0, -2.0]).astype("float32")
+    model = kg.models.get("gan", data_shape=(2,), latent_dim=4, hidden=(32, 32), seed=0)
+    model.compile()
+    model.fit(x, batch_size=64, epochs=30, verbose=0)
+    s = model.sample(4000, seed=0)
+    np.testing.assert_allclose(s.mean(0), [3.0, -2.0], atol=0.3)
+    np.testing.assert_allclose(s.std(0), [0.5, 2.0], rtol=0.25)
+
+
+@pytest.fixture(scope="module")
+def strategy():
+    """One MirroredStrategy over the two logical CPUs, shared (collective keys are per process)."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+def test_global_mean_sums_to_the_global_batch_mean(strategy):
+    values = tf.constant([1.0, 2.0, 3.0, 10.0])
+    ds = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(values).batch(4))
+    per_replica = strategy.run(kg.models.GenerativeModel.global_mean, args=(next(iter(ds)),))
+    total = strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+    np.testing.assert_allclose(total.numpy(), 4.0)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "wgan", "acgan"])
+def test_mirrored_strategy_matches_one_device_scale(name, strategy):
+    x, y = fake_data((8, 8, 1), n=64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    single = build(name, (8, 8, 1), seed=1)
+    single.compile()
+    with strategy.scope():
+        mirrored = build(name, (8, 8, 1), seed=1)
+        mirrored.compile()
+    mirrored.set_weights(single.get_weights())  # same start; only the noise differs
+    two = mirrored.fit(ds, epochs=1, verbose=0).history
+    one = single.fit(ds, epochs=1, verbose=0).history
+    for key in one:
+        a, b = two[key][-1], one[key][-1]
+        assert np.isfinite(a)
+        assert abs(a - b) <= 0.25 * abs(b) + 0.05, (key, a, b)
+    if name == "wgan":
+        assert max(float(np.abs(v.numpy()).max()) for v in mirrored.discriminator.trainable_variables) <= 0.01 + 1e-7
+
+
+def test_mixed_bfloat16_trains_on_cpu():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = build("wgan-gp", (8, 8, 1))
+    model.compile()
+    assert model.generator.layers[2].compute_dtype == "bfloat16"
+    metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
+    assert all(np.isfinite(v) for v in metrics.values())
+    samples = model.sample(3, seed=0)
+    assert samples.dtype == np.float32 and np.isfinite(samples).all()
+
+
+def test_mixed_float16_wraps_each_optimizer_in_loss_scaling():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = build("wgan-gp", (2,))
+    model.compile()
+    assert isinstance(model.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.g_optimizer is not model.d_optimizer
+    metrics = fit_few_steps(model, *fake_data((2,)))
+    assert all(np.isfinite(v) for v in metrics.values())
