@@ -13,10 +13,10 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kerasgen import callbacks, data, io, latent, layers, losses, models, networks, plotting  # noqa: E402
+from kerasgen import callbacks, data, io, latent, layers, losses, metrics, models, networks, plotting  # noqa: E402
 from kerasgen.registry import ALGORITHMS, PRESETS  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "data", "io", "latent", "layers", "losses", "models", "networks", "plotting",
+__all__ = ["callbacks", "data", "io", "latent", "layers", "losses", "metrics", "models", "networks", "plotting",
            "ALGORITHMS", "PRESETS", "__version__"]

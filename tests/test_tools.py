@@ -47,3 +47,20 @@ def test_save_samples_and_sample_grid_callback(tmp_path):
     model.fit(np.zeros((16, 8, 8, 1), "float32"), batch_size=8, epochs=4, verbose=0, callbacks=[cb])
     assert [p.rsplit("/", 1)[-1] for p in cb.written] == ["samples_epoch_0002.png", "samples_epoch_0004.png"]
     assert all(Image.open(p).mode == "L" for p in cb.written)
+
+
+def test_mode_coverage_on_known_cases():
+    density = kg.data.get_density("25gaussians")
+    perfect = kg.metrics.mode_coverage(density.sample(2500, seed=0), density.centers, density.std)
+    assert perfect["modes"] == 25 and perfect["high_quality"] > 0.98 and perfect["reverse_kl"] < 0.02
+    one_mode = np.tile(density.centers[:1], (100, 1))
+    r = kg.metrics.mode_coverage(one_mode, density.centers, density.std)
+    assert r["modes"] == 1 and r["high_quality"] == 1.0
+    np.testing.assert_allclose(r["reverse_kl"], np.log(25))
+    far = kg.metrics.mode_coverage(np.full((10, 2), 1.0), density.centers, density.std)  # between modes
+    assert far["modes"] == 0 and far["high_quality"] == 0.0 and far["reverse_kl"] == float("inf")
+    # a point at exactly 3 std counts; beyond does not
+    edge = density.centers[:2] + np.array([[3 * 0.05, 0.0], [3.01 * 0.05, 0.0]])
+    assert kg.metrics.mode_coverage(edge, density.centers, 0.05)["high_quality"] == 0.5
+    with pytest.raises(ValueError, match="NaN"):
+        kg.metrics.mode_coverage(np.array([[np.nan, 0.0]]), density.centers, 0.05)
