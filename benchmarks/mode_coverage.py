@@ -26,6 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
+from kerasgen.models.base import adam  # noqa: E402
 
 PRESETS = ["gan", "lsgan", "sngan", "wgan", "wgan-gp", "infogan"]
 # Network and optimiser settings for 2-D toys (the presets' defaults are sized for images).
@@ -73,14 +74,21 @@ def main():
     p.add_argument("--budget", type=float, default=120.0, help="training seconds per preset and density")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=None, help="Adam learning rate of both players (preset default when unset)")
+    p.add_argument("--latent-dim", type=int, default=TOY_SETTINGS["latent_dim"])
+    p.add_argument("--hidden", type=int, nargs="*", default=list(TOY_SETTINGS["hidden"]))
     args = p.parse_args()
+    extra = {"latent_dim": args.latent_dim, "hidden": tuple(args.hidden)}
+    if args.lr is not None:
+        extra["g_optimizer_config"] = extra["d_optimizer_config"] = adam(args.lr, 0.5, 0.999)
     rows = []
     for data in args.data:
         for preset in args.presets:
-            r = run(preset, data, args.budget, args.batch_size, args.seed, {})
+            r = run(preset, data, args.budget, args.batch_size, args.seed, extra)
             rows.append(r)
             print(f"# {r}", flush=True)
     print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; "
+          f"latent {args.latent_dim}; hidden {tuple(args.hidden)}; lr {args.lr or 'preset default'}; "
           f"2,500 samples; high quality = within 3 std of a centre.\n")
     print("| preset | data | modes (>=1 HQ) | modes (>=20 HQ) | high-quality | reverse KL | steps | train s |")
     print("|---|---|---|---|---|---|---|---|")

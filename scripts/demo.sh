@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND=tensorflow
 OUT="${OUT:-runs/dcgan-digits}"
-.venv/bin/kerasgen train dcgan --data digits --epochs "${EPOCHS:-40}" --batch-size 64 \
+.venv/bin/kerasgen train dcgan --data digits --epochs "${EPOCHS:-100}" --batch-size 64 \
   --sample-every 10 --out "$OUT" --overwrite --quiet
 .venv/bin/kerasgen sample "$OUT" --n 64 --seed 0 --out "$OUT/grid.png"

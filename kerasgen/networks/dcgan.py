@@ -36,7 +36,7 @@ def _check_image_shape(data_shape):
 
 
 def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, name="generator"):
-    """DCGAN generator: Dense -> (Conv2DTranspose, BatchNorm, ReLU) x stages -> tanh.
+    """DCGAN generator: Dense -> stride-1 and stride-2 (Conv2DTranspose, BatchNorm, ReLU) -> tanh.
 
     Args:
         data_shape: (H, W, C) of the images.
@@ -59,6 +59,9 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, n
     h = layers.BatchNormalization()(h)
     h = layers.ReLU()(h)
     h = layers.Reshape((h0, w0, filters))(h)
+    h = layers.Conv2DTranspose(filters, 4, strides=1, padding="same", use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
     for _ in range(stages - 1):
         filters = max(filters // 2, base_filters)
         h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(h)
@@ -75,7 +78,7 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, n
 def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, num_classes=None,
                         categorical_codes=(), continuous_codes=0, spectral_norm=False,
                         dropout=0.0, name="discriminator"):
-    """DCGAN discriminator / critic: (Conv2D stride 2, LeakyReLU 0.2) x stages -> heads.
+    """DCGAN discriminator / critic: (Conv2D stride 2, LeakyReLU 0.2) x stages, a 3x3 conv -> heads.
 
     No batch normalisation, so the same network serves WGAN-GP critics (the
     gradient penalty is per example) and spectrally normalised discriminators.
@@ -103,6 +106,8 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
         if dropout:
             h = layers.Dropout(dropout)(h)
         filters *= 2
+    h = maybe_spectral(layers.Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm)(h)
+    h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
     out = discriminator_heads(h, num_classes, categorical_codes, continuous_codes, spectral_norm)
     return keras.Model(inputs, out, name=name)
