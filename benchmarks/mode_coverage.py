@@ -37,11 +37,11 @@ def machine() -> str:
     return f"{platform.machine()} CPU x{os.cpu_count()}"
 
 
-def train_for(model, density, budget_s, batch_size, seed, chunk_steps=200):
-    """Trains on fresh samples until the wall-clock budget is spent; returns steps, seconds."""
+def train_for(model, density, budget_s, batch_size, seed, max_steps=None, chunk_steps=200):
+    """Trains on fresh samples until the time budget or `max_steps` is spent; returns steps, seconds."""
     rng_seed = seed
     start, steps = time.perf_counter(), 0
-    while time.perf_counter() - start < budget_s:
+    while time.perf_counter() - start < budget_s and (max_steps is None or steps < max_steps):
         x = density.sample(batch_size * chunk_steps, seed=rng_seed)
         rng_seed += 1
         model.fit(x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
@@ -49,7 +49,7 @@ def train_for(model, density, budget_s, batch_size, seed, chunk_steps=200):
     return steps, time.perf_counter() - start
 
 
-def run(preset, data, budget_s, batch_size, seed, extra):
+def run(preset, data, budget_s, batch_size, seed, extra, max_steps=None):
     density = kg.data.get_density(data)
     keras.utils.set_random_seed(seed)
     kwargs = {**TOY_SETTINGS, **extra}
@@ -58,7 +58,7 @@ def run(preset, data, budget_s, batch_size, seed, extra):
     model = kg.models.get(preset, data_shape=(2,), seed=seed, **kwargs)
     model.adapt(density.sample(20_000, seed=10_000 + seed))
     model.compile(jit_compile=True)
-    steps, seconds = train_for(model, density, budget_s, batch_size, seed)
+    steps, seconds = train_for(model, density, budget_s, batch_size, seed, max_steps)
     samples = model.sample(2500, seed=seed)
     result = kg.metrics.mode_coverage(samples, density.centers, density.std)
     strict = kg.metrics.mode_coverage(samples, density.centers, density.std, min_count=20)
@@ -75,20 +75,29 @@ def main():
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate of both players (preset default when unset)")
+    p.add_argument("--steps", type=int, default=None, help="stop after this many steps (within --budget)")
+    p.add_argument("--decay", action="store_true", help="cosine-decay the learning rate to 0 over --steps")
     p.add_argument("--latent-dim", type=int, default=TOY_SETTINGS["latent_dim"])
     p.add_argument("--hidden", type=int, nargs="*", default=list(TOY_SETTINGS["hidden"]))
     args = p.parse_args()
     extra = {"latent_dim": args.latent_dim, "hidden": tuple(args.hidden)}
     if args.lr is not None:
-        extra["g_optimizer_config"] = extra["d_optimizer_config"] = adam(args.lr, 0.5, 0.999)
+        lr = args.lr
+        if args.decay:
+            if not args.steps:
+                p.error("--decay needs --steps")
+            lr = keras.saving.serialize_keras_object(keras.optimizers.schedules.CosineDecay(args.lr, args.steps))
+        extra["g_optimizer_config"] = adam(lr, 0.5, 0.999)
+        extra["d_optimizer_config"] = adam(lr, 0.5, 0.999)
     rows = []
     for data in args.data:
         for preset in args.presets:
-            r = run(preset, data, args.budget, args.batch_size, args.seed, extra)
+            r = run(preset, data, args.budget, args.batch_size, args.seed, extra, args.steps)
             rows.append(r)
             print(f"# {r}", flush=True)
     print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; "
-          f"latent {args.latent_dim}; hidden {tuple(args.hidden)}; lr {args.lr or 'preset default'}; "
+          f"latent {args.latent_dim}; hidden {tuple(args.hidden)}; lr {args.lr or 'preset default'}"
+          f"{' cosine-decayed over ' + str(args.steps) + ' steps' if args.decay else ''}; "
           f"2,500 samples; high quality = within 3 std of a centre.\n")
     print("| preset | data | modes (>=1 HQ) | modes (>=20 HQ) | high-quality | reverse KL | steps | train s |")
     print("|---|---|---|---|---|---|---|---|")

@@ -166,3 +166,11 @@ def test_mixed_float16_wraps_each_optimizer_in_loss_scaling():
     assert model.g_optimizer is not model.d_optimizer
     metrics = fit_few_steps(model, *fake_data((2,)))
     assert all(np.isfinite(v) for v in metrics.values())
+
+
+@pytest.mark.parametrize("name", ["dcgan", "wgan", "wgan-gp", "sngan", "infogan"])
+def test_train_step_compiles_with_xla(name):
+    model = build(name, (8, 8, 1), seed=2)
+    model.compile(jit_compile=True)
+    metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
+    assert all(np.isfinite(v) for v in metrics.values())
