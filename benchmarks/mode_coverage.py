@@ -26,7 +26,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
-from kerasgen.models.base import adam  # noqa: E402
 
 PRESETS = ["gan", "lsgan", "sngan", "wgan", "wgan-gp", "infogan"]
 # Network and optimiser settings for 2-D toys (the presets' defaults are sized for images).
@@ -49,13 +48,16 @@ def train_for(model, density, budget_s, batch_size, seed, max_steps=None, chunk_
     return steps, time.perf_counter() - start
 
 
-def run(preset, data, budget_s, batch_size, seed, extra, max_steps=None):
+def run(preset, data, budget_s, batch_size, seed, extra, max_steps=None, learning_rate=None):
     density = kg.data.get_density(data)
     keras.utils.set_random_seed(seed)
     kwargs = {**TOY_SETTINGS, **extra}
     if preset == "infogan":
         kwargs.update(categorical_codes=(), continuous_codes=1)
     model = kg.models.get(preset, data_shape=(2,), seed=seed, **kwargs)
+    if learning_rate is not None:  # keep each preset's optimiser and betas, change only the rate
+        for config in (model.g_optimizer_config, model.d_optimizer_config):
+            config["config"]["learning_rate"] = learning_rate
     model.adapt(density.sample(20_000, seed=10_000 + seed))
     model.compile(jit_compile=True)
     steps, seconds = train_for(model, density, budget_s, batch_size, seed, max_steps)
@@ -74,25 +76,23 @@ def main():
     p.add_argument("--budget", type=float, default=120.0, help="training seconds per preset and density")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate of both players (preset default when unset)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate of both players' preset optimisers (preset default when unset)")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps (within --budget)")
     p.add_argument("--decay", action="store_true", help="cosine-decay the learning rate to 0 over --steps")
     p.add_argument("--latent-dim", type=int, default=TOY_SETTINGS["latent_dim"])
     p.add_argument("--hidden", type=int, nargs="*", default=list(TOY_SETTINGS["hidden"]))
     args = p.parse_args()
     extra = {"latent_dim": args.latent_dim, "hidden": tuple(args.hidden)}
-    if args.lr is not None:
-        lr = args.lr
-        if args.decay:
-            if not args.steps:
-                p.error("--decay needs --steps")
-            lr = keras.saving.serialize_keras_object(keras.optimizers.schedules.CosineDecay(args.lr, args.steps))
-        extra["g_optimizer_config"] = adam(lr, 0.5, 0.999)
-        extra["d_optimizer_config"] = adam(lr, 0.5, 0.999)
+    lr = args.lr
+    if args.decay:
+        if not (args.steps and args.lr):
+            p.error("--decay needs --steps and --lr")
+        lr = keras.saving.serialize_keras_object(keras.optimizers.schedules.CosineDecay(args.lr, args.steps))
     rows = []
     for data in args.data:
         for preset in args.presets:
-            r = run(preset, data, args.budget, args.batch_size, args.seed, extra, args.steps)
+            r = run(preset, data, args.budget, args.batch_size, args.seed, extra, args.steps, lr)
             rows.append(r)
             print(f"# {r}", flush=True)
     print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; "

@@ -59,6 +59,7 @@ def _model_path(run: str) -> str:
 
 
 def cmd_list(args) -> int:
+    """Prints every preset with its description."""
     from kerasgen import models
 
     for name, description in models.list().items():
@@ -67,6 +68,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args) -> int:
+    """Trains a preset and writes the run folder (model, history, samples, run.json)."""
     import keras
 
     from kerasgen import data, io, models, registry
@@ -124,6 +126,7 @@ def _read_json(path):
 
 
 def cmd_sample(args) -> int:
+    """Loads a run's model and writes samples as a PNG or .npy."""
     import numpy as np
 
     from kerasgen import models

@@ -46,6 +46,12 @@ def test_wrong_data_shape_and_missing_labels():
         cgan.fit(np.zeros((16, 8, 8, 1), "float32"), batch_size=8, verbose=0)
     with pytest.raises(ValueError, match="pass num_classes"):
         kg.models.get("acgan", data_shape=(8, 8, 1))
+    with pytest.raises(ValueError, match="add a channel axis"):
+        kg.models.get("dcgan", data_shape=(28, 28))
+    with pytest.raises(ValueError, match="unknown model 'stylegan9'"):
+        kg.models.get("stylegan9", data_shape=(2,))
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        model.sample(-1)
 
 
 def test_sample_seeds_truncation_and_labels():

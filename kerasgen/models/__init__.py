@@ -26,7 +26,15 @@ def get(name: str, data_shape, latent_dim: int | None = None, num_classes: int |
         An uncompiled model; `compile()` applies the preset's optimiser defaults.
     """
     preset = registry.get_preset(name)
-    return preset.builder(tuple(data_shape), latent_dim=latent_dim, num_classes=num_classes, **kwargs)
+    data_shape = tuple(int(s) for s in data_shape)
+    if len(data_shape) not in (1, 3) or min(data_shape) < 1:
+        raise ValueError(
+            f"data_shape must be (D,) for vectors or (H, W, C) for images, got {data_shape}; "
+            "add a channel axis to grey-scale images, e.g. (28, 28, 1)"
+        )
+    if latent_dim is not None and int(latent_dim) < 1:
+        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+    return preset.builder(data_shape, latent_dim=latent_dim, num_classes=num_classes, **kwargs)
 
 
 def list() -> dict:  # noqa: A001 - the public name the API promises

@@ -411,6 +411,8 @@ class GAN(GenerativeModel):
             the training data's scale.
         """
         n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
         z = self.make_latent(self.sample_noise(n, seed, truncation), seed=seed)
         labels = self._sample_labels(n, labels)
         return self.generate(z, labels, batch_size)

@@ -58,17 +58,20 @@ def _require_classes(name, num_classes):
 
 @register_preset("gan", "adversarial", "MLP GAN, non-saturating loss (Goodfellow et al. 2014)")
 def gan(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), **kw):
+    """MLP generator and discriminator, non-saturating loss. Returns an uncompiled `GAN`."""
     return _build("gan", data_shape, latent_dim or 64, conv=False, hidden=hidden, loss="non_saturating", **kw)
 
 
 @register_preset("dcgan", "adversarial", "DCGAN conv stacks, non-saturating loss, Adam 2e-4 / 0.5")
 def dcgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """DCGAN conv stacks (MLPs for vectors), non-saturating loss. Returns an uncompiled `GAN`."""
     return _build("dcgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
                   loss="non_saturating", **kw)
 
 
 @register_preset("wgan", "adversarial", "Wasserstein GAN with weight clipping 0.01, 5 critic steps, RMSprop 5e-5")
 def wgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """WGAN: Wasserstein loss, weight clipping at 0.01, 5 critic steps, RMSprop 5e-5."""
     kw.setdefault("g_optimizer_config", rmsprop())
     kw.setdefault("d_optimizer_config", rmsprop())
     return _build("wgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
@@ -77,6 +80,7 @@ def wgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=
 
 @register_preset("wgan-gp", "adversarial", "WGAN with gradient penalty 10, 5 critic steps, Adam 1e-4 / (0.5, 0.9)")
 def wgan_gp(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """WGAN-GP: Wasserstein loss, gradient penalty 10, 5 critic steps, Adam 1e-4 (0.5, 0.9)."""
     kw.setdefault("g_optimizer_config", adam(1e-4, 0.5, 0.9))
     kw.setdefault("d_optimizer_config", adam(1e-4, 0.5, 0.9))
     return _build("wgan-gp", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
@@ -85,18 +89,21 @@ def wgan_gp(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidd
 
 @register_preset("lsgan", "adversarial", "Least-squares GAN (a=0, b=c=1), Adam 2e-4 / 0.5")
 def lsgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """LSGAN: least-squares loss with the 0-1 coding."""
     return _build("lsgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
                   loss="least_squares", **kw)
 
 
 @register_preset("sngan", "adversarial", "Spectrally normalised discriminator, hinge loss, Adam 2e-4 / (0.5, 0.999)")
 def sngan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """SNGAN: spectrally normalised discriminator with the hinge loss."""
     return _build("sngan", data_shape, latent_dim or 128, base_filters=base_filters, hidden=hidden,
                   loss="hinge", spectral_norm=True, **kw)
 
 
 @register_preset("cgan", "adversarial", "Conditional GAN: labels to generator and discriminator", needs_labels=True)
 def cgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """Conditional GAN: int labels (B,) to both generator and discriminator; needs num_classes."""
     _require_classes("cgan", num_classes)
     return _build("cgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
                   num_classes=num_classes, label_to_d=True, loss="non_saturating", **kw)
@@ -104,6 +111,7 @@ def cgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=
 
 @register_preset("acgan", "adversarial", "Auxiliary-classifier GAN: labels to G, class head on D", needs_labels=True)
 def acgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """ACGAN: labels to the generator, an auxiliary class head on the discriminator; needs num_classes."""
     _require_classes("acgan", num_classes)
     return _build("acgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
                   num_classes=num_classes, auxiliary_weight=1.0, loss="non_saturating", **kw)
@@ -112,6 +120,7 @@ def acgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden
 @register_preset("infogan", "adversarial", "InfoGAN: a 10-way categorical and 2 continuous codes with a Q head")
 def infogan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256),
             categorical_codes=(10,), continuous_codes=2, **kw):
+    """InfoGAN: categorical and continuous codes appended to z, recovered by a Q head."""
     return _build("infogan", data_shape, latent_dim or 62, base_filters=base_filters, hidden=hidden,
                   categorical_codes=tuple(categorical_codes), continuous_codes=continuous_codes,
                   loss="non_saturating", info_weight=1.0, **kw)
