@@ -1,5 +1,7 @@
 """GAN behaviour beyond one preset: user networks, conditioning, resume, strategies, precision."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -180,3 +182,27 @@ def test_train_step_compiles_with_xla(name):
     model.compile(jit_compile=True)
     metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
     assert all(np.isfinite(v) for v in metrics.values())
+
+
+def _linear_critic_gan(w):
+    g = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="g_dense")])
+    d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="d_dense")])
+    d.layers[0].set_weights([np.array(w, "float32").reshape(2, 1), np.zeros(1, "float32")])
+    return kg.models.GAN(g, d, latent_dim=3, loss="wasserstein")
+
+
+@pytest.mark.parametrize("distributed", [False, True], ids=["one-device", "mirrored"])
+def test_generator_update_is_exact_per_global_batch(distributed, strategy):
+    """With a frozen linear critic f(x) = w.x, SGD moves the generator's bias by exactly lr * w.
+
+    d(-mean f(G(z)))/d bias = -w whatever the noise, so any error in the sign, or in the
+    reduction over the global batch (2x under two replicas), shows up exactly.
+    """
+    w, lr = [0.3, -0.7], 0.1
+    scope = strategy.scope() if distributed else contextlib.nullcontext()
+    with scope:
+        gan = _linear_critic_gan(w)
+        gan.compile(g_optimizer=keras.optimizers.SGD(lr), d_optimizer=keras.optimizers.SGD(0.0))
+    bias_before = gan.generator.layers[0].bias.numpy().copy()
+    gan.fit(np.zeros((32, 2), "float32"), batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_allclose(gan.generator.layers[0].bias.numpy() - bias_before, lr * np.array(w), atol=1e-6)
