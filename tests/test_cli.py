@@ -74,3 +74,15 @@ def test_console_entry_point_exits_nonzero_without_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "no trained model" in proc.stderr
+
+
+def test_train_under_mixed_bfloat16(tmp_path):
+    run = str(tmp_path / "bf16")
+    assert main(["train", "dcgan", "--data", "digits", "--epochs", "1", "--batch-size", "256",
+                 "--precision", "mixed_bfloat16", "--out", run, "--quiet"]) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["precision"] == "mixed_bfloat16"
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    assert model.generator.layers[2].compute_dtype == "bfloat16"
+    samples = model.sample(4, seed=0)
+    assert samples.dtype == np.float32 and np.isfinite(samples).all()
