@@ -323,9 +323,10 @@ class GAN(GenerativeModel):
             elif self.penalty == "r1":
                 penalty = penalties.r1_penalty(critic, real, scale)
                 per_example = per_example + 0.5 * self.penalty_weight * penalty
-            class_real, _ = self._head_losses(real_heads, labels, cat, cont)
             class_fake, info = self._head_losses(fake_heads, labels, cat, cont)
-            class_loss = class_real + class_fake
+            class_loss = class_fake
+            if self.auxiliary_weight > 0:  # ACGAN's discriminator also classifies real data
+                class_loss = class_loss + information.class_cross_entropy(labels, real_heads["class_logits"])
             per_example = per_example + self.auxiliary_weight * class_loss + self.info_weight * info
             loss = self.global_mean(per_example)
             scaled = self.d_optimizer.scale_loss(loss)
