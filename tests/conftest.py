@@ -22,3 +22,10 @@ def _float32_policy():
     keras.utils.set_random_seed(1234)
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def strategy():
+    """One MirroredStrategy over the two logical CPUs, shared by every test (several in one
+    process make their collective ops collide)."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -120,12 +120,6 @@ def test_a_gan_learns_a_gaussian():
     np.testing.assert_allclose(s.std(0), [0.5, 2.0], rtol=0.25)
 
 
-@pytest.fixture(scope="module")
-def strategy():
-    """One MirroredStrategy over the two logical CPUs, shared (collective keys are per process)."""
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-
-
 def test_global_mean_sums_to_the_global_batch_mean(strategy):
     values = tf.constant([1.0, 2.0, 3.0, 10.0])
     ds = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensor_slices(values).batch(4))

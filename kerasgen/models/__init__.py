@@ -10,6 +10,7 @@ import keras
 from kerasgen import registry
 from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
+from kerasgen.models.variational import VAE
 
 
 def get(name: str, data_shape, latent_dim: int | None = None, num_classes: int | None = None, **kwargs):
@@ -54,5 +55,5 @@ def load(path: str):
     return keras.saving.load_model(path)
 
 
-__all__ = ["GAN", "GenerativeModel", "get", "list", "load"]
+__all__ = ["GAN", "VAE", "GenerativeModel", "get", "list", "load"]
 del builtins

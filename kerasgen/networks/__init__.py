@@ -9,6 +9,8 @@ Contract every algorithm relies on (user networks included):
 """
 
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
+from kerasgen.networks.encoders import conv_encoder, mlp_encoder
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
 
-__all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator"]
+__all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator",
+           "conv_encoder", "mlp_encoder"]

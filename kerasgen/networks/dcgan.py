@@ -35,7 +35,8 @@ def _check_image_shape(data_shape):
         raise ValueError(f"DCGAN networks need image data (H, W, C), got data_shape {tuple(data_shape)}")
 
 
-def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, name="generator"):
+def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, output_activation="tanh",
+                    name="generator"):
     """DCGAN generator: Dense -> stride-1 and stride-2 (Conv2DTranspose, BatchNorm, ReLU) -> tanh.
 
     Args:
@@ -43,6 +44,8 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, n
         latent_dim: size of the input vector.
         base_filters: filters of the last hidden stage; earlier ones double.
         num_classes: when set, also takes int labels (B,) (cGAN, ACGAN).
+        output_activation: "tanh" for images in [-1, 1]; None for raw outputs
+            (e.g. the logits of a VAE decoder).
 
     Returns:
         A `keras.Model`: z (B, latent_dim) [, labels (B,)] -> images (B, H, W, C)
@@ -71,7 +74,7 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, n
         h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(h)
     else:
         h = layers.Conv2D(channels, 3, padding="same")(h)
-    x = layers.Activation("tanh", dtype="float32", name="image")(h)
+    x = layers.Activation(output_activation or "linear", dtype="float32", name="image")(h)
     return keras.Model(inputs, x, name=name)
 
 

@@ -1,0 +1,96 @@
+"""The VAE family: presets on every data shape, ELBO parts against closed forms, training."""
+
+import numpy as np
+import pytest
+
+import kerasgen as kg
+from helpers import (
+    IMAGE_SHAPES, VECTOR_SHAPES, assert_finite_metrics, assert_samples, build, fake_data, fit_few_steps,
+)
+from kerasgen.losses import divergences
+
+VAE_PRESETS = sorted(name for name, p in kg.PRESETS.items() if p.family == "variational")
+CASES = [(name, shape) for name in VAE_PRESETS for shape in IMAGE_SHAPES + VECTOR_SHAPES]
+
+
+@pytest.mark.parametrize("name,shape", CASES, ids=[f"{n}-{'x'.join(map(str, s))}" for n, s in CASES])
+def test_preset_fits_samples_and_round_trips(name, shape, tmp_path):
+    model = build(name, shape, seed=1)
+    model.compile()
+    x, y = fake_data(shape)
+    metrics = fit_few_steps(model, x, y)
+    assert_finite_metrics(metrics)
+    assert {"neg_elbo", "reconstruction", "kl", "beta"} <= set(metrics)
+    samples = model.sample(5, seed=3)
+    assert_samples(samples, 5, shape, is_image=len(shape) == 3)
+    mean, log_var = model.encode(x[:4])
+    assert mean.shape == log_var.shape == (4, model.latent_dim)
+    assert model.reconstruct(x[:4]).shape == (4, *shape)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = kg.models.load(path)
+    assert loaded.preset == name and loaded.likelihood == model.likelihood
+    np.testing.assert_allclose(loaded.sample(5, seed=3), samples, atol=1e-6)
+    assert int(loaded.optimizer.iterations.numpy()) == 2
+
+
+def test_kl_and_likelihoods_match_closed_forms():
+    kl = divergences.gaussian_kl(np.array([[1.0, 0.0]]), np.log(np.array([[1.0, 2.0]])))
+    np.testing.assert_allclose(kl, [1.0 - 0.5 * np.log(2.0)], rtol=1e-6)
+    np.testing.assert_allclose(divergences.gaussian_kl(np.zeros((3, 4)), np.zeros((3, 4))), 0.0, atol=1e-7)
+    np.testing.assert_allclose(divergences.bernoulli_nll(np.ones((2, 3)), np.zeros((2, 3))), 3 * np.log(2), rtol=1e-6)
+    np.testing.assert_allclose(divergences.bernoulli_nll(np.array([[1.0, 0.0]]), np.array([[2.0, -1.0]])),
+                               [np.log1p(np.exp(-2.0)) + np.log1p(np.exp(-1.0))], rtol=1e-6)
+    x = np.array([[1.0, 3.0]])
+    np.testing.assert_allclose(divergences.gaussian_nll(x, np.array([[0.0, 3.0]]), np.log(2.0)),
+                               [0.5 * 0.25 + 2 * np.log(2.0) + np.log(2 * np.pi)], rtol=1e-6)
+
+
+def test_kl_warmup_schedule_and_bad_arguments():
+    model = build("beta-vae", (8, 8, 1))
+    assert [float(model.current_beta(s)) for s in (0, 500, 1000, 5000)] == [0.0, 2.0, 4.0, 4.0]
+    with pytest.raises(ValueError, match="unknown likelihood"):
+        build("vae", (2,), likelihood="poisson")
+    with pytest.raises(ValueError, match="not conditional"):
+        build("vae", (2,)).sample(2, labels=[0, 1])
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 16\)"):
+        build("vae", (2,)).decode(np.zeros((2, 3)))
+
+
+def test_training_lowers_the_negative_elbo_on_digits():
+    model = kg.models.get("vae", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=8, seed=0)
+    model.compile()
+    ds = kg.data.load("digits", batch_size=64, seed=0)
+    history = model.fit(ds, epochs=6, verbose=0).history["neg_elbo"]
+    assert history[-1] < 0.8 * history[0]
+    recon = model.reconstruct(kg.data.load_arrays("digits", split="test").x[:100])
+    assert recon.min() >= -1 and recon.max() <= 1
+
+
+def test_mirrored_strategy_matches_one_device(strategy):
+    import tensorflow as tf
+
+    x, _ = fake_data((8, 8, 1), n=64)
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(16)
+    single = build("conv-vae", (8, 8, 1), seed=1)
+    single.compile()
+    with strategy.scope():
+        mirrored = build("conv-vae", (8, 8, 1), seed=1)
+        mirrored.compile()
+    mirrored.set_weights(single.get_weights())
+    two = mirrored.fit(ds, epochs=1, verbose=0).history
+    one = single.fit(ds, epochs=1, verbose=0).history
+    for key in ("neg_elbo", "reconstruction"):
+        assert np.isfinite(two[key][-1])
+        np.testing.assert_allclose(two[key][-1], one[key][-1], rtol=0.05)
+
+
+def test_mixed_bfloat16_trains_on_cpu():
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = build("conv-vae", (8, 8, 1))
+    model.compile()
+    metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert model.sample(2, seed=0).dtype == np.float32
