@@ -48,3 +48,28 @@ def assert_samples(samples, n, data_shape, is_image):
     assert np.isfinite(samples).all()
     if is_image:
         assert samples.min() >= -1.0 and samples.max() <= 1.0
+
+
+def preset_cases(family):
+    """(preset, data_shape) pairs for every registered preset of `family`, with readable ids."""
+    names = sorted(name for name, p in kg.PRESETS.items() if p.family == family)
+    cases = [(name, shape) for name in names for shape in IMAGE_SHAPES + VECTOR_SHAPES]
+    return cases, [f"{n}-{'x'.join(map(str, s))}" for n, s in cases]
+
+
+def build_fit_sample(name, shape, metric_names, seed=1):
+    """Builds preset `name` small, fits two steps, checks metrics and samples.
+
+    Returns:
+        (model, x, samples): the fitted model, its training data and 5 samples for seed 3.
+    """
+    model = build(name, shape, seed=seed)
+    model.compile()
+    x, y = fake_data(shape)
+    metrics = fit_few_steps(model, x, y)
+    assert_finite_metrics(metrics)
+    assert set(metric_names) <= set(metrics)
+    samples = model.sample(5, seed=3)
+    assert_samples(samples, 5, shape, is_image=len(shape) == 3)
+    np.testing.assert_array_equal(samples, model.sample(5, seed=3))
+    return model, x, samples

@@ -4,25 +4,15 @@ import numpy as np
 import pytest
 
 import kerasgen as kg
-from helpers import (
-    IMAGE_SHAPES, VECTOR_SHAPES, assert_finite_metrics, assert_samples, build, fake_data, fit_few_steps,
-)
+from helpers import build, build_fit_sample, fake_data, fit_few_steps, preset_cases
 from kerasgen.losses import divergences
 
-VAE_PRESETS = sorted(name for name, p in kg.PRESETS.items() if p.family == "variational")
-CASES = [(name, shape) for name in VAE_PRESETS for shape in IMAGE_SHAPES + VECTOR_SHAPES]
+CASES, IDS = preset_cases("variational")
 
 
-@pytest.mark.parametrize("name,shape", CASES, ids=[f"{n}-{'x'.join(map(str, s))}" for n, s in CASES])
+@pytest.mark.parametrize("name,shape", CASES, ids=IDS)
 def test_preset_fits_samples_and_round_trips(name, shape, tmp_path):
-    model = build(name, shape, seed=1)
-    model.compile()
-    x, y = fake_data(shape)
-    metrics = fit_few_steps(model, x, y)
-    assert_finite_metrics(metrics)
-    assert {"neg_elbo", "reconstruction", "kl", "beta"} <= set(metrics)
-    samples = model.sample(5, seed=3)
-    assert_samples(samples, 5, shape, is_image=len(shape) == 3)
+    model, x, samples = build_fit_sample(name, shape, {"neg_elbo", "reconstruction", "kl", "beta"})
     mean, log_var = model.encode(x[:4])
     assert mean.shape == log_var.shape == (4, model.latent_dim)
     assert model.reconstruct(x[:4]).shape == (4, *shape)
