@@ -86,3 +86,14 @@ def test_train_under_mixed_bfloat16(tmp_path):
     assert model.generator.layers[2].compute_dtype == "bfloat16"
     samples = model.sample(4, seed=0)
     assert samples.dtype == np.float32 and np.isfinite(samples).all()
+
+
+def test_train_and_sample_a_vae(tmp_path):
+    run = str(tmp_path / "vae")
+    assert main(["train", "vae", "--data", "digits", "--epochs", "2", "--batch-size", "128", "--out", run, "--quiet"]) == 0
+    with open(os.path.join(run, "history.json")) as f:
+        history = json.load(f)
+    assert len(history["neg_elbo"]) == 2 and history["neg_elbo"][1] < history["neg_elbo"][0]
+    out = str(tmp_path / "v.npy")
+    assert main(["sample", run, "--n", "6", "--out", out, "--seed", "0"]) == 0
+    assert np.load(out).shape == (6, 8, 8, 1)

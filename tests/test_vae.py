@@ -84,3 +84,16 @@ def test_mixed_bfloat16_trains_on_cpu():
     metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
     assert all(np.isfinite(v) for v in metrics.values())
     assert model.sample(2, seed=0).dtype == np.float32
+
+
+def test_resume_continues_exactly(tmp_path):
+    x, _ = fake_data((8, 8, 1), n=64)
+    model = build("beta-vae", (8, 8, 1), seed=4)
+    model.compile()
+    model.fit(x, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    path = str(tmp_path / "v.keras")
+    kg.io.save_model(model, path)
+    uninterrupted = model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    resumed = kg.models.load(path).fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert resumed == uninterrupted
+    assert uninterrupted["beta"][-1] > 0  # the KL warm-up continued from the saved step
