@@ -73,3 +73,21 @@ def build_fit_sample(name, shape, metric_names, seed=1):
     assert_samples(samples, 5, shape, is_image=len(shape) == 3)
     np.testing.assert_array_equal(samples, model.sample(5, seed=3))
     return model, x, samples
+
+
+def train_save_resume(name, seed, path):
+    """Fits preset `name` one epoch, saves it, then fits two more epochs both on the
+    original and on a reloaded copy.
+
+    Returns:
+        (model, resumed_model, uninterrupted_history, resumed_history).
+    """
+    x, _ = fake_data((8, 8, 1), n=64)
+    model = build(name, (8, 8, 1), seed=seed)
+    model.compile()
+    model.fit(x, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    kg.io.save_model(model, path)
+    uninterrupted = model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    resumed_model = kg.models.load(path)
+    resumed = resumed_model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    return model, resumed_model, uninterrupted, resumed

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from helpers import build, fake_data, fit_few_steps
+from helpers import build, fake_data, fit_few_steps, train_save_resume
 
 
 def test_user_supplied_networks_and_hinge_r1():
@@ -95,15 +95,7 @@ def test_weight_clipping_bounds_the_critic():
 
 
 def test_resume_continues_exactly(tmp_path):
-    x, _ = fake_data((8, 8, 1), n=64)
-    model = build("wgan-gp", (8, 8, 1), seed=5)
-    model.compile()
-    model.fit(x, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    path = str(tmp_path / "m.keras")
-    kg.io.save_model(model, path)
-    uninterrupted = model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-    resumed_model = kg.models.load(path)
-    resumed = resumed_model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    model, resumed_model, uninterrupted, resumed = train_save_resume("wgan-gp", 5, str(tmp_path / "m.keras"))
     assert resumed == uninterrupted
     for a, b in zip(model.generator.weights, resumed_model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kerasgen as kg
-from helpers import build, build_fit_sample, fake_data, fit_few_steps, preset_cases
+from helpers import build, build_fit_sample, fake_data, fit_few_steps, preset_cases, train_save_resume
 from kerasgen.losses import divergences
 
 CASES, IDS = preset_cases("variational")
@@ -87,13 +87,6 @@ def test_mixed_bfloat16_trains_on_cpu():
 
 
 def test_resume_continues_exactly(tmp_path):
-    x, _ = fake_data((8, 8, 1), n=64)
-    model = build("beta-vae", (8, 8, 1), seed=4)
-    model.compile()
-    model.fit(x, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    path = str(tmp_path / "v.keras")
-    kg.io.save_model(model, path)
-    uninterrupted = model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
-    resumed = kg.models.load(path).fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    _, _, uninterrupted, resumed = train_save_resume("beta-vae", 4, str(tmp_path / "v.keras"))
     assert resumed == uninterrupted
     assert uninterrupted["beta"][-1] > 0  # the KL warm-up continued from the saved step

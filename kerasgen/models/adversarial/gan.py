@@ -378,9 +378,12 @@ class GAN(GenerativeModel):
         # Trackers take this replica's mean; Keras averages them across replicas.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
-        self.penalty_tracker.update_state(tf.reduce_mean(penalty))
-        self.class_tracker.update_state(tf.reduce_mean(class_loss))
-        self.info_tracker.update_state(tf.reduce_mean(info))
+        if self.penalty in ("gradient", "r1"):
+            self.penalty_tracker.update_state(tf.reduce_mean(penalty))
+        if self.auxiliary_weight > 0:
+            self.class_tracker.update_state(tf.reduce_mean(class_loss))
+        if self.uses_info:
+            self.info_tracker.update_state(tf.reduce_mean(info))
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
