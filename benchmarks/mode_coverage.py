@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
+from common import machine, print_table  # noqa: E402
 
 PRESETS = ["gan", "lsgan", "sngan", "wgan", "wgan-gp", "infogan"]
 # Network and optimiser settings for 2-D toys (the presets' defaults are sized for images).
 TOY_SETTINGS = dict(latent_dim=2, hidden=(256, 256, 256))
-
-
-def machine() -> str:
-    return f"{platform.machine()} CPU x{os.cpu_count()}"
 
 
 def train_for(model, density, budget_s, batch_size, seed, max_steps=None, chunk_steps=200):
@@ -99,11 +94,10 @@ def main():
           f"latent {args.latent_dim}; hidden {tuple(args.hidden)}; lr {args.lr or 'preset default'}"
           f"{' cosine-decayed over ' + str(args.steps) + ' steps' if args.decay else ''}; "
           f"2,500 samples; high quality = within 3 std of a centre.\n")
-    print("| preset | data | modes (>=1 HQ) | modes (>=20 HQ) | high-quality | reverse KL | steps | train s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['preset']} | {r['data']} | {r['modes']}/{r['of']} | {r['modes20']}/{r['of']} | "
-              f"{100 * r['hq']:.1f}% | {r['rkl']:.3f} | {r['steps']} | {r['seconds']:.0f} |")
+    print_table(["preset", "data", "modes (>=1 HQ)", "modes (>=20 HQ)", "high-quality", "reverse KL", "steps",
+                 "train s"],
+                [[r["preset"], r["data"], f"{r['modes']}/{r['of']}", f"{r['modes20']}/{r['of']}",
+                  f"{100 * r['hq']:.1f}%", f"{r['rkl']:.3f}", r["steps"], f"{r['seconds']:.0f}"] for r in rows])
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line: `kerasgen list | train | sample`.
+"""Command line: `kerasgen list | train | sample | evaluate`.
 
 A run folder holds `model.keras`, `run.json` (what was trained on what),
 `history.json` (per-epoch metrics) and `samples/` (PNG grids per epoch).
@@ -12,6 +12,7 @@ import os
 import sys
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+METRICS = ("nll", "elbo")
 MODEL_FILE = "model.keras"
 
 
@@ -48,6 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--labels", type=int, nargs="*", default=None, help="class of each sample (conditional models)")
     s.add_argument("--truncation", type=float, default=None)
+
+    e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data")
+    e.add_argument("run", help="run folder (or a .keras file with --data)")
+    e.add_argument("--metric", choices=METRICS, default="nll",
+                   help="nll: importance-sampled negative log-likelihood; elbo: the negative ELBO")
+    e.add_argument("--k", type=int, default=1000, help="importance samples per example (nll)")
+    e.add_argument("--data", default=None, help="data spec (default: the run's training data)")
+    e.add_argument("--split", choices=("train", "test", "all"), default="test")
+    e.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
+    e.add_argument("--batch-size", type=int, default=100)
+    e.add_argument("--seed", type=int, default=0)
     return p
 
 
@@ -109,7 +121,8 @@ def cmd_train(args) -> int:
     io.write_json(history, history_path)
     io.write_json({"preset": args.preset, "data": args.data, "data_info": info.to_dict(),
                    "precision": args.precision, "seed": args.seed, "batch_size": args.batch_size,
-                   "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None)},
+                   "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None),
+                   "image_size": args.image_size, "n_samples": args.n_samples},
                   os.path.join(args.out, "run.json"))
     last = {k: round(v[-1], 4) for k, v in history.items()}
     print(f"saved {model_path}; last epoch: {last}")
@@ -151,7 +164,42 @@ def cmd_sample(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample}
+def cmd_evaluate(args) -> int:
+    """Evaluates a run's model on held-out data; prints the result and records it in evaluation.json."""
+    from kerasgen import data, io, metrics, models
+
+    model_path = _model_path(args.run)
+    run_dir = os.path.dirname(model_path)
+    run_info = _read_json(os.path.join(run_dir, "run.json"))
+    spec = args.data or run_info.get("data")
+    if spec is None:
+        raise UsageError("no --data given and no run.json names the training data")
+    if args.k < 1 or args.batch_size < 1 or (args.limit is not None and args.limit < 1):
+        raise UsageError("--k, --batch-size and --limit must be >= 1")
+    model = models.load(model_path)
+    if not hasattr(model, "bound_terms"):
+        raise UsageError(f"{type(model).__name__} has no likelihood bound; --metric {args.metric} needs a "
+                         "VAE-family model with a Gaussian posterior")
+    same_data = args.data is None or args.data == run_info.get("data")
+    arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
+                              image_size=run_info.get("image_size") if same_data else None,
+                              n_samples=run_info.get("n_samples") if same_data else None)
+    x, y = arrays.x[: args.limit], None if arrays.y is None else arrays.y[: args.limit]
+    labels = y if getattr(model, "num_classes", None) else None
+    if args.metric == "nll":
+        result = metrics.log_likelihood(model, x, labels, k=args.k, batch_size=args.batch_size, seed=args.seed)
+    else:
+        result = metrics.elbo(model, x, labels, batch_size=args.batch_size, seed=args.seed)
+    record = {**result.to_dict(), "data": spec, "split": args.split}
+    evaluation_path = os.path.join(run_dir, "evaluation.json")
+    io.write_json({**_read_json(evaluation_path), args.metric: record}, evaluation_path)
+    what = "NLL" if args.metric == "nll" else "-ELBO"
+    print(f"{what} on {spec} ({args.split}, {result.n} examples, K={result.k}): {result.nll:.3f} "
+          f"+- {result.stderr:.3f} nats, {result.bits_per_dim:.4f} bits/dim; recorded in {evaluation_path}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}
 
 
 def main(argv=None) -> int:

@@ -1,4 +1,4 @@
-"""Latent-space tools."""
+"""Latent-space tools: interpolation, encoding interpolation, attribute vectors, traversal grids."""
 
 from __future__ import annotations
 
@@ -44,3 +44,88 @@ def interpolate(z0, z1, steps: int, method: str = "linear") -> np.ndarray:
     slerp = (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / sin_safe
     linear = (1 - t) * z0 + t * z1
     return np.where(safe, slerp, linear).astype(np.float32)
+
+
+def _encode_means(model, x, labels=None):
+    if not hasattr(model, "encode") or not hasattr(model, "latent_dim"):
+        raise TypeError(f"{type(model).__name__} has no encoder with a continuous latent space")
+    return model.encode(x, labels)[0]
+
+
+def interpolate_encodings(model, x_a, x_b, steps: int = 8, method: str = "slerp", labels=None) -> np.ndarray:
+    """Decoded points between the encodings (posterior means) of x_a and x_b.
+
+    Args:
+        model: a VAE-family model with `encode` and `decode`.
+        x_a, x_b: one example each (*data_shape) or batches (B, *data_shape), data space.
+        steps: points including both ends.
+        method: "linear" or "slerp".
+        labels: int (B,) (or a scalar for single examples) for a conditional model; both
+            ends and every point between use them.
+
+    Returns:
+        (steps, *data_shape), or (steps, B, *data_shape) for batches, data space.
+    """
+    x_a, x_b = np.asarray(x_a, np.float32), np.asarray(x_b, np.float32)
+    single = x_a.shape == tuple(model.data_shape)
+    if single:
+        x_a, x_b = x_a[None], x_b[None]
+        labels = None if labels is None else np.reshape(labels, (1,))
+    z = interpolate(_encode_means(model, x_a, labels), _encode_means(model, x_b, labels), steps, method)
+    batch = z.shape[1]
+    flat_labels = None if labels is None else np.tile(np.asarray(labels), steps)
+    decoded = model.decode(z.reshape(steps * batch, -1), flat_labels).reshape((steps, batch, *model.data_shape))
+    return decoded[:, 0] if single else decoded
+
+
+def attribute_vector(model, x, groups, positive, negative, labels=None) -> np.ndarray:
+    """Mean encoding of the examples in group `positive` minus that of group `negative`, (latent_dim,).
+
+    Adding the vector to an encoding moves it towards the attribute (smile, a class, ...):
+    `model.decode(model.encode(x)[0] + alpha * v)`.
+
+    Args:
+        model: a VAE-family model.
+        x: data-space examples (N, *data_shape).
+        groups: (N,) a group label per example (any comparable values).
+        positive, negative: the two group values to contrast.
+        labels: int (N,) conditions for a conditional model.
+    """
+    groups = np.asarray(groups)
+    if len(groups) != len(x):
+        raise ValueError(f"groups ({len(groups)}) and x ({len(x)}) differ in length")
+    pos, neg = groups == positive, groups == negative
+    if not pos.any() or not neg.any():
+        raise ValueError(f"both groups need examples: {int(pos.sum())} with {positive!r}, "
+                         f"{int(neg.sum())} with {negative!r}")
+    z = _encode_means(model, x, labels)
+    return (z[pos].mean(0) - z[neg].mean(0)).astype(np.float32)
+
+
+def traversal_grid(model, z=None, dims=None, values=None, labels=None) -> np.ndarray:
+    """Decodings of z with one latent dimension at a time set to each of `values`.
+
+    Args:
+        model: a VAE-family model.
+        z: the starting point (latent_dim,); zeros (the prior mean) when None.
+        dims: latent dimensions to traverse; all when None.
+        values: the values each dimension takes; linspace(-3, 3, 7) when None.
+        labels: a class (int) for a conditional model.
+
+    Returns:
+        (len(dims), len(values), *data_shape) in data space: row i varies dimension dims[i].
+    """
+    latent_dim = model.latent_dim
+    z = np.zeros(latent_dim, np.float32) if z is None else np.asarray(z, np.float32).reshape(-1)
+    if z.shape != (latent_dim,):
+        raise ValueError(f"z must have shape ({latent_dim},), got {z.shape}")
+    dims = list(range(latent_dim)) if dims is None else [int(d) for d in dims]
+    if any(d < 0 or d >= latent_dim for d in dims):
+        raise ValueError(f"dims must lie in [0, {latent_dim - 1}]")
+    values = np.linspace(-3.0, 3.0, 7) if values is None else np.asarray(values, np.float32).reshape(-1)
+    grid = np.repeat(z[None, None], len(dims), 0).repeat(len(values), 1)
+    for row, d in enumerate(dims):
+        grid[row, :, d] = values
+    flat = grid.reshape(-1, latent_dim)
+    decoded = model.decode(flat, None if labels is None else np.full(len(flat), labels, np.int32))
+    return decoded.reshape((len(dims), len(values), *model.data_shape))

@@ -88,7 +88,7 @@ def test_train_under_mixed_bfloat16(tmp_path):
     assert samples.dtype == np.float32 and np.isfinite(samples).all()
 
 
-def test_train_and_sample_a_vae(tmp_path):
+def test_train_sample_and_evaluate_a_vae(tmp_path, capsys):
     run = str(tmp_path / "vae")
     assert main(["train", "vae", "--data", "digits", "--epochs", "2", "--batch-size", "128", "--out", run, "--quiet"]) == 0
     with open(os.path.join(run, "history.json")) as f:
@@ -97,3 +97,25 @@ def test_train_and_sample_a_vae(tmp_path):
     out = str(tmp_path / "v.npy")
     assert main(["sample", run, "--n", "6", "--out", out, "--seed", "0"]) == 0
     assert np.load(out).shape == (6, 8, 8, 1)
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metric", "nll", "--k", "20", "--limit", "60"]) == 0
+    assert main(["evaluate", run, "--metric", "elbo", "--limit", "60"]) == 0
+    assert "bits/dim" in capsys.readouterr().out
+    with open(os.path.join(run, "evaluation.json")) as f:
+        evaluation = json.load(f)
+    assert evaluation["nll"]["n"] == 60 and evaluation["nll"]["k"] == 20 and evaluation["nll"]["split"] == "test"
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    x = kg.data.load_arrays("digits", split="test").x[:60]
+    assert evaluation["nll"]["nll"] == pytest.approx(kg.metrics.log_likelihood(model, x, k=20).nll, rel=1e-6)
+    assert evaluation["nll"]["nll"] <= evaluation["elbo"]["nll"] + 0.5  # the K-sample bound is the tighter one
+
+
+def test_evaluate_errors_are_one_line(tmp_path, capsys):
+    run = str(tmp_path / "gan")
+    assert main(["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--n-samples", "256", "--out", run,
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metric", "nll"]) == 2
+    assert "has no likelihood bound" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "missing")]) == 2
+    assert "no trained model" in capsys.readouterr().err

@@ -63,7 +63,7 @@ def test_sample_seeds_truncation_and_labels():
     assert not np.allclose(a, b)
     z = model.sample_noise(500, seed=0, truncation=0.5)
     assert np.abs(z).max() <= 0.5 and z.std() > 0.2
-    np.testing.assert_array_equal(model._sample_labels(5, None), [0, 1, 2, 0, 1])
+    np.testing.assert_array_equal(model.sample_labels(5, None), [0, 1, 2, 0, 1])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
         model.sample(2, labels=[0, 3])
     with pytest.raises(ValueError, match="not conditional"):

@@ -8,17 +8,30 @@ from helpers import build, build_fit_sample, fake_data, fit_few_steps, preset_ca
 from kerasgen.losses import divergences
 
 CASES, IDS = preset_cases("variational")
+ELBO_METRICS = {"neg_elbo", "reconstruction", "kl", "beta"}
+METRICS = {
+    "aae": {"reconstruction", "d_loss", "g_loss"},
+    "iwae": ELBO_METRICS | {"neg_iwae"},
+    "vq-vae": {"reconstruction", "quantization", "perplexity", "codes_used"},
+}
 
 
 @pytest.mark.parametrize("name,shape", CASES, ids=IDS)
 def test_preset_fits_samples_and_round_trips(name, shape, tmp_path):
-    model, x, samples = build_fit_sample(name, shape, {"neg_elbo", "reconstruction", "kl", "beta"})
-    mean, log_var = model.encode(x[:4])
-    assert mean.shape == log_var.shape == (4, model.latent_dim)
-    assert model.reconstruct(x[:4]).shape == (4, *shape)
+    model, x, samples = build_fit_sample(name, shape, METRICS.get(name, ELBO_METRICS))
+    labels = np.arange(4) % 10 if model.preset == "cvae" else None
+    if name == "vq-vae":
+        codes = model.encode(x[:4])
+        assert codes.shape == (4, *model.grid_shape) and codes.max() < model.num_codes
+        assert model.reconstruct(x[:4]).shape == (4, *shape)
+    else:
+        mean, log_var = model.encode(x[:4], labels)
+        assert mean.shape == log_var.shape == (4, model.latent_dim)
+        assert model.reconstruct(x[:4], labels).shape == (4, *shape)
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = kg.models.load(path)
+    assert type(loaded) is type(model)
     assert loaded.preset == name and loaded.likelihood == model.likelihood
     np.testing.assert_allclose(loaded.sample(5, seed=3), samples, atol=1e-6)
     assert int(loaded.optimizer.iterations.numpy()) == 2
@@ -39,6 +52,11 @@ def test_kl_and_likelihoods_match_closed_forms():
 def test_kl_warmup_schedule_and_bad_arguments():
     model = build("beta-vae", (8, 8, 1))
     assert [float(model.current_beta(s)) for s in (0, 500, 1000, 5000)] == [0.0, 2.0, 4.0, 4.0]
+    cyclical = build("vae", (2,), beta=2.0, kl_cycle_steps=100)
+    assert cyclical.kl_warmup_steps == 50
+    assert [float(cyclical.current_beta(s)) for s in (0, 25, 50, 99, 100, 125)] == [0.0, 1.0, 2.0, 2.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="must not exceed"):
+        build("vae", (2,), kl_cycle_steps=10, kl_warmup_steps=20)
     with pytest.raises(ValueError, match="unknown likelihood"):
         build("vae", (2,), likelihood="poisson")
     with pytest.raises(ValueError, match="not conditional"):

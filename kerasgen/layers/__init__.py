@@ -1,5 +1,7 @@
 """Layers Keras lacks."""
 
+from kerasgen.layers.likelihood import DecoderLikelihood
 from kerasgen.layers.standardize import Standardize
+from kerasgen.layers.vector_quantizer import VectorQuantizer
 
-__all__ = ["Standardize"]
+__all__ = ["DecoderLikelihood", "Standardize", "VectorQuantizer"]

@@ -38,3 +38,41 @@ def gaussian_nll(x, mean, log_std):
     log_std = ops.cast(log_std, "float32") + ops.zeros_like(mean)
     z = (x - mean) * ops.exp(-log_std)
     return _sum_per_example(0.5 * ops.square(z) + log_std + 0.5 * math.log(2 * math.pi))
+
+
+def gaussian_log_density(z, mean, log_var):
+    """log N(z | mean, diag(exp(log_var))) summed per example; mean/log_var broadcast (0 for N(0, I))."""
+    z = ops.cast(z, "float32")
+    mean = ops.cast(mean, "float32") + ops.zeros_like(z)
+    log_var = ops.cast(log_var, "float32") + ops.zeros_like(z)
+    sq = ops.square(z - mean) * ops.exp(-log_var)
+    return -0.5 * _sum_per_example(sq + log_var + math.log(2 * math.pi))
+
+
+def discretized_logistic_nll(x, mean, log_scale, num_bins=256):
+    """-log P(x) for x on a grid of `num_bins` values in [-1, 1], under a logistic(mean, exp(log_scale))
+    discretised to those bins; the two end bins take the tails (Salimans et al. 2017).
+
+    Args:
+        x: data in [-1, 1], e.g. 8-bit images scaled by x / 127.5 - 1.
+        mean, log_scale: the logistic's location and log-scale (broadcast to x).
+        num_bins: number of levels (256 for 8-bit data).
+    """
+    x = ops.cast(x, "float32")
+    mean = ops.cast(mean, "float32")
+    log_scale = ops.maximum(ops.cast(log_scale, "float32") + ops.zeros_like(mean), -7.0)
+    half_bin = 1.0 / (num_bins - 1)
+    inv_scale = ops.exp(-log_scale)
+    centred = x - mean
+    upper = inv_scale * (centred + half_bin)
+    lower = inv_scale * (centred - half_bin)
+    log_cdf_upper = -ops.softplus(-upper)  # log sigmoid(upper): the lowest bin takes the left tail
+    log_survival_lower = -ops.softplus(lower)  # log(1 - sigmoid(lower)): the top bin takes the right tail
+    mass = ops.sigmoid(upper) - ops.sigmoid(lower)
+    # when the bin's mass underflows, the density at its centre times its width is the accurate value
+    mid = inv_scale * centred
+    log_density_mid = mid - log_scale - 2.0 * ops.softplus(mid) + math.log(2 * half_bin)
+    log_mass = ops.where(mass > 1e-5, ops.log(ops.maximum(mass, 1e-12)), log_density_mid)
+    edge = 1.0 - half_bin
+    log_p = ops.where(x < -edge, log_cdf_upper, ops.where(x > edge, log_survival_lower, log_mass))
+    return -_sum_per_example(log_p)

@@ -10,7 +10,7 @@ import keras
 from kerasgen import registry
 from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
-from kerasgen.models.variational import VAE
+from kerasgen.models.variational import AAE, VAE, VQVAE, HierarchicalVAE
 
 
 def get(name: str, data_shape, latent_dim: int | None = None, num_classes: int | None = None, **kwargs):
@@ -55,5 +55,5 @@ def load(path: str):
     return keras.saving.load_model(path)
 
 
-__all__ = ["GAN", "VAE", "GenerativeModel", "get", "list", "load"]
+__all__ = ["AAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
 del builtins

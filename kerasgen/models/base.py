@@ -31,12 +31,20 @@ def deserialize_network(obj):
     return obj
 
 
+def network_attr(network, attr):
+    """`network.inputs` / `outputs` / `output` where Keras knows them (functional models), else None."""
+    try:
+        return getattr(network, attr)
+    except (AttributeError, ValueError):
+        return None
+
+
 def uses_float16(*networks) -> bool:
-    """Whether any layer of the networks computes in float16 (mixed_float16)."""
+    """Whether any layer of the networks (searched recursively) computes in float16 (mixed_float16)."""
     return any(
         getattr(layer, "compute_dtype", None) == "float16"
         for net in networks
-        for layer in getattr(net, "layers", [net])
+        for layer in (net._flatten_layers() if hasattr(net, "_flatten_layers") else [net])
     )
 
 
@@ -102,6 +110,15 @@ class GenerativeModel(keras.Model):
         x = ops.cast(x, "float32")
         return self.standardizer.inverse(x) if self.standardizer is not None else x
 
+    def log_det_to_model_space(self):
+        """log |det d(model space)/d(data space)| per example: -sum(log std) when standardising, else 0.
+
+        A density in model space plus this is the density of the data on its own scale.
+        """
+        if self.standardizer is None:
+            return tf.constant(0.0, tf.float32)
+        return -tf.reduce_sum(tf.math.log(tf.cast(self.standardizer.std, tf.float32)))
+
     def adapt(self, data) -> None:
         """Learns the standardisation from data (array or dataset); no-op without one."""
         if self.standardizer is None:
@@ -129,6 +146,39 @@ class GenerativeModel(keras.Model):
         if shape != self.data_shape:
             raise ValueError(f"{type(self).__name__} expects examples of shape {self.data_shape}, got {shape}")
 
+    # ---- labels (conditional models set `num_classes`) --------------------------------
+    def labels_from_batch(self, y):
+        """int32 labels (B,) from a batch's targets; None for unconditional models.
+
+        Raises:
+            ValueError: the model is conditional and the data has no labels.
+        """
+        if not getattr(self, "num_classes", None):
+            return None
+        if y is None:
+            raise ValueError("this model is conditional (num_classes set): the data must yield (x, labels)")
+        return tf.cast(tf.reshape(y, (-1,)), tf.int32)
+
+    def sample_labels(self, n, labels):
+        """Checked int32 labels (n,) for sampling; classes cycle 0..num_classes-1 when None.
+
+        Raises:
+            ValueError: labels for an unconditional model, a wrong shape or a class out of range.
+        """
+        num_classes = getattr(self, "num_classes", None)
+        if not num_classes:
+            if labels is not None:
+                raise ValueError("labels were given but this model is not conditional")
+            return None
+        if labels is None:
+            return (np.arange(n) % num_classes).astype(np.int32)
+        labels = np.asarray(labels)
+        if labels.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
+        if n and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f"labels must lie in [0, {num_classes - 1}]")
+        return labels.astype(np.int32)
+
     # ---- persistence -----------------------------------------------------------
     def save_own_variables(self, store):
         super().save_own_variables(store)
@@ -154,3 +204,41 @@ class GenerativeModel(keras.Model):
     def sample(self, n, seed=None, **kwargs):  # pragma: no cover - abstract
         """Returns n samples in data space as a numpy array."""
         raise NotImplementedError
+
+
+class SingleOptimizerModel(GenerativeModel):
+    """A `GenerativeModel` trained by one optimiser, reporting `self.trackers` (name -> `keras.metrics.Mean`).
+
+    Subclasses set `optimizer_config` (the preset's default optimiser) and `trackers`,
+    and implement `train_step` with `unpack_batch` and `report`.
+    """
+
+    def compile(self, optimizer="auto", **kwargs):
+        """Sets the optimiser ("auto": the preset default) and builds it; kwargs go to Keras."""
+        kwargs.setdefault("jit_compile", False)
+        opt = resolve_optimizer(optimizer, self.optimizer_config, uses_float16(self))
+        super().compile(optimizer=opt, **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        optimizer = getattr(self, "optimizer", None)
+        return None if optimizer is None else {"optimizer": keras.saving.serialize_keras_object(optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def unpack_batch(self, data):
+        """(x in model space, int32 labels or None) from a batch, with its shape checked."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self.check_data(x)
+        return self.to_model_space(x), self.labels_from_batch(y)
+
+    def report(self, terms):
+        """Updates the trackers with this replica's mean of each term; returns every tracker's result."""
+        for name, value in terms.items():
+            self.trackers[name].update_state(tf.reduce_mean(tf.cast(value, tf.float32)))
+        return {m.name: m.result() for m in self.metrics}

@@ -6,11 +6,14 @@ Contract every algorithm relies on (user networks included):
 - discriminator: x (B, *data_shape), or [x, labels] when it takes labels ->
   logits (B, 1), or a dict with "logit" plus auxiliary heads
   ("class_logits", "code_logits", "code_mean").
+- encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
 """
 
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
-from kerasgen.networks.encoders import conv_encoder, mlp_encoder
+from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
+from kerasgen.networks.vq import vq_decoder, vq_encoder
 
 __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator",
-           "conv_encoder", "mlp_encoder"]
+           "conv_encoder", "mlp_encoder", "gaussian_heads",
+           "vq_encoder", "vq_decoder"]

@@ -2,46 +2,61 @@
 
 from __future__ import annotations
 
-
 import keras
 from keras import layers
 
+from kerasgen.networks.common import image_with_labels, label_input
 from kerasgen.networks.dcgan import num_stages
 
 
-def _gaussian_heads(h, latent_dim):
+def gaussian_heads(h, latent_dim):
+    """float32 Dense heads {"mean": (B, latent_dim), "log_var": (B, latent_dim)} on features h."""
     mean = layers.Dense(latent_dim, dtype="float32", name="mean")(h)
     log_var = layers.Dense(latent_dim, dtype="float32", name="log_var")(h)
     return {"mean": mean, "log_var": log_var}
 
 
-def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), name="encoder"):
-    """MLP encoder: x (B, *data_shape) -> {"mean": (B, latent_dim), "log_var": (B, latent_dim)}."""
+def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, name="encoder"):
+    """MLP encoder: x (B, *data_shape) [, labels (B,)] -> {"mean", "log_var"} (B, latent_dim) each.
+
+    Args:
+        data_shape: shape of one example (vectors or images, flattened).
+        latent_dim: size of z.
+        hidden: widths of the ReLU hidden layers.
+        num_classes: when set, also takes int labels (B,), embedded and concatenated (CVAE).
+    """
     x = keras.Input(tuple(data_shape), name="x")
     h = layers.Flatten()(x) if len(data_shape) > 1 else x
+    inputs = x
+    if num_classes:
+        labels = label_input()
+        emb = layers.Embedding(num_classes, 32, name="label_embedding")(labels)
+        inputs, h = [x, labels], layers.Concatenate()([h, emb])
     for i, width in enumerate(hidden):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
-    return keras.Model(x, _gaussian_heads(h, latent_dim), name=name)
+    return keras.Model(inputs, gaussian_heads(h, latent_dim), name=name)
 
 
-def conv_encoder(data_shape, latent_dim, base_filters=32, name="encoder"):
+def conv_encoder(data_shape, latent_dim, base_filters=32, num_classes=None, name="encoder"):
     """Conv encoder (stride-2 Conv2D + ReLU stages, as the DCGAN discriminator) -> mean, log_var.
 
     Args:
         data_shape: (H, W, C) images.
         latent_dim: size of z.
         base_filters: filters of the first stage; later ones double.
+        num_classes: when set, also takes int labels (B,), given as an extra learned channel (CVAE).
     """
     if len(data_shape) != 3:
         raise ValueError(f"conv_encoder needs image data (H, W, C), got data_shape {tuple(data_shape)}")
     x = keras.Input(tuple(data_shape), name="x")
-    h, filters = x, base_filters
+    inputs, h = image_with_labels(x, num_classes, data_shape) if num_classes else (x, x)
+    filters = base_filters
     for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
         h = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu", name=f"conv_{i}")(h)
         filters *= 2
     h = layers.Flatten()(h)
     h = layers.Dense(max(256, 2 * latent_dim), activation="relu")(h)
-    return keras.Model(x, _gaussian_heads(h, latent_dim), name=name)
+    return keras.Model(inputs, gaussian_heads(h, latent_dim), name=name)
 
 
-__all__ = ["mlp_encoder", "conv_encoder"]
+__all__ = ["mlp_encoder", "conv_encoder", "gaussian_heads"]

@@ -20,18 +20,11 @@ from kerasgen.models.base import (
     GenerativeModel,
     adam,
     deserialize_network,
+    network_attr,
     resolve_optimizer,
     uses_float16,
 )
 from kerasgen.registry import register_algorithm
-
-
-def _known(model, attr):
-    """`model.inputs` / `outputs` / `output` where Keras knows them, else None."""
-    try:
-        return getattr(model, attr)
-    except (AttributeError, ValueError):
-        return None
 
 
 def split_outputs(out) -> dict:
@@ -91,7 +84,7 @@ class GAN(GenerativeModel):
         generator = deserialize_network(generator)
         discriminator = deserialize_network(discriminator)
         if data_shape is None:
-            outputs = _known(generator, "outputs")
+            outputs = network_attr(generator, "outputs")
             if outputs is None:
                 raise ValueError("pass data_shape: it cannot be read from this generator")
             data_shape = tuple(outputs[0].shape[1:])
@@ -147,7 +140,7 @@ class GAN(GenerativeModel):
 
     def _check_networks(self):
         """Checks the networks' inputs and heads where Keras knows them (functional models)."""
-        g_inputs = _known(self.generator, "inputs")
+        g_inputs = network_attr(self.generator, "inputs")
         want = 2 if self.num_classes else 1
         if g_inputs is not None:
             if len(g_inputs) != want:
@@ -160,15 +153,15 @@ class GAN(GenerativeModel):
                     f"generator input size is {g_inputs[0].shape[-1]} but latent_dim + code size "
                     f"is {self.generator_input_dim}"
                 )
-        g_outputs = _known(self.generator, "outputs")
+        g_outputs = network_attr(self.generator, "outputs")
         if g_outputs is not None and tuple(g_outputs[0].shape[1:]) != self.data_shape:
             raise ValueError(f"generator makes shape {tuple(g_outputs[0].shape[1:])} but data_shape is {self.data_shape}")
-        d_inputs = _known(self.discriminator, "inputs")
+        d_inputs = network_attr(self.discriminator, "inputs")
         if d_inputs is not None and len(d_inputs) != (2 if self.label_to_discriminator else 1):
             raise ValueError(
                 f"discriminator takes {len(d_inputs)} input(s); label_to_discriminator={self.label_to_discriminator}"
             )
-        d_output = _known(self.discriminator, "output")
+        d_output = network_attr(self.discriminator, "output")
         heads = d_output if isinstance(d_output, dict) else {}
         if d_output is None:
             return
@@ -366,10 +359,8 @@ class GAN(GenerativeModel):
         if self.g_optimizer is None:
             raise RuntimeError("call compile() before fit()")
         self.check_data(x)
-        if self.num_classes and y is None:
-            raise ValueError("this model is conditional (num_classes set): the data must yield (x, labels)")
+        labels = self.labels_from_batch(y)
         real = self.to_model_space(x)
-        labels = None if not self.num_classes else tf.cast(tf.reshape(y, (-1,)), tf.int32)
         batch = tf.shape(real)[0]
         seeds = self.step_seeds(self.n_critic + 1)
         for i in range(self.n_critic):
@@ -418,22 +409,8 @@ class GAN(GenerativeModel):
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         z = self.make_latent(self.sample_noise(n, seed, truncation), seed=seed)
-        labels = self._sample_labels(n, labels)
+        labels = self.sample_labels(n, labels)
         return self.generate(z, labels, batch_size)
-
-    def _sample_labels(self, n, labels):
-        if not self.num_classes:
-            if labels is not None:
-                raise ValueError("labels were given but this model is not conditional")
-            return None
-        if labels is None:
-            return (np.arange(n) % self.num_classes).astype(np.int32)
-        labels = np.asarray(labels)
-        if labels.shape != (n,):
-            raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
-        return labels.astype(np.int32)
 
     def generate(self, z, labels=None, batch_size=256):
         """Data-space samples from generator inputs z (B, generator_input_dim) [and labels]."""

@@ -1,6 +1,9 @@
-"""The VAE family: one algorithm (`VAE`) and its presets."""
+"""The VAE family: `VAE` (ELBO / IWAE, CVAE), `HierarchicalVAE`, `AAE`, `VQVAE`, and their presets."""
 
 from kerasgen.models.variational import presets
+from kerasgen.models.variational.aae import AAE
+from kerasgen.models.variational.hierarchical import HierarchicalVAE
 from kerasgen.models.variational.vae import VAE
+from kerasgen.models.variational.vqvae import VQVAE
 
-__all__ = ["VAE", "presets"]
+__all__ = ["AAE", "HierarchicalVAE", "VAE", "VQVAE", "presets"]

@@ -1,42 +1,65 @@
-"""VAE presets: the `VAE` algorithm with networks sized from `data_shape`.
+"""VAE-family presets: an algorithm with networks sized from `data_shape`.
 
 Images use a Bernoulli decoder (pixels mapped from [-1, 1] to [0, 1]); vectors a
-fixed-variance Gaussian decoder on standardised data.
+fixed-variance Gaussian decoder on standardised data. Every builder takes the
+algorithm's keyword arguments as overrides (e.g. `likelihood="logistic"`).
 """
 
 from __future__ import annotations
 
+from kerasgen.models.variational.aae import AAE
+from kerasgen.models.variational.hierarchical import HierarchicalVAE
 from kerasgen.models.variational.vae import VAE
-from kerasgen.networks import conv_encoder, dcgan_generator, mlp_encoder, mlp_generator
+from kerasgen.models.variational.vqvae import VQVAE
+from kerasgen.networks import (
+    conv_encoder,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_encoder,
+    mlp_generator,
+    vq_decoder,
+    vq_encoder,
+)
 from kerasgen.registry import register_preset
 
 
-def _build(name, data_shape, latent_dim, conv, hidden=(256, 256), base_filters=32, **vae_kwargs):
-    data_shape = tuple(data_shape)
-    is_image = len(data_shape) == 3
-    if conv and is_image:
-        encoder = conv_encoder(data_shape, latent_dim, base_filters=base_filters)
-        decoder = dcgan_generator(data_shape, latent_dim, base_filters=base_filters, output_activation=None,
-                                  name="decoder")
+def _encoder_decoder(data_shape, latent_dim, conv, hidden, base_filters, num_classes=None):
+    if conv and len(data_shape) == 3:
+        encoder = conv_encoder(data_shape, latent_dim, base_filters=base_filters, num_classes=num_classes)
+        decoder = dcgan_generator(data_shape, latent_dim, base_filters=base_filters, num_classes=num_classes,
+                                  output_activation=None, name="decoder")
     else:
-        encoder = mlp_encoder(data_shape, latent_dim, hidden=hidden)
-        decoder = mlp_generator(data_shape, latent_dim, hidden=tuple(reversed(hidden)), output_activation=None,
-                                name="decoder")
-    vae_kwargs.setdefault("likelihood", "bernoulli" if is_image else "gaussian")
-    return VAE(encoder, decoder, latent_dim=latent_dim, data_shape=data_shape, standardize=not is_image,
-               preset=name, **vae_kwargs)
+        encoder = mlp_encoder(data_shape, latent_dim, hidden=hidden, num_classes=num_classes)
+        decoder = mlp_generator(data_shape, latent_dim, hidden=tuple(reversed(hidden)), num_classes=num_classes,
+                                output_activation=None, name="decoder")
+    return encoder, decoder
+
+
+def _data_defaults(data_shape, kw):
+    """Likelihood and standardisation defaults for images and vectors."""
+    is_image = len(data_shape) == 3
+    kw.setdefault("likelihood", "bernoulli" if is_image else "gaussian")
+    kw.setdefault("standardize", not is_image)
+    return kw
+
+
+def _vae(name, data_shape, latent_dim, conv, hidden, base_filters, num_classes=None, **kw):
+    data_shape = tuple(data_shape)
+    encoder, decoder = _encoder_decoder(data_shape, latent_dim, conv, hidden, base_filters, num_classes)
+    return VAE(encoder, decoder, latent_dim=latent_dim, data_shape=data_shape, num_classes=num_classes,
+               preset=name, **_data_defaults(data_shape, kw))
 
 
 @register_preset("vae", "variational", "MLP VAE, analytic KL, Bernoulli (images) or Gaussian (vectors) decoder")
 def vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """MLP encoder and decoder; returns an uncompiled `VAE`."""
-    return _build("vae", data_shape, latent_dim or 16, conv=False, hidden=hidden, **kw)
+    return _vae("vae", data_shape, latent_dim or 16, False, hidden, base_filters, **kw)
 
 
 @register_preset("conv-vae", "variational", "Convolutional VAE (DCGAN-style encoder and decoder)")
 def conv_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """Conv encoder and transposed-conv decoder (MLPs for vectors); returns an uncompiled `VAE`."""
-    return _build("conv-vae", data_shape, latent_dim or 16, conv=True, hidden=hidden, base_filters=base_filters, **kw)
+    return _vae("conv-vae", data_shape, latent_dim or 16, True, hidden, base_filters, **kw)
 
 
 @register_preset("beta-vae", "variational", "beta-VAE: beta 4 with a linear KL warm-up over 1,000 steps")
@@ -44,4 +67,59 @@ def beta_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), b
     """Conv beta-VAE (beta 4, KL warm-up over 1,000 steps); returns an uncompiled `VAE`."""
     kw.setdefault("beta", 4.0)
     kw.setdefault("kl_warmup_steps", 1000)
-    return _build("beta-vae", data_shape, latent_dim or 10, conv=True, hidden=hidden, base_filters=base_filters, **kw)
+    return _vae("beta-vae", data_shape, latent_dim or 10, True, hidden, base_filters, **kw)
+
+
+@register_preset("cvae", "variational", "Conditional VAE: labels to the encoder and the decoder", needs_labels=True)
+def cvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
+    """MLP CVAE (labels embedded in both networks); returns an uncompiled `VAE` with num_classes."""
+    if not num_classes:
+        raise ValueError("preset 'cvae' needs num_classes (it is a conditional model)")
+    return _vae("cvae", data_shape, latent_dim or 16, False, hidden, base_filters, num_classes=num_classes, **kw)
+
+
+@register_preset("iwae", "variational", "IWAE: MLP VAE trained on the importance-weighted bound, K=5")
+def iwae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
+    """MLP VAE trained on the K-sample bound (k_samples=5 unless given); returns an uncompiled `VAE`."""
+    kw.setdefault("objective", "iwae")
+    kw.setdefault("k_samples", 5)
+    return _vae("iwae", data_shape, latent_dim or 16, False, hidden, base_filters, **kw)
+
+
+@register_preset("hvae", "variational", "Two-level hierarchical VAE: p(z2) p(z1|z2) p(x|z1), MLPs")
+def hvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, top_latent_dim=None,
+         **kw):
+    """MLP `HierarchicalVAE`; latent_dim is z1's size (default 32), z2 half of it unless given."""
+    data_shape = tuple(data_shape)
+    latent_dim = latent_dim or 32
+    top_latent_dim = top_latent_dim or max(latent_dim // 2, 2)
+    top_hidden = tuple(max(w // 2, 8) for w in hidden)
+    encoder, decoder = _encoder_decoder(data_shape, latent_dim, False, hidden, base_filters)
+    top_encoder = mlp_encoder((latent_dim,), top_latent_dim, hidden=top_hidden, name="top_encoder")
+    top_prior = mlp_encoder((top_latent_dim,), latent_dim, hidden=top_hidden, name="top_prior")
+    return HierarchicalVAE(encoder, decoder, top_encoder, top_prior, latent_dim=latent_dim,
+                           top_latent_dim=top_latent_dim, data_shape=data_shape, preset="hvae",
+                           **_data_defaults(data_shape, kw))
+
+
+@register_preset("vq-vae", "variational", "VQ-VAE: 128-code codebook, straight-through, commitment 0.25")
+def vq_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
+    """Conv (images) or MLP (vectors) `VQVAE`; latent_dim is the code size (default 16); `ema=True`
+    learns the codebook by moving averages."""
+    data_shape = tuple(data_shape)
+    code_dim = latent_dim or 16
+    encoder = vq_encoder(data_shape, code_dim, base_filters=base_filters, hidden=hidden)
+    latent_shape = tuple(encoder.outputs[0].shape[1:])
+    decoder = vq_decoder(data_shape, latent_shape, base_filters=base_filters, hidden=tuple(reversed(hidden)))
+    return VQVAE(encoder, decoder, data_shape=data_shape, preset="vq-vae", **_data_defaults(data_shape, kw))
+
+
+@register_preset("aae", "variational", "Adversarial autoencoder: a latent-space discriminator instead of the KL")
+def aae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
+    """MLP `AAE` with an MLP discriminator on z (non-saturating loss); returns it uncompiled."""
+    data_shape = tuple(data_shape)
+    latent_dim = latent_dim or 8
+    encoder, decoder = _encoder_decoder(data_shape, latent_dim, False, hidden, base_filters)
+    discriminator = mlp_discriminator((latent_dim,), hidden=hidden, name="latent_discriminator")
+    return AAE(encoder, decoder, discriminator, latent_dim=latent_dim, data_shape=data_shape, preset="aae",
+               **_data_defaults(data_shape, kw))

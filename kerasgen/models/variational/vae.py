@@ -1,170 +1,305 @@
-"""`VAE`: one variational train_step maximising the ELBO.
+"""`VAE`: one variational train_step for the ELBO and the importance-weighted bound.
 
-encode -> reparameterise -> decode; the decoder likelihood is pluggable
-("bernoulli" for data in [0, 1] (images in [-1, 1] are mapped there), "gaussian"
-with a fixed standard deviation); the KL to N(0, I) is analytic; beta and a
-linear KL warm-up are part of the model's config, and the current beta is
-reported each epoch.
+encode -> reparameterise (K samples) -> decode. The decoder likelihood is a
+`DecoderLikelihood` ("bernoulli", "gaussian" with a fixed or learned scale,
+"logistic" discretised for 8-bit images); the KL to the prior is analytic or a
+Monte Carlo estimate; beta follows a schedule (constant, linear warm-up, or
+cyclical) driven by the optimiser's step counter, so it survives save/resume.
+With `num_classes` the encoder and decoder also take labels (CVAE); with
+`objective="iwae"` the step maximises the K-sample importance-weighted bound.
+Subclasses change the latent part only (`_latent`, `_prior_latents`): the
+hierarchical VAE adds a second stochastic layer; the adversarial autoencoder
+replaces the KL with a latent-space discriminator.
 
 References:
-    Kingma & Welling 2014; Higgins et al. 2017 (beta-VAE); Bowman et al. 2016 (KL annealing).
+    Kingma & Welling 2014; Sohn et al. 2015 (CVAE); Burda et al. 2016 (IWAE);
+    Higgins et al. 2017 (beta-VAE); Bowman et al. 2016 (KL warm-up);
+    Fu et al. 2019 (cyclical annealing); Salimans et al. 2017 (discretised logistic).
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasgen.layers.likelihood import DecoderLikelihood
 from kerasgen.losses import divergences
-from kerasgen.models.base import GenerativeModel, adam, deserialize_network, resolve_optimizer, uses_float16
+from kerasgen.models.base import (
+    SingleOptimizerModel,
+    adam,
+    deserialize_network,
+    network_attr,
+)
 from kerasgen.registry import register_algorithm
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+OBJECTIVES = ("elbo", "iwae")
+KL_ESTIMATORS = ("analytic", "monte_carlo")
+
+
+def tile_samples(t, k):
+    """(B, ...) -> (k * B, ...): the batch repeated k times, sample-major."""
+    t = tf.convert_to_tensor(t)
+    reps = tf.concat([[k], tf.ones([tf.rank(t) - 1], tf.int32)], axis=0)
+    return tf.tile(t, reps)
+
+
+def posterior_outputs(out):
+    """(mean, log_var) float32 from an encoder's dict {"mean", "log_var"} or pair."""
+    mean, log_var = (out["mean"], out["log_var"]) if isinstance(out, dict) else (out[0], out[1])
+    return tf.cast(mean, tf.float32), tf.cast(log_var, tf.float32)
+
+
+def reparameterise(mean, log_var, seed, k):
+    """k samples z = mean + exp(log_var / 2) * eps, eps ~ N(0, I), flattened to (k * B, d)."""
+    eps = tf.random.stateless_normal(tf.concat([[k], tf.shape(mean)], 0), seed=seed)
+    z = mean[None] + tf.exp(0.5 * log_var)[None] * eps
+    return tf.reshape(z, (-1, tf.shape(mean)[-1]))
+
+
+def per_sample(values, k):
+    """(k * B,) -> (k, B)."""
+    return tf.reshape(values, (k, -1))
 
 
 @register_algorithm
-class VAE(GenerativeModel):
+class VAE(SingleOptimizerModel):
     """Variational autoencoder with a diagonal Gaussian posterior.
 
     Args:
-        encoder: Keras model x (B, *data_shape) -> {"mean", "log_var"} (B, latent_dim) each, or
-            a pair [mean, log_var].
-        decoder: Keras model z (B, latent_dim) -> (B, *data_shape): logits for "bernoulli",
-            the mean for "gaussian".
+        encoder: Keras model x (B, *data_shape) [, labels (B,)] -> {"mean", "log_var"}
+            (B, latent_dim) each, or a pair [mean, log_var].
+        decoder: Keras model z (B, latent_dim) [, labels (B,)] -> (B, *data_shape): logits
+            for "bernoulli", the mean / location otherwise.
         latent_dim: size of z.
         data_shape: shape of one example (read from the decoder when None).
-        likelihood: "bernoulli" or "gaussian".
-        decoder_std: standard deviation of the fixed-variance Gaussian likelihood.
+        likelihood: "bernoulli", "gaussian" or "logistic" (see `DecoderLikelihood`).
+        decoder_scale: the likelihood's scale: a float (fixed), "learned", or None for
+            the kind's default (gaussian 1.0 fixed, logistic learned).
         beta: weight of the KL term (1 is the ELBO; > 1 is a beta-VAE).
-        kl_warmup_steps: beta rises linearly from 0 over this many steps (0: no warm-up).
+        kl_warmup_steps: beta rises linearly from 0 over this many steps (0: constant).
+        kl_cycle_steps: when > 0, the warm-up restarts every this many steps (cyclical
+            annealing); the warm-up then defaults to half a cycle.
+        kl: "analytic" (closed form) or "monte_carlo" (log q(z|x) - log p(z) at the samples).
+        objective: "elbo", or "iwae" (the importance-weighted bound with `k_samples`).
+        k_samples: posterior samples per example and step (averaged for the ELBO).
+        num_classes: when set, the encoder and decoder also take int labels (CVAE).
         standardize: learn feature-wise standardisation of vector data.
         optimizer_config: serialised optimiser `compile()` uses by default (Adam 1e-3).
         preset, seed: as in every kerasgen model.
     """
 
-    def __init__(self, encoder, decoder, latent_dim, data_shape=None, likelihood="bernoulli", decoder_std=1.0,
-                 beta=1.0, kl_warmup_steps=0, standardize=False, optimizer_config=None, preset=None, seed=None,
-                 **kwargs):
+    tracker_names = ("neg_elbo", "reconstruction", "kl", "beta")
+
+    def __init__(self, encoder, decoder, latent_dim, data_shape=None, likelihood="bernoulli", decoder_scale=None,
+                 beta=1.0, kl_warmup_steps=0, kl_cycle_steps=0, kl="analytic", objective="elbo", k_samples=1,
+                 num_classes=None, standardize=False, optimizer_config=None, preset=None, seed=None, **kwargs):
         encoder = deserialize_network(encoder)
         decoder = deserialize_network(decoder)
         if data_shape is None:
-            data_shape = tuple(decoder.outputs[0].shape[1:])
+            outputs = network_attr(decoder, "outputs")
+            if outputs is None:
+                raise ValueError("pass data_shape: it cannot be read from this decoder")
+            data_shape = tuple(outputs[0].shape[1:])
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"unknown likelihood {likelihood!r}; use one of {', '.join(LIKELIHOODS)}")
-        if beta < 0 or kl_warmup_steps < 0 or decoder_std <= 0:
-            raise ValueError("beta and kl_warmup_steps must be >= 0 and decoder_std > 0")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")
+        if kl not in KL_ESTIMATORS:
+            raise ValueError(f"unknown kl estimator {kl!r}; use one of {', '.join(KL_ESTIMATORS)}")
+        if beta < 0 or kl_warmup_steps < 0 or kl_cycle_steps < 0 or int(k_samples) < 1:
+            raise ValueError("beta, kl_warmup_steps and kl_cycle_steps must be >= 0 and k_samples >= 1")
+        if kl_cycle_steps and kl_warmup_steps > kl_cycle_steps:
+            raise ValueError("kl_warmup_steps must not exceed kl_cycle_steps")
+        if likelihood == "bernoulli" and standardize:
+            raise ValueError("the bernoulli likelihood needs data in [-1, 1], not standardised vectors")
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim = int(latent_dim)
         self.likelihood = likelihood
-        self.decoder_std = float(decoder_std)
+        self.observation = DecoderLikelihood(likelihood, self.data_shape, decoder_scale, name="likelihood")
+        self.decoder_scale = self.observation.scale
         self.beta = float(beta)
-        self.kl_warmup_steps = int(kl_warmup_steps)
+        self.kl_cycle_steps = int(kl_cycle_steps)
+        self.kl_warmup_steps = int(kl_warmup_steps) or self.kl_cycle_steps // 2
+        self.kl = kl
+        self.objective = objective
+        self.k_samples = int(k_samples)
+        self.num_classes = None if num_classes is None else int(num_classes)
         self.optimizer_config = optimizer_config or adam(1e-3, 0.9, 0.999)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("neg_elbo", "reconstruction", "kl", "beta")}
+        names = self.tracker_names + (("neg_iwae",) if objective == "iwae" else ())
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self._check_networks()
+        self._eval_fn = None
         self.built = True
 
-    # ---- pieces -------------------------------------------------------------------
-    def _posterior(self, x_model, training):
-        out = self.encoder(x_model, training=training)
-        if isinstance(out, dict):
-            return out["mean"], out["log_var"]
-        return out[0], out[1]
+    def _check_networks(self):
+        want = 2 if self.num_classes else 1
+        for role, net in (("encoder", self.encoder), ("decoder", self.decoder)):
+            inputs = network_attr(net, "inputs")
+            if inputs is not None and len(inputs) != want:
+                what = "[x, labels]" if role == "encoder" else "[z, labels]"
+                raise ValueError(f"{role} must take {what if self.num_classes else what[1]} "
+                                 f"({want} input(s)) with num_classes={self.num_classes}, it takes {len(inputs)}")
 
-    def _reconstruction_nll(self, x_model, decoded):
-        if self.likelihood == "bernoulli":
-            return divergences.bernoulli_nll((x_model + 1.0) / 2.0, decoded)
-        return divergences.gaussian_nll(x_model, decoded, np.log(self.decoder_std))
+    # ---- networks -------------------------------------------------------------------
+    def _with_labels(self, t, labels):
+        if not self.num_classes:
+            return t
+        return [tf.convert_to_tensor(t, tf.float32), tf.convert_to_tensor(labels, tf.int32)]
 
-    def _decoded_mean(self, decoded):
-        decoded = ops.cast(decoded, "float32")
-        if self.likelihood == "bernoulli":
-            return ops.sigmoid(decoded) * 2.0 - 1.0
-        return self.to_data_space(decoded)
+    def _posterior(self, x_model, labels, training):
+        return posterior_outputs(self.encoder(self._with_labels(x_model, labels), training=training))
+
+    def _decode(self, z, labels, training):
+        return self.decoder(self._with_labels(z, labels), training=training)
+
+    def _latent(self, x_model, labels, seed, k, training):
+        """Posterior samples and their KL terms.
+
+        Returns:
+            z (k * B, latent_dim) for the decoder; the Monte Carlo KL log q(z|x) - log p(z)
+            (k, B); and the analytic KL, (1, B) (or (k, B) where part of it needs samples).
+        """
+        mean, log_var = self._posterior(x_model, labels, training)
+        z = reparameterise(mean, log_var, seed, k)
+        log_q = divergences.gaussian_log_density(z, tile_samples(mean, k), tile_samples(log_var, k))
+        log_p = divergences.gaussian_log_density(z, 0.0, 0.0)
+        return z, per_sample(log_q - log_p, k), divergences.gaussian_kl(mean, log_var)[None]
+
+    def _terms(self, x_model, labels, seed, k, training):
+        """Reconstruction NLL, Monte Carlo KL and analytic KL per sample, each (k, B), nats."""
+        z, kl_mc, kl_analytic = self._latent(x_model, labels, seed, k, training)
+        labels_k = None if labels is None else tile_samples(labels, k)
+        decoded = self._decode(z, labels_k, training)
+        recon = per_sample(self.observation.nll(tile_samples(x_model, k), decoded), k)
+        return recon, kl_mc, kl_analytic + tf.zeros_like(kl_mc)
 
     def current_beta(self, step):
-        """beta at optimiser step `step`: linear warm-up from 0, then `beta`."""
+        """beta at optimiser step `step`: linear warm-up from 0 (restarting each cycle), then `beta`."""
         if self.kl_warmup_steps == 0:
             return tf.constant(self.beta, tf.float32)
-        frac = tf.minimum(tf.cast(step, tf.float32) / float(self.kl_warmup_steps), 1.0)
-        return self.beta * frac
+        step = tf.cast(step, tf.float32)
+        if self.kl_cycle_steps:
+            step = tf.math.floormod(step, float(self.kl_cycle_steps))
+        return self.beta * tf.minimum(step / float(self.kl_warmup_steps), 1.0)
+
+    def _objective(self, recon, kl_mc, kl_analytic, beta):
+        """Per-example loss (B,) and the terms the trackers report."""
+        kl = kl_analytic if self.kl == "analytic" else kl_mc
+        terms = {"neg_elbo": tf.reduce_mean(recon + kl, 0), "reconstruction": tf.reduce_mean(recon, 0),
+                 "kl": tf.reduce_mean(kl, 0)}
+        if self.objective == "elbo":
+            return tf.reduce_mean(recon + beta * kl, 0), terms
+        log_w = -(recon + beta * kl_mc)
+        neg_bound = -(tf.reduce_logsumexp(log_w, 0) - math.log(self.k_samples))
+        terms["neg_iwae"] = neg_bound
+        return neg_bound, terms
 
     # ---- training ------------------------------------------------------------------
-    def compile(self, optimizer="auto", **kwargs):
-        """Sets the optimiser ("auto": the preset default) and builds it; kwargs go to Keras."""
-        kwargs.setdefault("jit_compile", False)
-        opt = resolve_optimizer(optimizer, self.optimizer_config, uses_float16(self.encoder, self.decoder))
-        super().compile(optimizer=opt, **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
-    def get_compile_config(self):
-        optimizer = getattr(self, "optimizer", None)
-        return None if optimizer is None else {"optimizer": keras.saving.serialize_keras_object(optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def train_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        self.check_data(x)
-        x_model = self.to_model_space(x)
+        x_model, labels = self.unpack_batch(data)
         (seed,) = self.step_seeds(1)
         beta = self.current_beta(self.optimizer.iterations)
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
-            mean, log_var = self._posterior(x_model, True)
-            mean, log_var = tf.cast(mean, tf.float32), tf.cast(log_var, tf.float32)
-            eps = tf.random.stateless_normal(tf.shape(mean), seed=seed)
-            z = mean + tf.exp(0.5 * log_var) * eps
-            recon = self._reconstruction_nll(x_model, self.decoder(z, training=True))
-            kl = divergences.gaussian_kl(mean, log_var)
-            loss = self.global_mean(recon + beta * kl)
+            per_example, terms = self._objective(*self._terms(x_model, labels, seed, self.k_samples, True), beta)
+            loss = self.global_mean(per_example)
             scaled = self.optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
-        self.trackers["neg_elbo"].update_state(tf.reduce_mean(recon + kl))
-        self.trackers["reconstruction"].update_state(tf.reduce_mean(recon))
-        self.trackers["kl"].update_state(tf.reduce_mean(kl))
-        self.trackers["beta"].update_state(beta)
-        return {m.name: m.result() for m in self.metrics}
+        return self.report({**terms, "beta": beta})
 
-    def call(self, z, training=False):
-        """Decoder mean in data space: z (B, latent_dim) -> (B, *data_shape)."""
-        return self._decoded_mean(self.decoder(z, training=training))
+    def test_step(self, data):
+        """The same terms on held-out data, without an update (for `evaluate` and validation)."""
+        x_model, labels = self.unpack_batch(data)
+        (seed,) = self.step_seeds(1)
+        beta = self.current_beta(self.optimizer.iterations)
+        _, terms = self._objective(*self._terms(x_model, labels, seed, self.k_samples, False), beta)
+        return self.report({**terms, "beta": beta})
+
+    def call(self, inputs, training=False):
+        """Decoder mean in data space: z (B, latent_dim) [, labels (B,)] -> (B, *data_shape)."""
+        z, labels = (inputs if self.num_classes else (inputs, None))
+        return self.to_data_space(self.observation.mean(self._decode(z, labels, training)))
 
     # ---- inference ------------------------------------------------------------------
-    def encode(self, x):
-        """Posterior (mean, log_var), numpy (B, latent_dim) each, for data-space x."""
+    def _checked_labels(self, n, labels, required):
+        if self.num_classes and labels is None and required:
+            raise ValueError("this model is conditional (num_classes set): pass labels")
+        return self.sample_labels(n, labels)
+
+    def encode(self, x, labels=None):
+        """Posterior (mean, log_var), numpy (B, latent_dim) each, for data-space x [and labels]."""
         x = np.asarray(x, np.float32)
         self.check_data(x)
-        mean, log_var = self._posterior(self.to_model_space(x), False)
+        labels = self._checked_labels(len(x), labels, required=True)
+        mean, log_var = self._posterior(self.to_model_space(x), labels, False)
         return ops.convert_to_numpy(mean), ops.convert_to_numpy(log_var)
 
-    def decode(self, z):
-        """Decoder mean in data space for z (B, latent_dim), numpy."""
+    def decode(self, z, labels=None, batch_size=256):
+        """Decoder mean in data space for z (B, latent_dim) [and labels (B,)], numpy."""
         z = np.asarray(z, np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (B, {self.latent_dim}), got {z.shape}")
-        return ops.convert_to_numpy(self(z))
+        labels = self._checked_labels(len(z), labels, required=True)
+        out = [ops.convert_to_numpy(self(self._with_labels(z[i:i + batch_size], None if labels is None else
+                                                           labels[i:i + batch_size])))
+               for i in range(0, len(z), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, *self.data_shape), np.float32)
 
-    def reconstruct(self, x):
-        """decode(posterior mean of x)."""
-        return self.decode(self.encode(x)[0])
+    def reconstruct(self, x, labels=None):
+        """decode(posterior mean of x) in data space."""
+        return self.decode(self.encode(x, labels)[0], labels)
 
-    def sample(self, n, seed=None, labels=None):
-        """n samples (decoder means for z ~ N(0, I)) in data space, numpy (n, *data_shape)."""
-        if labels is not None:
-            raise ValueError("labels were given but this model is not conditional")
+    def _prior_latents(self, n, rng):
+        """n draws of the decoder's input z from the prior, numpy (n, latent_dim)."""
+        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    def sample(self, n, seed=None, labels=None, batch_size=256):
+        """n samples (decoder means for z from the prior) in data space, numpy (n, *data_shape).
+
+        Args:
+            n: number of samples.
+            seed: the same seed gives the same samples.
+            labels: int (n,) classes for a CVAE; when None, classes cycle 0..num_classes-1.
+        """
+        n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
-        return self.decode(z)
+        labels = self._checked_labels(n, labels, required=False)
+        return self.decode(self._prior_latents(n, np.random.default_rng(seed)), labels, batch_size)
+
+    def bound_terms(self, x, labels=None, k=1, seed=0, stream=0):
+        """Per-sample ELBO parts for data-space x, for evaluation (no update).
+
+        Args:
+            x: (B, *data_shape) data-space batch; labels: int (B,) for a CVAE.
+            k: posterior samples per example.
+            seed, stream: ints; the same pair gives the same draws (vary `stream` between calls
+                that must draw independently).
+
+        Returns:
+            dict of float64 numpy arrays (k, B): "log_weight" = log p(x, z) - log q(z|x)
+            (the importance weight, in data space), "elbo" (the same with the analytic KL,
+            equal in expectation), both including the standardisation's Jacobian.
+        """
+        x = np.asarray(x, np.float32)
+        self.check_data(x)
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        labels = self._checked_labels(len(x), labels, required=True)
+        if self._eval_fn is None:
+            self._eval_fn = tf.function(self._eval_terms, reduce_retracing=True)
+        log_w, elbo = self._eval_fn(tf.constant(x), None if labels is None else tf.constant(labels),
+                                    tf.constant([int(seed), int(stream)], tf.int64), tf.constant(int(k)))
+        return {"log_weight": log_w.numpy().astype(np.float64), "elbo": elbo.numpy().astype(np.float64)}
+
+    def _eval_terms(self, x, labels, seed, k):
+        recon, kl_mc, kl_analytic = self._terms(self.to_model_space(x), labels, seed, k, False)
+        jac = self.log_det_to_model_space()
+        return -(recon + kl_mc) + jac, -(recon + kl_analytic) + jac
 
     def get_config(self):
         return {
@@ -173,8 +308,13 @@ class VAE(GenerativeModel):
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "latent_dim": self.latent_dim,
             "likelihood": self.likelihood,
-            "decoder_std": self.decoder_std,
+            "decoder_scale": self.decoder_scale,
             "beta": self.beta,
             "kl_warmup_steps": self.kl_warmup_steps,
+            "kl_cycle_steps": self.kl_cycle_steps,
+            "kl": self.kl,
+            "objective": self.objective,
+            "k_samples": self.k_samples,
+            "num_classes": self.num_classes,
             "optimizer_config": self.optimizer_config,
         }
