@@ -1,7 +1,8 @@
 """Command line: `kerasgen list | train | sample | evaluate`.
 
 A run folder holds `model.keras`, `run.json` (what was trained on what),
-`history.json` (per-epoch metrics) and `samples/` (PNG grids per epoch).
+`history.json` (per-epoch metrics), `samples/` (PNG grids per epoch) and, for 2-D
+flows, `density.png` (the learned density).
 Errors a user can fix print one line and exit with status 2.
 """
 
@@ -124,6 +125,11 @@ def cmd_train(args) -> int:
                    "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None),
                    "image_size": args.image_size, "n_samples": args.n_samples},
                   os.path.join(args.out, "run.json"))
+    if hasattr(model, "log_prob") and info.data_shape == (2,):
+        from kerasgen import plotting
+
+        bounds = plotting.bounds_of(model.sample(5000, seed=args.seed), margin=0.25)
+        plotting.save_image(plotting.density_image(model.log_prob, bounds), os.path.join(args.out, "density.png"))
     last = {k: round(v[-1], 4) for k, v in history.items()}
     print(f"saved {model_path}; last epoch: {last}")
     return 0
@@ -177,9 +183,9 @@ def cmd_evaluate(args) -> int:
     if args.k < 1 or args.batch_size < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--k, --batch-size and --limit must be >= 1")
     model = models.load(model_path)
-    if not hasattr(model, "bound_terms"):
+    if not hasattr(model, "bound_terms") and not hasattr(model, "log_prob"):
         raise UsageError(f"{type(model).__name__} has no likelihood bound; --metric {args.metric} needs a "
-                         "VAE-family model with a Gaussian posterior")
+                         "flow or a VAE-family model with a Gaussian posterior")
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
                               image_size=run_info.get("image_size") if same_data else None,
@@ -194,7 +200,8 @@ def cmd_evaluate(args) -> int:
     evaluation_path = os.path.join(run_dir, "evaluation.json")
     io.write_json({**_read_json(evaluation_path), args.metric: record}, evaluation_path)
     what = "NLL" if args.metric == "nll" else "-ELBO"
-    print(f"{what} on {spec} ({args.split}, {result.n} examples, K={result.k}): {result.nll:.3f} "
+    how = "exact" if result.k == 0 else f"K={result.k}"
+    print(f"{what} on {spec} ({args.split}, {result.n} examples, {how}): {result.nll:.3f} "
           f"+- {result.stderr:.3f} nats, {result.bits_per_dim:.4f} bits/dim; recorded in {evaluation_path}")
     return 0
 

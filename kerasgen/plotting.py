@@ -1,4 +1,4 @@
-"""Pictures of samples with Pillow only: image grids and 2-D scatter plots."""
+"""Pictures with Pillow only: image grids, 2-D scatter plots and 2-D density maps."""
 
 from __future__ import annotations
 
@@ -30,20 +30,55 @@ def image_grid(images, columns: int | None = None, scale: int = 1, pad: int = 1)
     return img
 
 
+def bounds_of(points, margin: float = 0.1):
+    """((x0, y0), (x1, y1)) around the central 99% of 2-D points, widened by `margin` of the span."""
+    points = np.asarray(points, np.float64)
+    lo, hi = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)
+    pad = margin * np.maximum(hi - lo, 1e-6)
+    return tuple(lo - pad), tuple(hi + pad)
+
+
 def scatter_2d(points, size: int = 400, bounds=None) -> Image.Image:
     """A 2-D scatter plot of points (N, 2) as a greyscale density image."""
     points = np.asarray(points, np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"expected points (N, 2), got shape {points.shape}")
-    if bounds is None:
-        lo, hi = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)
-        margin = 0.1 * np.maximum(hi - lo, 1e-6)
-        bounds = (lo - margin, hi + margin)
-    lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
+    lo, hi = (np.asarray(b, float) for b in (bounds or bounds_of(points)))
     hist, _, _ = np.histogram2d(points[:, 1], points[:, 0], bins=size, range=[[lo[1], hi[1]], [lo[0], hi[0]]])
     hist = np.log1p(hist[::-1])
     img = 255 - (255 * hist / max(hist.max(), 1e-12)).astype(np.uint8)
     return Image.fromarray(img)
+
+
+def density_grid(log_prob, bounds, size: int = 200):
+    """Evaluates a 2-D log-density on a size x size grid over bounds ((x0, y0), (x1, y1)).
+
+    Returns:
+        (density (size, size) with rows from y0 to y1, cell area); density.sum() * area
+        approximates the mass inside the bounds.
+    """
+    (x0, y0), (x1, y1) = bounds
+    xs, ys = np.linspace(x0, x1, size), np.linspace(y0, y1, size)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+    density = np.exp(np.asarray(log_prob(points), np.float64)).reshape(size, size)
+    return density, (xs[1] - xs[0]) * (ys[1] - ys[0])
+
+
+def density_image(log_prob, bounds, size: int = 400) -> Image.Image:
+    """A greyscale picture of a 2-D density (dark = dense), e.g. `density_image(flow.log_prob, b)`."""
+    density, _ = density_grid(log_prob, bounds, size)
+    img = 255 - (255 * density[::-1] / max(density.max(), 1e-300)).astype(np.uint8)
+    return Image.fromarray(img)
+
+
+def save_image(img: Image.Image, path: str) -> str:
+    """Writes a PIL image atomically (a temporary file renamed into place)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp.png"
+    img.save(tmp)
+    os.replace(tmp, path)
+    return path
 
 
 def save_samples(samples, path: str, scale: int = 4) -> str:
@@ -55,8 +90,5 @@ def save_samples(samples, path: str, scale: int = 4) -> str:
         img = scatter_2d(samples)
     else:
         raise ValueError(f"cannot draw samples of shape {samples.shape} (need images or 2-D points)")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp.png"
-    img.save(tmp)
-    os.replace(tmp, path)
+    save_image(img, path)
     return path

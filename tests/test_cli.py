@@ -119,3 +119,20 @@ def test_evaluate_errors_are_one_line(tmp_path, capsys):
     assert "has no likelihood bound" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing")]) == 2
     assert "no trained model" in capsys.readouterr().err
+
+
+def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
+    run = str(tmp_path / "flow")
+    assert main(["train", "realnvp", "--data", "toy2d:moons", "--epochs", "2", "--batch-size", "256",
+                 "--n-samples", "2048", "--out", run, "--quiet"]) == 0
+    density = Image.open(os.path.join(run, "density.png"))
+    assert density.size == (400, 400) and np.asarray(density).std() > 5  # a picture, not a blank
+    out = str(tmp_path / "f.npy")
+    assert main(["sample", run, "--n", "7", "--out", out, "--seed", "0"]) == 0
+    assert np.load(out).shape == (7, 2)
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metric", "nll"]) == 0
+    assert "NLL on toy2d:moons" in capsys.readouterr().out
+    with open(os.path.join(run, "evaluation.json")) as f:
+        evaluation = json.load(f)["nll"]
+    assert evaluation["n"] == 2048 and evaluation["k"] == 0 and 0 < evaluation["nll"] < 5  # k 0: exact

@@ -8,7 +8,7 @@ from helpers import build, build_fit_sample, fake_data, fit_few_steps, preset_ca
 from kerasgen.losses import divergences
 
 CASES, IDS = preset_cases("variational")
-ELBO_METRICS = {"neg_elbo", "reconstruction", "kl", "beta"}
+ELBO_METRICS = {"objective", "neg_elbo", "reconstruction", "kl", "beta"}
 METRICS = {
     "aae": {"reconstruction", "d_loss", "g_loss"},
     "iwae": ELBO_METRICS | {"neg_iwae"},
@@ -63,6 +63,19 @@ def test_kl_warmup_schedule_and_bad_arguments():
         build("vae", (2,)).sample(2, labels=[0, 1])
     with pytest.raises(ValueError, match=r"z must have shape \(B, 16\)"):
         build("vae", (2,)).decode(np.zeros((2, 3)))
+    model = build("vae", (8, 8, 1), beta=3.0)
+    model.compile()
+    one_step = fit_few_steps(model, *fake_data((8, 8, 1)), steps=1)
+    assert one_step["objective"] == pytest.approx(one_step["reconstruction"] + 3.0 * one_step["kl"], rel=1e-5)
+    assert one_step["neg_elbo"] == pytest.approx(one_step["reconstruction"] + one_step["kl"], rel=1e-5)
+    with pytest.raises(ValueError, match=r"expects examples of shape \(8, 8, 1\), got \(28, 28, 1\)"):
+        fresh = build("vae", (8, 8, 1))
+        fresh.compile()
+        fresh.fit(np.zeros((4, 28, 28, 1), np.float32), epochs=1, verbose=0)
+    with pytest.raises(Exception, match=r"expects examples of shape \(8, 8, 1\)"):
+        model.fit(np.zeros((4, 28, 28, 1), np.float32), epochs=1, verbose=0)  # traced with unknown sizes
+    with pytest.raises(ValueError, match=r"expects examples of shape \(8, 8, 1\)"):
+        model.encode(np.zeros((2, 8, 8), np.float32))
 
 
 def test_training_lowers_the_negative_elbo_on_digits():
@@ -93,15 +106,62 @@ def test_mirrored_strategy_matches_one_device(strategy):
         np.testing.assert_allclose(two[key][-1], one[key][-1], rtol=0.05)
 
 
-def test_mixed_bfloat16_trains_on_cpu():
+@pytest.mark.parametrize("distributed", [False, True], ids=["one-device", "mirrored"])
+def test_sgd_update_is_the_same_per_global_batch(distributed, strategy):
+    """With the posterior's noise switched off (log-variance -40) one SGD step is deterministic, so
+    two replicas must give exactly the one-device update (a per-replica mean would double it)."""
     import keras
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    model = build("conv-vae", (8, 8, 1))
+    x, _ = fake_data((8, 8, 1), n=32)
+
+    def make():
+        model = build("vae", (8, 8, 1), seed=0)
+        head = model.encoder.get_layer("log_var")
+        head.set_weights([np.zeros_like(head.get_weights()[0]), np.full_like(head.get_weights()[1], -40.0)])
+        model.compile(optimizer=keras.optimizers.SGD(0.01))
+        return model
+
+    reference = make()
+    start = [w.copy() for w in reference.get_weights()]
+    reference.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    if distributed:
+        with strategy.scope():
+            model = make()
+        model.set_weights(start)
+    else:
+        model = make()
+        model.set_weights(start)
+    model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0)
+    moved = [np.abs(a - b).max() for a, b in zip(reference.get_weights(), start)]
+    assert max(moved) > 1e-3
+    for got, want in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,precision", [("conv-vae", "mixed_bfloat16"), ("hvae", "mixed_bfloat16"),
+                                            ("vq-vae", "mixed_bfloat16"), ("iwae", "mixed_float16"),
+                                            ("aae", "mixed_float16")])
+def test_mixed_precision_trains_with_float32_terms(name, precision):
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)
+    model = build(name, (8, 8, 1))
     model.compile()
+    if precision == "mixed_float16":
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        if name == "aae":
+            assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
     metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
     assert all(np.isfinite(v) for v in metrics.values())
     assert model.sample(2, seed=0).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["vae", "vq-vae", "aae"])
+def test_train_step_compiles_with_xla(name):
+    model = build(name, (8, 8, 1), seed=2)
+    model.compile(jit_compile=True)
+    metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
+    assert all(np.isfinite(v) for v in metrics.values())
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -66,6 +66,9 @@ def test_cvae_needs_labels_and_uses_them():
         model.sample(2, labels=[0, 10])
     with pytest.raises(ValueError, match="needs num_classes"):
         kg.models.get("cvae", data_shape=(8, 8, 1))
+    plain = build("vae", (8, 8, 1))
+    with pytest.raises(ValueError, match=r"encoder must take \[x, labels\]"):
+        kg.models.VAE(plain.encoder, plain.decoder, latent_dim=16, num_classes=10)
     fit_few_steps(model, x, y)
     zeros, ones = model.sample(4, seed=1, labels=[0] * 4), model.sample(4, seed=1, labels=[1] * 4)
     assert np.abs(zeros - ones).max() > 1e-4  # same noise, different class, different images

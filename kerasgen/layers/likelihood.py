@@ -35,6 +35,7 @@ class DecoderLikelihood(keras.layers.Layer):
     """
 
     def __init__(self, kind, data_shape, scale=None, num_bins=256, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # likelihoods are computed in float32 under mixed precision
         super().__init__(**kwargs)
         if kind not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {kind!r}; use one of {', '.join(LIKELIHOODS)}")

@@ -39,6 +39,7 @@ class VectorQuantizer(keras.layers.Layer):
     """
 
     def __init__(self, num_codes, code_dim, ema=False, decay=0.99, epsilon=1e-5, dead_threshold=0.03, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # distances and codes stay float32 under mixed precision
         super().__init__(**kwargs)
         if num_codes < 2 or code_dim < 1 or not 0.0 < decay < 1.0:
             raise ValueError("num_codes must be >= 2, code_dim >= 1 and decay in (0, 1)")
@@ -88,8 +89,7 @@ class VectorQuantizer(keras.layers.Layer):
 
     def code_counts(self, indices):
         """How often each code occurs in `indices`, float32 (K,), summed over replicas."""
-        counts = tf.math.bincount(tf.reshape(indices, [-1]), minlength=self.num_codes, maxlength=self.num_codes,
-                                  dtype=tf.float32)
+        counts = tf.reduce_sum(tf.one_hot(tf.reshape(indices, [-1]), self.num_codes, dtype=tf.float32), 0)
         return tf.distribute.get_replica_context().all_reduce("sum", counts)
 
     def update_ema(self, z_e, indices):

@@ -1,5 +1,6 @@
-"""Likelihood metrics for models with a variational bound: the ELBO, the importance-sampled
-log-likelihood (the IWAE estimator), and per-example anomaly scores.
+"""Likelihood metrics: the ELBO, the importance-sampled log-likelihood (the IWAE estimator) of
+models with a variational bound, the exact log-likelihood of flows (models with `log_prob`),
+bits per dimension, and per-example anomaly scores.
 
 Every value is in the data's own space: for standardised vectors the model's
 density is corrected by the standardisation's Jacobian. Bits per dimension are
@@ -31,7 +32,7 @@ class LikelihoodEstimate:
         bits_per_dim: nll / (D ln 2).
         stderr: standard error of `nll` over the examples.
         n: number of examples.
-        k: importance samples per example.
+        k: importance samples per example (0: the model's exact likelihood, as for flows).
     """
 
     nll: float
@@ -44,10 +45,14 @@ class LikelihoodEstimate:
         return dataclasses.asdict(self)
 
 
+def _exact(model) -> bool:
+    return hasattr(model, "log_prob") and not hasattr(model, "bound_terms")
+
+
 def _check_model(model):
-    if not hasattr(model, "bound_terms"):
-        raise TypeError(f"{type(model).__name__} has no variational bound to evaluate "
-                        "(likelihood metrics need a VAE-family model with a Gaussian posterior)")
+    if not hasattr(model, "bound_terms") and not hasattr(model, "log_prob"):
+        raise TypeError(f"{type(model).__name__} has no variational bound or density to evaluate "
+                        "(likelihood metrics need a flow or a VAE-family model with a Gaussian posterior)")
 
 
 def _batches(data, labels, batch_size):
@@ -73,11 +78,13 @@ def _labels_for(model, y):
 
 
 def per_example_log_likelihood(model, x, labels=None, k=1000, seed=0, stream=0):
-    """Importance-sampled log p(x) for each example, float64 (B,), with K = k samples.
+    """Importance-sampled log p(x) for each example, float64 (B,), with K = k samples (exact for flows).
 
     The posterior samples are drawn in chunks so that memory stays bounded for any k.
     """
     _check_model(model)
+    if _exact(model):
+        return model.log_prob(x, labels)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     chunk = max(1, min(k, _MAX_ROWS // max(len(x), 1)))
@@ -90,8 +97,11 @@ def per_example_log_likelihood(model, x, labels=None, k=1000, seed=0, stream=0):
 
 
 def per_example_elbo(model, x, labels=None, k=1, seed=0, stream=0):
-    """The ELBO (analytic KL where the model has one) for each example, averaged over k draws, (B,)."""
+    """The ELBO (analytic KL where the model has one) for each example, averaged over k draws, (B,);
+    a flow's exact log-likelihood."""
     _check_model(model)
+    if _exact(model):
+        return model.log_prob(x, labels)
     return model.bound_terms(x, labels, k=k, seed=seed, stream=stream)["elbo"].mean(axis=0)
 
 
@@ -105,7 +115,8 @@ def _estimate(model, per_example, data, labels, batch_size, k, seed):
     dims = math.prod(model.data_shape)
     nll = float(-values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
-    return LikelihoodEstimate(nll=nll, bits_per_dim=nll / (dims * math.log(2)), stderr=stderr, n=len(values), k=k)
+    return LikelihoodEstimate(nll=nll, bits_per_dim=nll / (dims * math.log(2)), stderr=stderr, n=len(values),
+                              k=0 if _exact(model) else k)
 
 
 def elbo(model, data, labels=None, batch_size=256, k=1, seed=0) -> LikelihoodEstimate:
@@ -135,8 +146,14 @@ def log_likelihood(model, data, labels=None, k=1000, batch_size=100, seed=0) -> 
     return _estimate(model, per_example_log_likelihood, data, labels, batch_size, k, seed)
 
 
+def bits_per_dim(model, data, labels=None, k=1000, batch_size=100, seed=0) -> float:
+    """Negative log-likelihood in bits per dimension: exact for flows, the K-sample estimate for VAEs."""
+    return log_likelihood(model, data, labels, k=k, batch_size=batch_size, seed=seed).bits_per_dim
+
+
 def anomaly_score(model, x, labels=None, method="elbo", k=100, seed=0, batch_size=256):
-    """Per-example anomaly score: -ELBO ("elbo") or importance-sampled NLL ("nll"), nats, (N,).
+    """Per-example anomaly score: -ELBO ("elbo") or importance-sampled NLL ("nll"), nats, (N,);
+    for flows both are the exact negative log-likelihood.
 
     Higher means less likely under the model. Scores are in the data's own space, so
     they compare across examples of one dataset (not across data of different sizes).
@@ -145,6 +162,7 @@ def anomaly_score(model, x, labels=None, method="elbo", k=100, seed=0, batch_siz
         raise ValueError(f"unknown anomaly score method {method!r}; use 'elbo' or 'nll'")
     per_example = per_example_elbo if method == "elbo" else per_example_log_likelihood
     draws = 1 if method == "elbo" else k
+    _check_model(model)
     scores = [-per_example(model, xb, _labels_for(model, yb), k=draws, seed=seed, stream=i)
               for i, (xb, yb) in enumerate(_batches(x, labels, batch_size))]
     return np.concatenate(scores) if scores else np.zeros(0)

@@ -10,6 +10,7 @@ import keras
 from kerasgen import registry
 from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
+from kerasgen.models.flows import Flow
 from kerasgen.models.variational import AAE, VAE, VQVAE, HierarchicalVAE
 
 
@@ -55,5 +56,5 @@ def load(path: str):
     return keras.saving.load_model(path)
 
 
-__all__ = ["AAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
+__all__ = ["AAE", "Flow", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
 del builtins

@@ -141,10 +141,26 @@ class GenerativeModel(keras.Model):
         return super().fit(x, *args, **kwargs)
 
     def check_data(self, x):
-        """Raises a clear error when a batch's example shape is not `data_shape`."""
+        """Raises a clear error when a batch's example shape is not `data_shape`.
+
+        Dimensions unknown while tracing (a dataset without static shapes), and NaN or infinite
+        values, are checked when the step runs: use the returned tensor, which depends on
+        those checks.
+        """
         shape = tuple(x.shape[1:])
-        if shape != self.data_shape:
-            raise ValueError(f"{type(self).__name__} expects examples of shape {self.data_shape}, got {shape}")
+        message = f"{type(self).__name__} expects examples of shape {self.data_shape}, got {shape}"
+        if len(shape) != len(self.data_shape) or any(s is not None and s != d for s, d in zip(shape, self.data_shape)):
+            raise ValueError(message)
+        if tf.executing_eagerly():
+            if not np.isfinite(ops.convert_to_numpy(x)).all():
+                raise ValueError("the data contain NaN or infinite values")
+            return x
+        checks = [tf.debugging.assert_all_finite(tf.cast(x, tf.float32), "the data contain NaN or infinite values")]
+        if None in shape:
+            checks.append(tf.debugging.assert_equal(tf.shape(x)[1:], tf.constant(self.data_shape, tf.int32),
+                                                    message=message))
+        with tf.control_dependencies(checks):
+            return tf.identity(x)
 
     # ---- labels (conditional models set `num_classes`) --------------------------------
     def labels_from_batch(self, y):
@@ -234,8 +250,7 @@ class SingleOptimizerModel(GenerativeModel):
     def unpack_batch(self, data):
         """(x in model space, int32 labels or None) from a batch, with its shape checked."""
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        self.check_data(x)
-        return self.to_model_space(x), self.labels_from_batch(y)
+        return self.to_model_space(self.check_data(x)), self.labels_from_batch(y)
 
     def report(self, terms):
         """Updates the trackers with this replica's mean of each term; returns every tracker's result."""

@@ -358,7 +358,7 @@ class GAN(GenerativeModel):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if self.g_optimizer is None:
             raise RuntimeError("call compile() before fit()")
-        self.check_data(x)
+        x = self.check_data(x)
         labels = self.labels_from_batch(y)
         real = self.to_model_space(x)
         batch = tf.shape(real)[0]

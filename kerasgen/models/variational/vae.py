@@ -92,7 +92,7 @@ class VAE(SingleOptimizerModel):
         preset, seed: as in every kerasgen model.
     """
 
-    tracker_names = ("neg_elbo", "reconstruction", "kl", "beta")
+    tracker_names = ("objective", "neg_elbo", "reconstruction", "kl", "beta")
 
     def __init__(self, encoder, decoder, latent_dim, data_shape=None, likelihood="bernoulli", decoder_scale=None,
                  beta=1.0, kl_warmup_steps=0, kl_cycle_steps=0, kl="analytic", objective="elbo", k_samples=1,
@@ -139,9 +139,10 @@ class VAE(SingleOptimizerModel):
         for role, net in (("encoder", self.encoder), ("decoder", self.decoder)):
             inputs = network_attr(net, "inputs")
             if inputs is not None and len(inputs) != want:
-                what = "[x, labels]" if role == "encoder" else "[z, labels]"
-                raise ValueError(f"{role} must take {what if self.num_classes else what[1]} "
-                                 f"({want} input(s)) with num_classes={self.num_classes}, it takes {len(inputs)}")
+                first = "x" if role == "encoder" else "z"
+                expected = f"[{first}, labels]" if self.num_classes else first
+                raise ValueError(f"{role} must take {expected} ({want} input(s)) with num_classes="
+                                 f"{self.num_classes}, it takes {len(inputs)}")
 
     # ---- networks -------------------------------------------------------------------
     def _with_labels(self, t, labels):
@@ -186,16 +187,17 @@ class VAE(SingleOptimizerModel):
         return self.beta * tf.minimum(step / float(self.kl_warmup_steps), 1.0)
 
     def _objective(self, recon, kl_mc, kl_analytic, beta):
-        """Per-example loss (B,) and the terms the trackers report."""
+        """Per-example loss (B,) and the terms the trackers report ("objective" is the loss itself:
+        reconstruction + beta KL, or the negative K-sample bound)."""
         kl = kl_analytic if self.kl == "analytic" else kl_mc
         terms = {"neg_elbo": tf.reduce_mean(recon + kl, 0), "reconstruction": tf.reduce_mean(recon, 0),
                  "kl": tf.reduce_mean(kl, 0)}
         if self.objective == "elbo":
-            return tf.reduce_mean(recon + beta * kl, 0), terms
-        log_w = -(recon + beta * kl_mc)
-        neg_bound = -(tf.reduce_logsumexp(log_w, 0) - math.log(self.k_samples))
-        terms["neg_iwae"] = neg_bound
-        return neg_bound, terms
+            loss = tf.reduce_mean(recon + beta * kl, 0)
+        else:
+            log_w = -(recon + beta * kl_mc)
+            loss = terms["neg_iwae"] = -(tf.reduce_logsumexp(log_w, 0) - math.log(self.k_samples))
+        return loss, {**terms, "objective": loss}
 
     # ---- training ------------------------------------------------------------------
     def train_step(self, data):
@@ -285,13 +287,10 @@ class VAE(SingleOptimizerModel):
             (the importance weight, in data space), "elbo" (the same with the analytic KL,
             equal in expectation), both including the standardisation's Jacobian.
         """
-        x = np.asarray(x, np.float32)
-        self.check_data(x)
-        if not np.isfinite(x).all():
-            raise ValueError("x contains NaN or infinite values")
+        x = self.check_data(np.asarray(x, np.float32))
         labels = self._checked_labels(len(x), labels, required=True)
         if self._eval_fn is None:
-            self._eval_fn = tf.function(self._eval_terms, reduce_retracing=True)
+            self._eval_fn = tf.function(self._eval_terms, reduce_retracing=True, autograph=False)
         log_w, elbo = self._eval_fn(tf.constant(x), None if labels is None else tf.constant(labels),
                                     tf.constant([int(seed), int(stream)], tf.int64), tf.constant(int(k)))
         return {"log_weight": log_w.numpy().astype(np.float64), "elbo": elbo.numpy().astype(np.float64)}

@@ -1,0 +1,171 @@
+"""TFP bijectors that TFP lacks: masked coupling (affine / additive / spline), planar and radial.
+
+Each follows the `tfp.bijectors.Bijector` contract (forward z -> x, inverse, log-det
+Jacobians over the event) and takes its parameters as tensors or callables, so the
+weights live in Keras 3 layers that the model tracks (see `steps.py`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+tfb = tfp.bijectors
+
+TRANSFORMS = {"affine": 2, "additive": 1}
+LOG_SCALE_BOUND = 3.0
+
+
+def spline_param_count(num_bins: int) -> int:
+    """Parameters per dimension of a rational-quadratic spline: widths, heights, inner slopes."""
+    return 3 * num_bins - 1
+
+
+def rational_quadratic_spline(params, num_bins, bound):
+    """An elementwise `tfb.RationalQuadraticSpline` on [-bound, bound] (identity outside) from raw
+    params (..., 3 * num_bins - 1); bins and slopes are kept away from zero."""
+    widths, heights, slopes = tf.split(params, [num_bins, num_bins, num_bins - 1], axis=-1)
+    min_size, min_slope = 1e-3, 1e-3
+    to_bins = lambda raw: (tf.nn.softmax(raw, -1) * (1 - min_size * num_bins) + min_size) * 2 * bound
+    return tfb.RationalQuadraticSpline(to_bins(widths), to_bins(heights), tf.nn.softplus(slopes) + min_slope,
+                                       range_min=-bound)
+
+
+def _sum_event(t, event_ndims):
+    return tf.reduce_sum(t, axis=list(range(-event_ndims, 0))) if event_ndims else t
+
+
+class MaskedCoupling(tfb.Bijector):
+    """x = m * z + (1 - m) * g(z; theta(m * z)): the masked part conditions an elementwise
+    transform g of the rest (Dinh et al. 2015 additive, 2017 affine; Durkan et al. 2019 spline).
+
+    Args:
+        mask: 0/1 tensor of the event shape; 1 = passed through and conditioned on.
+        conditioner: callable (masked input of the event shape) -> params (..., *event, P),
+            P = 2 (affine: shift, log-scale), 1 (additive) or 3 * num_bins - 1 (spline).
+        transform: "affine", "additive" or "spline".
+        num_bins, bound: the spline's bins and half-width.
+        event_ndims: 1 for vectors, 3 for images.
+    """
+
+    def __init__(self, mask, conditioner, transform="affine", num_bins=8, bound=3.0, event_ndims=1,
+                 name="masked_coupling"):
+        parameters = dict(locals())
+        self._mask = tf.cast(mask, tf.float32)
+        self._conditioner = conditioner
+        self._transform = transform
+        self._num_bins, self._bound = num_bins, bound
+        super().__init__(forward_min_event_ndims=event_ndims, is_constant_jacobian=transform == "additive",
+                         validate_args=False, parameters=parameters, name=name)
+
+    def _elementwise(self, conditioned_on):
+        params = self._conditioner(conditioned_on * self._mask)
+        if self._transform == "additive":
+            return tfb.Shift(params[..., 0])
+        if self._transform == "affine":
+            log_scale = LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
+            return tfb.Chain([tfb.Shift(params[..., 0]), tfb.Scale(log_scale=log_scale)])
+        return rational_quadratic_spline(params, self._num_bins, self._bound)
+
+    def _forward(self, z):
+        g = self._elementwise(z)
+        return self._mask * z + (1 - self._mask) * g.forward(z)
+
+    def _inverse(self, x):
+        g = self._elementwise(x)  # m * x == m * z
+        return self._mask * x + (1 - self._mask) * g.inverse(x)
+
+    def _forward_log_det_jacobian(self, z):
+        g = self._elementwise(z)
+        return _sum_event((1 - self._mask) * g.forward_log_det_jacobian(z, event_ndims=0),
+                          self.forward_min_event_ndims)
+
+    def _inverse_log_det_jacobian(self, x):
+        g = self._elementwise(x)
+        return _sum_event((1 - self._mask) * g.inverse_log_det_jacobian(x, event_ndims=0),
+                          self.forward_min_event_ndims)
+
+
+def planar_u_hat(u, w):
+    """u adjusted so that w.u_hat > -1, the invertibility condition for h = tanh (Rezende & Mohamed
+    2015, appendix A): w.u_hat = m(w.u) with m(a) = -1 + softplus(a + log(e - 1)). The shift inside
+    the softplus makes m(0) = 0, so u = 0 is exactly the identity (the paper's m(a) = -1 + softplus(a)
+    moves u by ~0.3 / |w| even then)."""
+    wu = tf.reduce_sum(w * u)
+    m = -1.0 + tf.nn.softplus(wu + math.log(math.e - 1.0))
+    return u + (m - wu) * w / (tf.reduce_sum(w * w) + 1e-8)
+
+
+class Planar(tfb.Bijector):
+    """x = z + u_hat tanh(w.z + b) on vectors; log|det J| = log|1 + (1 - tanh^2) w.u_hat|.
+
+    The inverse solves the scalar equation a + (w.u_hat) tanh(a + b) = w.x for a = w.z
+    (monotone because w.u_hat >= -1) by bisection, then z = x - u_hat tanh(a + b); a final
+    Newton step carries the exact gradient through the solve.
+    """
+
+    def __init__(self, u, w, b, bisection_steps=32, name="planar"):
+        parameters = dict(locals())
+        self._u = planar_u_hat(u, w)
+        self._w, self._b = w, b
+        self._steps = bisection_steps
+        super().__init__(forward_min_event_ndims=1, validate_args=False, parameters=parameters, name=name)
+
+    def _forward(self, z):
+        return z + self._u * tf.tanh(tf.reduce_sum(z * self._w, -1, keepdims=True) + self._b)
+
+    def _inverse(self, x):
+        target = tf.reduce_sum(x * self._w, -1, keepdims=True)
+        wu = tf.reduce_sum(self._w * self._u)
+        f = lambda a: a + wu * tf.tanh(a + self._b) - target
+        span = tf.stop_gradient(tf.abs(wu) + 1.0)  # |wu tanh| <= |wu|: the root is within target -+ span
+        lo, hi = tf.stop_gradient(target - span), tf.stop_gradient(target + span)
+        for _ in range(self._steps):
+            mid = 0.5 * (lo + hi)
+            below = tf.stop_gradient(f(mid)) < 0
+            lo, hi = tf.where(below, mid, lo), tf.where(below, hi, mid)
+        root = tf.stop_gradient(0.5 * (lo + hi))
+        # one Newton step from the root: the same value, and the implicit-function gradient
+        # da/dtheta = -(df/dtheta) / (df/da) for every parameter and for x
+        a = root - f(root) / (1.0 + wu * (1.0 - tf.tanh(root + self._b) ** 2))
+        return x - self._u * tf.tanh(a + self._b)
+
+    def _forward_log_det_jacobian(self, z):
+        a = tf.reduce_sum(z * self._w, -1) + self._b[..., 0]
+        psi_u = (1.0 - tf.tanh(a) ** 2) * tf.reduce_sum(self._w * self._u)
+        return tf.math.log(tf.abs(1.0 + psi_u) + 1e-12)
+
+
+class Radial(tfb.Bijector):
+    """x = z + beta (z - z0) / (alpha + r), r = |z - z0|, with alpha > 0 and beta >= -alpha (invertible).
+
+    log|det J| = (d - 1) log(1 + beta h) + log(1 + beta h + beta h' r), h = 1 / (alpha + r).
+    The inverse solves |x - z0| = r (1 + beta / (alpha + r)) for r in closed form (a quadratic).
+    """
+
+    def __init__(self, z0, alpha, beta, name="radial"):
+        parameters = dict(locals())
+        self._z0, self._alpha, self._beta = z0, alpha, beta
+        super().__init__(forward_min_event_ndims=1, validate_args=False, parameters=parameters, name=name)
+
+    def _r(self, z):
+        return tf.norm(z - self._z0, axis=-1, keepdims=True)
+
+    def _forward(self, z):
+        return z + self._beta * (z - self._z0) / (self._alpha + self._r(z))
+
+    def _inverse(self, x):
+        rho = tf.norm(x - self._z0, axis=-1, keepdims=True)
+        # r^2 + (alpha + beta - rho) r - rho alpha = 0, the non-negative root
+        c = self._alpha + self._beta - rho
+        r = 0.5 * (-c + tf.sqrt(c**2 + 4.0 * rho * self._alpha))
+        return self._z0 + (x - self._z0) * r / tf.maximum(rho, 1e-12)
+
+    def _forward_log_det_jacobian(self, z):
+        d = tf.cast(tf.shape(z)[-1], z.dtype)
+        r = self._r(z)[..., 0]
+        h = 1.0 / (self._alpha + r)
+        bh = self._beta * h
+        return (d - 1.0) * tf.math.log1p(bh) + tf.math.log1p(bh - self._beta * h**2 * r)

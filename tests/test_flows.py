@@ -1,0 +1,124 @@
+"""The flow family: invertibility, exact log-determinants, normalisation, training, persistence."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasgen as kg
+
+FLOWS = sorted(name for name, p in kg.PRESETS.items() if p.family == "flow")
+SMALL_FLOW = dict(hidden=(16, 16))
+
+
+def small_flow(name, dim=2, **kw):
+    steps = {"planar": 6, "radial": 6}.get(name, 3)
+    return kg.models.get(name, data_shape=(dim,), seed=0, num_steps=steps, **{**SMALL_FLOW, **kw})
+
+
+def moons(n=512, seed=0):
+    return kg.data.load_arrays("toy2d:moons", n_samples=n, seed=seed).x
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Each preset after a few epochs on one fixed batch of moons, with its NLL history."""
+    x = moons()
+    out = {}
+    for name in FLOWS:
+        model = small_flow(name)
+        model.compile()
+        history = model.fit(x, batch_size=256, epochs=4, shuffle=False, verbose=0).history["nll"]
+        out[name] = (model, history)
+    return out
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, trained):
+    model, history = trained[name]
+    assert history[-1] < history[0]
+    x = model.to_model_space(moons(64))
+    with tf.GradientTape() as tape:
+        nll = -tf.reduce_mean(model.distribution().log_prob(x))
+    grads = tape.gradient(nll, model.trainable_variables)
+    assert model.trainable_variables
+    for var, grad in zip(model.trainable_variables, grads):
+        assert grad is not None, f"{var.path} gets no gradient"
+        assert np.abs(grad.numpy()).max() > 0, f"{var.path} gets a zero gradient"
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_inverse_undoes_forward_and_the_log_det_is_exact(name, trained):
+    model = trained[name][0]
+    bijector = model.bijector()
+    z = tf.constant(np.random.default_rng(1).normal(size=(8, 2)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        x = bijector.forward(z)
+    jacobian = tape.batch_jacobian(x, z).numpy()
+    np.testing.assert_allclose(bijector.inverse(x).numpy(), z.numpy(), atol=1e-4)
+    np.testing.assert_allclose(bijector.forward_log_det_jacobian(z, event_ndims=1).numpy(),
+                               np.log(np.abs(np.linalg.det(jacobian))), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_density_integrates_to_one(name, trained):
+    model = trained[name][0]
+    mean, std = model.standardizer.mean.numpy(), model.standardizer.std.numpy()
+    bounds = (tuple(mean - 8 * std), tuple(mean + 8 * std))
+    density, area = kg.plotting.density_grid(model.log_prob, bounds, size=300)
+    assert abs(density.sum() * area - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("name", FLOWS)
+def test_save_and_reload_give_the_same_log_prob(name, trained, tmp_path):
+    model = trained[name][0]
+    path = str(tmp_path / "flow.keras")
+    model.save(path)
+    loaded = kg.models.load(path)
+    x = moons(32, seed=3)
+    np.testing.assert_allclose(loaded.log_prob(x), model.log_prob(x), atol=1e-5)
+    samples = loaded.sample(5, seed=0)
+    assert samples.shape == (5, 2) and np.isfinite(samples).all()
+    np.testing.assert_allclose(samples, model.sample(5, seed=0), atol=1e-5)
+    assert int(loaded.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy())
+
+
+def test_likelihood_metrics_are_exact_for_flows(trained):
+    model = trained["realnvp"][0]
+    x = moons(100, seed=4)
+    estimate = kg.metrics.log_likelihood(model, x, k=7)
+    assert estimate.nll == pytest.approx(-model.log_prob(x).mean(), rel=1e-9) and estimate.k == 0
+    assert kg.metrics.bits_per_dim(model, x) == pytest.approx(estimate.nll / (2 * np.log(2)), rel=1e-9)
+    scores = kg.metrics.anomaly_score(model, np.concatenate([x[:20], x[:20] + 8.0]), method="nll")
+    assert scores[20:].min() > scores[:20].max()
+
+
+def test_conditional_flow_uses_its_labels():
+    x, y = moons(512), np.arange(512) % 2
+    x = x + y[:, None] * 4.0  # class 1 sits 4 units to the right
+    model = kg.models.get("maf", data_shape=(2,), num_classes=2, seed=0, num_steps=3, hidden=(32, 32))
+    model.compile()
+    model.fit(x, y, batch_size=128, epochs=40, verbose=0)
+    right = model.sample(200, seed=0, labels=np.ones(200, int))
+    left = model.sample(200, seed=0, labels=np.zeros(200, int))
+    assert abs(right[:, 0].mean() - left[:, 0].mean() - 4.0) < 0.5
+    with pytest.raises(ValueError, match="pass labels"):
+        model.log_prob(x[:2])
+    with pytest.raises(ValueError, match="takes no labels"):
+        kg.models.get("planar", data_shape=(2,), num_classes=2)
+
+
+def test_bad_input_gets_a_clear_error(trained):
+    model = trained["realnvp"][0]
+    with pytest.raises(ValueError, match=r"expects examples of shape \(2,\), got \(3,\)"):
+        model.log_prob(np.zeros((4, 3), np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        model.log_prob(np.array([[np.nan, 0.0]], np.float32))
+    with pytest.raises(Exception, match="NaN or infinite"):
+        model.fit(np.array([[np.nan, 0.0]] * 8, np.float32), batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 2\)"):
+        model.forward(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="models vectors"):
+        kg.models.get("realnvp", data_shape=(8, 8, 1))
+    with pytest.raises(ValueError, match="unknown coupling transform"):
+        kg.models.flows.CouplingStep(2, transform="cubic")
