@@ -17,30 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
-from common import machine, print_table  # noqa: E402
+from common import machine, print_table, train_for  # noqa: E402
 
 PRESETS = ["gan", "lsgan", "sngan", "wgan", "wgan-gp", "infogan"]
 # Network and optimiser settings for 2-D toys (the presets' defaults are sized for images).
 TOY_SETTINGS = dict(latent_dim=2, hidden=(256, 256, 256))
-
-
-def train_for(model, density, budget_s, batch_size, seed, max_steps=None, chunk_steps=200):
-    """Trains on fresh samples until the time budget or `max_steps` is spent; returns steps, seconds."""
-    rng_seed = seed
-    start, steps = time.perf_counter(), 0
-    while time.perf_counter() - start < budget_s and (max_steps is None or steps < max_steps):
-        x = density.sample(batch_size * chunk_steps, seed=rng_seed)
-        rng_seed += 1
-        model.fit(x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
-        steps += chunk_steps
-    return steps, time.perf_counter() - start
 
 
 def run(preset, data, budget_s, batch_size, seed, extra, max_steps=None, learning_rate=None):

@@ -51,21 +51,26 @@ def test_inverse_undoes_forward_and_the_log_det_is_exact(name, trained):
     model = trained[name][0]
     bijector = model.bijector()
     z = tf.constant(np.random.default_rng(1).normal(size=(8, 2)), tf.float32)
-    with tf.GradientTape() as tape:
+    with tf.GradientTape(persistent=True) as tape:
         tape.watch(z)
         x = bijector.forward(z)
-    jacobian = tape.batch_jacobian(x, z).numpy()
-    np.testing.assert_allclose(bijector.inverse(x).numpy(), z.numpy(), atol=1e-4)
+    jacobian = tape.batch_jacobian(x, z, experimental_use_pfor=False).numpy()  # pfor cannot see through ODE solves
+    atol = 5e-4 if name == "ffjord" else 1e-4  # FFJORD is exact up to its ODE solver's tolerance (1e-5)
+    np.testing.assert_allclose(bijector.inverse(x).numpy(), z.numpy(), atol=atol)
     np.testing.assert_allclose(bijector.forward_log_det_jacobian(z, event_ndims=1).numpy(),
-                               np.log(np.abs(np.linalg.det(jacobian))), atol=1e-4)
+                               np.log(np.abs(np.linalg.det(jacobian))), atol=atol)
 
 
-@pytest.mark.parametrize("name", FLOWS)
+# the exact-trace ODE solve on 360,000 grid points takes minutes: FFJORD's integral runs with -m slow
+INTEGRABLE = [pytest.param(n, marks=pytest.mark.slow) if n == "ffjord" else n for n in FLOWS]
+
+
+@pytest.mark.parametrize("name", INTEGRABLE)
 def test_density_integrates_to_one(name, trained):
     model = trained[name][0]
     mean, std = model.standardizer.mean.numpy(), model.standardizer.std.numpy()
     bounds = (tuple(mean - 8 * std), tuple(mean + 8 * std))
-    density, area = kg.plotting.density_grid(model.log_prob, bounds, size=300)
+    density, area = kg.plotting.density_grid(model.log_prob, bounds, size=600)
     assert abs(density.sum() * area - 1.0) < 0.02
 
 
@@ -122,3 +127,18 @@ def test_bad_input_gets_a_clear_error(trained):
         kg.models.get("realnvp", data_shape=(8, 8, 1))
     with pytest.raises(ValueError, match="unknown coupling transform"):
         kg.models.flows.CouplingStep(2, transform="cubic")
+
+
+def test_roulette_log_det_estimate_is_unbiased_and_layers_stay_contractive(trained):
+    from kerasgen.models.flows.residual import exact_log_det, roulette_log_det
+
+    a = tf.constant([[0.3, -0.2], [0.1, 0.4]])
+    g = lambda x: tf.matmul(x, a)  # J_g = a^T everywhere
+    x = tf.zeros((256, 2))
+    exact = np.log(np.linalg.det(np.eye(2) + a.numpy().T))
+    np.testing.assert_allclose(exact_log_det(g, x[:1]).numpy(), [exact], rtol=1e-5)
+    estimates = [roulette_log_det(g, x, tf.constant([i, 7])).numpy().mean() for i in range(300)]
+    assert abs(np.mean(estimates) - exact) < 4 * np.std(estimates) / np.sqrt(len(estimates)) + 1e-3
+    net = trained["residual"][0].flow_steps[0].net
+    for i in range(len(net.kernels)):
+        assert np.linalg.norm(net._normalised(i, training=False).numpy(), 2) <= net.coeff * 1.02

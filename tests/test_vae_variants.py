@@ -217,3 +217,26 @@ def test_latent_tools_on_a_trained_vae():
         kg.latent.attribute_vector(model, x, y, positive=0, negative=42)
     with pytest.raises(ValueError, match=r"dims must lie in \[0, 3\]"):
         kg.latent.traversal_grid(model, dims=[4])
+
+
+@pytest.mark.parametrize("posterior", ["planar", "iaf"])
+def test_flow_posterior_is_a_normalised_density_and_trains(posterior):
+    model = kg.models.get("vae-flow", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=2, seed=0,
+                          posterior=posterior, context_dim=8)
+    model.compile()
+    x = kg.data.load_arrays("digits").x[:256]
+    history = model.fit(x, batch_size=64, epochs=4, verbose=0).history["neg_elbo"]
+    assert history[-1] < history[0]
+    # log q(z|x) = log q0(z0|x) - log|det df/dz0| with z0 = f^-1(z), the formula the bound uses
+    mean, log_var, context = model._encoder_outputs(model.to_model_space(x[:1]), None, False)
+    g = np.linspace(-6, 6, 241)
+    zz = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2).astype(np.float32)
+    flow = model._posterior_flow(tf.repeat(context, len(zz), axis=0))
+    z0 = flow.inverse(zz)
+    log_q = (kg.losses.divergences.gaussian_log_density(z0, mean, log_var)
+             - flow.forward_log_det_jacobian(z0, event_ndims=1))
+    assert abs(np.exp(log_q.numpy()).sum() * (g[1] - g[0]) ** 2 - 1.0) < 0.02
+    nll = kg.metrics.log_likelihood(model, x[:32], k=50).nll
+    assert nll <= kg.metrics.elbo(model, x[:32], k=20).nll + 0.5
+    with pytest.raises(ValueError, match="unknown posterior flow"):
+        kg.models.get("vae-flow", data_shape=(2,), posterior="sylvester")

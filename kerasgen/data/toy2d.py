@@ -1,8 +1,12 @@
 """Two-dimensional toy densities with exact samplers.
 
-Every density is a `Toy2D` object with `sample(n, seed)`; the Gaussian mixtures
-(`8gaussians`, `25gaussians`) are `GaussianMixture2D` objects that also give the
-exact `log_prob` and their mode `centers`, which the mode-coverage metrics use.
+Every density is a `Toy2D` object with `sample(n, seed)`. All but `pinwheel` also give
+their exact `log_prob`: the Gaussian mixtures (`8gaussians`, `25gaussians`, also with
+their mode `centers`, which the mode-coverage metrics use) in closed form; the noisy
+curves (`moons`, `circles`, `spirals`) as Gaussian noise around a curve, integrated
+along the curve with a fine quadrature (nodes far closer than the noise scale);
+`checkerboard` as its uniform density on eight squares. These are the floors a
+density estimator's held-out NLL is measured against.
 
 The ring and grid follow the protocol of the VEEGAN and PacGAN papers: eight
 Gaussians with standard deviation 0.02 on a circle of radius 2, and 25 Gaussians
@@ -55,20 +59,69 @@ class GaussianMixture2D(Toy2D):
     std: float = 1.0
 
     def log_prob(self, x: np.ndarray) -> np.ndarray:
-        """Exact log-density in nats.
+        """Exact log-density in nats: x (n, 2) -> float64 (n,)."""
+        return _log_gaussian_mixture(x, self.centers, np.full(len(self.centers), -np.log(len(self.centers))),
+                                     self.std)
 
-        Args:
-            x: array (n, 2).
 
-        Returns:
-            float64 array (n,).
-        """
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != 2:
-            raise ValueError(f"expected points of shape (n, 2), got {x.shape}")
-        d2 = ((x[:, None, :] - self.centers[None, :, :]) ** 2).sum(-1)
-        log_comp = -d2 / (2 * self.std**2) - np.log(2 * np.pi * self.std**2)
-        return logsumexp(log_comp, axis=1) - np.log(len(self.centers))
+@dataclasses.dataclass(frozen=True)
+class NoisyCurve2D(Toy2D):
+    """Points on a curve plus isotropic Gaussian noise; the density is the noise kernel averaged
+    along the curve, computed at quadrature nodes (positions and log-weights summing to 1).
+
+    Attributes:
+        nodes: float array (M, 2) of curve points.
+        log_weights: float array (M,), log of each node's probability.
+        std: the noise standard deviation.
+    """
+
+    nodes: np.ndarray = None
+    log_weights: np.ndarray = None
+    std: float = 1.0
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """Log-density in nats (exact up to the quadrature): x (n, 2) -> float64 (n,)."""
+        return _log_gaussian_mixture(x, self.nodes, self.log_weights, self.std)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkerboard2D(Toy2D):
+    """Uniform on the eight dark unit squares of a 4x4 board on [-2, 2]^2 (density 1/8 there)."""
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """log(1/8) on the squares, -inf off them: x (n, 2) -> float64 (n,)."""
+        x = _points(x)
+        inside = (np.abs(x) <= 2).all(1) & ((np.floor(x[:, 0]) + np.floor(x[:, 1])) % 2 == 0)
+        return np.where(inside, -np.log(8.0), -np.inf)
+
+
+def _points(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"expected points of shape (n, 2), got {x.shape}")
+    return x
+
+
+def _log_gaussian_mixture(x, nodes, log_weights, std, chunk=4096) -> np.ndarray:
+    """log sum_m w_m N(x; node_m, std^2 I), in chunks of points."""
+    x = _points(x)
+    out = np.empty(len(x))
+    for i in range(0, len(x), chunk):
+        d2 = ((x[i:i + chunk, None, :] - nodes[None]) ** 2).sum(-1)
+        out[i:i + chunk] = logsumexp(log_weights[None] - d2 / (2 * std**2), axis=1)
+    return out - np.log(2 * np.pi * std**2)
+
+
+def _curve(name, sampler, arcs, std, nodes_per_arc=1000):
+    """A `NoisyCurve2D` from arcs [(weight, t_low, t_high, curve(t) -> (m, 2), density(t) or None)]."""
+    nodes, log_weights = [], []
+    for weight, low, high, curve, density in arcs:
+        t = low + (np.arange(nodes_per_arc) + 0.5) * (high - low) / nodes_per_arc  # midpoint rule
+        p = np.ones_like(t) if density is None else density(t)
+        nodes.append(curve(t))
+        log_weights.append(np.log(weight * p / p.sum()))
+    return NoisyCurve2D(name=name, sampler=sampler, nodes=np.concatenate(nodes),
+                        log_weights=np.concatenate(log_weights), std=std)
 
 
 def _mixture(name: str, centers: np.ndarray, std: float) -> GaussianMixture2D:
@@ -133,13 +186,24 @@ def _pinwheel(n, rng, arms=5, radial_std=0.3, tangential_std=0.1, rate=0.25):
     return 2.0 * x
 
 
+def _polar(radius):
+    return lambda t: radius * np.stack([np.cos(t), np.sin(t)], 1)
+
+
+_spiral = lambda sign: lambda t: sign * np.stack([t * np.cos(t), t * np.sin(t)], 1) / 3.0
+
 DENSITIES: dict[str, Toy2D] = {
-    "moons": Toy2D("moons", _moons),
-    "circles": Toy2D("circles", _circles),
+    "moons": _curve("moons", _moons, [(0.5, 0, np.pi, _polar(1.0), None),
+                                      (0.5, 0, np.pi, lambda t: np.array([1.0, 0.5]) - _polar(1.0)(t), None)],
+                    0.05),
+    "circles": _curve("circles", _circles, [(0.5, 0, 2 * np.pi, _polar(1.0), None),
+                                            (0.5, 0, 2 * np.pi, _polar(0.5), None)], 0.04),
     "8gaussians": _mixture("8gaussians", _ring_centers(), 0.02),
     "25gaussians": _mixture("25gaussians", _grid_centers(), 0.05),
-    "checkerboard": Toy2D("checkerboard", _checkerboard),
-    "spirals": Toy2D("spirals", _spirals),
+    "checkerboard": Checkerboard2D("checkerboard", _checkerboard),
+    # t = 3 pi sqrt(U) has density proportional to t on [0, 3 pi]
+    "spirals": _curve("spirals", _spirals, [(0.5, 0, 3 * np.pi, _spiral(1.0), lambda t: t),
+                                            (0.5, 0, 3 * np.pi, _spiral(-1.0), lambda t: t)], 0.1),
     "pinwheel": Toy2D("pinwheel", _pinwheel),
 }
 

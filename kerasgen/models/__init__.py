@@ -11,7 +11,7 @@ from kerasgen import registry
 from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.flows import Flow
-from kerasgen.models.variational import AAE, VAE, VQVAE, HierarchicalVAE
+from kerasgen.models.variational import AAE, VAE, VQVAE, FlowPosteriorVAE, HierarchicalVAE
 
 
 def get(name: str, data_shape, latent_dim: int | None = None, num_classes: int | None = None, **kwargs):
@@ -56,5 +56,5 @@ def load(path: str):
     return keras.saving.load_model(path)
 
 
-__all__ = ["AAE", "Flow", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
+__all__ = ["AAE", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
 del builtins

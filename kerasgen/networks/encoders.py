@@ -9,14 +9,17 @@ from kerasgen.networks.common import image_with_labels, label_input
 from kerasgen.networks.dcgan import num_stages
 
 
-def gaussian_heads(h, latent_dim):
-    """float32 Dense heads {"mean": (B, latent_dim), "log_var": (B, latent_dim)} on features h."""
-    mean = layers.Dense(latent_dim, dtype="float32", name="mean")(h)
-    log_var = layers.Dense(latent_dim, dtype="float32", name="log_var")(h)
-    return {"mean": mean, "log_var": log_var}
+def gaussian_heads(h, latent_dim, context_dim=0):
+    """float32 Dense heads {"mean": (B, latent_dim), "log_var": (B, latent_dim)} on features h, and a
+    "context" (B, context_dim) for amortised flow posteriors when context_dim > 0."""
+    heads = {"mean": layers.Dense(latent_dim, dtype="float32", name="mean")(h),
+             "log_var": layers.Dense(latent_dim, dtype="float32", name="log_var")(h)}
+    if context_dim:
+        heads["context"] = layers.Dense(context_dim, activation="elu", dtype="float32", name="context")(h)
+    return heads
 
 
-def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, name="encoder"):
+def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, context_dim=0, name="encoder"):
     """MLP encoder: x (B, *data_shape) [, labels (B,)] -> {"mean", "log_var"} (B, latent_dim) each.
 
     Args:
@@ -24,6 +27,7 @@ def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, nam
         latent_dim: size of z.
         hidden: widths of the ReLU hidden layers.
         num_classes: when set, also takes int labels (B,), embedded and concatenated (CVAE).
+        context_dim: adds a "context" output of this size (flow posteriors).
     """
     x = keras.Input(tuple(data_shape), name="x")
     h = layers.Flatten()(x) if len(data_shape) > 1 else x
@@ -34,7 +38,7 @@ def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, nam
         inputs, h = [x, labels], layers.Concatenate()([h, emb])
     for i, width in enumerate(hidden):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
-    return keras.Model(inputs, gaussian_heads(h, latent_dim), name=name)
+    return keras.Model(inputs, gaussian_heads(h, latent_dim, context_dim), name=name)
 
 
 def conv_encoder(data_shape, latent_dim, base_filters=32, num_classes=None, name="encoder"):

@@ -5,11 +5,15 @@ from kerasgen.models.flows.flow import Flow
 from kerasgen.models.flows.steps import (
     AutoregressiveStep,
     CouplingStep,
+    FFJORDStep,
     FlowStep,
+    LeakyReLUStep,
+    LULinearStep,
     PlanarStep,
     RadialStep,
+    ResidualStep,
     ScaleStep,
 )
 
-__all__ = ["Flow", "FlowStep", "AutoregressiveStep", "CouplingStep", "PlanarStep", "RadialStep", "ScaleStep",
-           "presets"]
+__all__ = ["Flow", "FlowStep", "AutoregressiveStep", "CouplingStep", "FFJORDStep", "LeakyReLUStep", "LULinearStep", "PlanarStep",
+           "RadialStep", "ResidualStep", "ScaleStep", "presets"]

@@ -92,15 +92,21 @@ def planar_u_hat(u, w):
     """u adjusted so that w.u_hat > -1, the invertibility condition for h = tanh (Rezende & Mohamed
     2015, appendix A): w.u_hat = m(w.u) with m(a) = -1 + softplus(a + log(e - 1)). The shift inside
     the softplus makes m(0) = 0, so u = 0 is exactly the identity (the paper's m(a) = -1 + softplus(a)
-    moves u by ~0.3 / |w| even then)."""
-    wu = tf.reduce_sum(w * u)
+    moves u by ~0.3 / |w| even then). u, w: (..., D), one flow per leading index."""
+    wu = _dot(w, u)
     m = -1.0 + tf.nn.softplus(wu + math.log(math.e - 1.0))
-    return u + (m - wu) * w / (tf.reduce_sum(w * w) + 1e-8)
+    return u + (m - wu) * w / (_dot(w, w) + 1e-8)
+
+
+def _dot(a, b):
+    return tf.reduce_sum(a * b, -1, keepdims=True)
 
 
 class Planar(tfb.Bijector):
     """x = z + u_hat tanh(w.z + b) on vectors; log|det J| = log|1 + (1 - tanh^2) w.u_hat|.
 
+    Parameters are global (u, w (D,), b (1,)) or per example (u, w (B, D), b (B, 1)), the
+    latter for amortised posteriors whose encoder gives each example its own flow.
     The inverse solves the scalar equation a + (w.u_hat) tanh(a + b) = w.x for a = w.z
     (monotone because w.u_hat >= -1) by bisection, then z = x - u_hat tanh(a + b); a final
     Newton step carries the exact gradient through the solve.
@@ -114,11 +120,11 @@ class Planar(tfb.Bijector):
         super().__init__(forward_min_event_ndims=1, validate_args=False, parameters=parameters, name=name)
 
     def _forward(self, z):
-        return z + self._u * tf.tanh(tf.reduce_sum(z * self._w, -1, keepdims=True) + self._b)
+        return z + self._u * tf.tanh(_dot(z, self._w) + self._b)
 
     def _inverse(self, x):
-        target = tf.reduce_sum(x * self._w, -1, keepdims=True)
-        wu = tf.reduce_sum(self._w * self._u)
+        target = _dot(x, self._w)
+        wu = _dot(self._w, self._u)
         f = lambda a: a + wu * tf.tanh(a + self._b) - target
         span = tf.stop_gradient(tf.abs(wu) + 1.0)  # |wu tanh| <= |wu|: the root is within target -+ span
         lo, hi = tf.stop_gradient(target - span), tf.stop_gradient(target + span)
@@ -133,9 +139,9 @@ class Planar(tfb.Bijector):
         return x - self._u * tf.tanh(a + self._b)
 
     def _forward_log_det_jacobian(self, z):
-        a = tf.reduce_sum(z * self._w, -1) + self._b[..., 0]
-        psi_u = (1.0 - tf.tanh(a) ** 2) * tf.reduce_sum(self._w * self._u)
-        return tf.math.log(tf.abs(1.0 + psi_u) + 1e-12)
+        a = _dot(z, self._w) + self._b
+        psi_u = (1.0 - tf.tanh(a) ** 2) * _dot(self._w, self._u)
+        return tf.math.log(tf.abs(1.0 + psi_u) + 1e-12)[..., 0]
 
 
 class Radial(tfb.Bijector):
@@ -169,3 +175,22 @@ class Radial(tfb.Bijector):
         h = 1.0 / (self._alpha + r)
         bh = self._beta * h
         return (d - 1.0) * tf.math.log1p(bh) + tf.math.log1p(bh - self._beta * h**2 * r)
+
+
+class LeakyReLU(tfb.Bijector):
+    """Elementwise x = z for z >= 0 and alpha z otherwise (alpha > 0); log|det J| = sum over the
+    negative coordinates of log alpha."""
+
+    def __init__(self, log_alpha, name="leaky_relu"):
+        parameters = dict(locals())
+        self._log_alpha = log_alpha
+        super().__init__(forward_min_event_ndims=1, validate_args=False, parameters=parameters, name=name)
+
+    def _forward(self, z):
+        return tf.where(z >= 0, z, tf.exp(self._log_alpha) * z)
+
+    def _inverse(self, x):
+        return tf.where(x >= 0, x, tf.exp(-self._log_alpha) * x)
+
+    def _forward_log_det_jacobian(self, z):
+        return tf.reduce_sum(tf.where(z >= 0, tf.zeros_like(z), self._log_alpha + tf.zeros_like(z)), -1)

@@ -25,7 +25,8 @@ from kerasgen.registry import register_algorithm
 tfb, tfd = tfp.bijectors, tfp.distributions
 
 
-def _deserialize_steps(steps):
+def deserialize_steps(steps):
+    """`FlowStep` layers from instances or their serialised configs."""
     return [keras.saving.deserialize_keras_object(s) if isinstance(s, dict) else s for s in steps]
 
 
@@ -52,7 +53,7 @@ class Flow(SingleOptimizerModel):
         if len(self.data_shape) != 1:
             raise ValueError(f"Flow models vectors (D,); got data_shape {self.data_shape} "
                              "(image flows with dequantisation are not part of the library yet)")
-        self.flow_steps = _deserialize_steps(steps)
+        self.flow_steps = deserialize_steps(steps)
         if not self.flow_steps:
             raise ValueError("a Flow needs at least one step")
         for step in self.flow_steps:
@@ -73,18 +74,21 @@ class Flow(SingleOptimizerModel):
     def _context(self, labels):
         return None if labels is None else self.label_embedding(tf.convert_to_tensor(labels, tf.int32))
 
-    def bijector(self, labels=None):
-        """The chained `tfb.Bijector` z -> x (model space) for int labels (B,) or None."""
+    def bijector(self, labels=None, seed=None):
+        """The chained `tfb.Bijector` z -> x (model space) for int labels (B,) or None; `seed` (training)
+        lets steps with stochastic log-determinant estimators draw their noise."""
         context = self._context(labels)
-        return tfb.Chain([step.bijector(context) for step in reversed(self.flow_steps)])
+        seeds = [None] * len(self.flow_steps) if seed is None else \
+            tf.unstack(tf.random.experimental.stateless_split(seed, num=len(self.flow_steps)))
+        return tfb.Chain([step.bijector(context, seed=s) for step, s in zip(reversed(self.flow_steps), seeds)])
 
-    def distribution(self, labels=None):
+    def distribution(self, labels=None, seed=None):
         """`tfd.TransformedDistribution` of standard-normal noise through the flow (model space)."""
         base = tfd.Independent(tfd.Normal(tf.zeros(self.data_shape), 1.0), reinterpreted_batch_ndims=1)
-        return tfd.TransformedDistribution(base, self.bijector(labels))
+        return tfd.TransformedDistribution(base, self.bijector(labels, seed))
 
-    def _log_prob(self, x_model, labels):
-        return self.distribution(labels).log_prob(x_model) + self.log_det_to_model_space()
+    def _log_prob(self, x_model, labels, seed=None):
+        return self.distribution(labels, seed).log_prob(x_model) + self.log_det_to_model_space()
 
     # ---- training --------------------------------------------------------------------
     def _report_nll(self, nll):
@@ -92,9 +96,10 @@ class Flow(SingleOptimizerModel):
 
     def train_step(self, data):
         x_model, labels = self.unpack_batch(data)
+        (seed,) = self.step_seeds(1)
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
-            nll = -self._log_prob(x_model, labels)
+            nll = -self._log_prob(x_model, labels, seed)
             scaled = self.optimizer.scale_loss(self.global_mean(nll))
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
         return self._report_nll(nll)

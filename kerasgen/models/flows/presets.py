@@ -7,7 +7,7 @@ Every builder takes `num_steps`, `hidden` and, for conditional use, `num_classes
 from __future__ import annotations
 
 from kerasgen.models.flows.flow import Flow
-from kerasgen.models.flows.steps import AutoregressiveStep, CouplingStep, PlanarStep, RadialStep, ScaleStep
+from kerasgen.models.flows import steps as flow_steps
 from kerasgen.registry import register_preset
 
 CONTEXT_DIM = 8
@@ -31,10 +31,10 @@ def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, 
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
     extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
-    steps = [CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
+    steps = [flow_steps.CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
                           name=f"coupling_{i}", **extra) for i in range(num_steps)]
     if final_scale:
-        steps.append(ScaleStep(dim, name="scale"))
+        steps.append(flow_steps.ScaleStep(dim, name="scale"))
     return _flow(name, data_shape, steps, num_classes, **kw)
 
 
@@ -59,8 +59,8 @@ def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128,
 def _autoregressive(name, data_shape, num_classes, num_steps, hidden, inverse, **kw):
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
-    steps = [AutoregressiveStep(dim, hidden=hidden, reverse=i % 2 == 1, inverse=inverse, context_dim=context,
-                                name=f"autoregressive_{i}") for i in range(num_steps)]
+    steps = [flow_steps.AutoregressiveStep(dim, hidden=hidden, reverse=i % 2 == 1, inverse=inverse,
+                                           context_dim=context, name=f"autoregressive_{i}") for i in range(num_steps)]
     return _flow(name, data_shape, steps, num_classes, **kw)
 
 
@@ -89,10 +89,48 @@ def _parameter_steps(name, step_class, data_shape, num_classes, num_steps, kw):
 @register_preset("planar", "flow", "Planar flow: 16 planar steps with the invertibility constraint")
 def planar(data_shape, latent_dim=None, num_classes=None, num_steps=16, **kw):
     """Planar flow (Rezende & Mohamed 2015); returns an uncompiled `Flow`."""
-    return _parameter_steps("planar", PlanarStep, data_shape, num_classes, num_steps, kw)
+    return _parameter_steps("planar", flow_steps.PlanarStep, data_shape, num_classes, num_steps, kw)
 
 
 @register_preset("radial", "flow", "Radial flow: 32 radial steps with the invertibility constraint")
 def radial(data_shape, latent_dim=None, num_classes=None, num_steps=32, **kw):
     """Radial flow (Rezende & Mohamed 2015); returns an uncompiled `Flow`."""
-    return _parameter_steps("radial", RadialStep, data_shape, num_classes, num_steps, kw)
+    return _parameter_steps("radial", flow_steps.RadialStep, data_shape, num_classes, num_steps, kw)
+
+
+@register_preset("lu-leaky", "flow", "Elementwise/linear flow: LU-decomposed linear steps between leaky ReLUs")
+def lu_leaky(data_shape, latent_dim=None, num_classes=None, num_steps=6, **kw):
+    """`num_steps` pairs (LU linear, leaky ReLU) and a final LU linear step; returns an uncompiled `Flow`."""
+    if num_classes:
+        raise ValueError("preset 'lu-leaky' takes no labels (its steps have no conditioner)")
+    dim = _event_dim("lu-leaky", data_shape)
+    kw.pop("hidden", None)
+    steps = []
+    for i in range(num_steps):
+        steps += [flow_steps.LULinearStep(dim, permutation_seed=i, name=f"linear_{i}"),
+                  flow_steps.LeakyReLUStep(dim, name=f"leaky_{i}")]
+    steps.append(flow_steps.LULinearStep(dim, permutation_seed=num_steps, name=f"linear_{num_steps}"))
+    return _flow("lu-leaky", data_shape, steps, None, **kw)
+
+
+@register_preset("residual", "flow", "Residual flow: 4 spectrally normalised residual steps, roulette log-det")
+def residual(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(64, 64), coeff=0.9,
+             estimator="roulette", **kw):
+    """i-ResNet / Residual Flow steps and a final elementwise scale; returns an uncompiled `Flow`."""
+    if num_classes:
+        raise ValueError("preset 'residual' takes no labels")
+    dim = _event_dim("residual", data_shape)
+    steps = [flow_steps.ResidualStep(dim, hidden=hidden, coeff=coeff, estimator=estimator, name=f"residual_{i}")
+             for i in range(num_steps)]
+    return _flow("residual", data_shape, steps + [flow_steps.ScaleStep(dim, name="scale")], None, **kw)
+
+
+@register_preset("ffjord", "flow", "FFJORD: one continuous-time step, tanh MLP dynamics, Hutchinson traces")
+def ffjord(data_shape, latent_dim=None, num_classes=None, num_steps=1, hidden=(64, 64), tolerance=1e-5, **kw):
+    """FFJORD (Grathwohl et al. 2019) on vectors; returns an uncompiled `Flow`."""
+    if num_classes:
+        raise ValueError("preset 'ffjord' takes no labels")
+    dim = _event_dim("ffjord", data_shape)
+    steps = [flow_steps.FFJORDStep(dim, hidden=hidden, tolerance=tolerance, name=f"ffjord_{i}")
+             for i in range(num_steps)]
+    return _flow("ffjord", data_shape, steps, None, **kw)

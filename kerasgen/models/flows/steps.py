@@ -16,11 +16,14 @@ import tensorflow_probability as tfp
 from kerasgen.models.flows.bijectors import (
     LOG_SCALE_BOUND,
     TRANSFORMS,
+    LeakyReLU,
     MaskedCoupling,
     Planar,
     Radial,
     spline_param_count,
 )
+from kerasgen.models.flows.ffjord import ODEFunction, ffjord_bijector
+from kerasgen.models.flows.residual import LipschitzMLP, ResidualInverse
 from kerasgen.networks.coupling import CouplingMLP
 from kerasgen.networks.made import MADE
 
@@ -40,8 +43,9 @@ class FlowStep(keras.layers.Layer):
         super().__init__(**kwargs)
         self.event_dim, self.context_dim = int(event_dim), int(context_dim)
 
-    def bijector(self, context=None):  # pragma: no cover - abstract
-        """The step's `tfb.Bijector` (z -> x); `context` (B, context_dim) for conditional steps."""
+    def bijector(self, context=None, seed=None):  # pragma: no cover - abstract
+        """The step's `tfb.Bijector` (z -> x); `context` (B, context_dim) for conditional steps;
+        `seed` (a stateless seed, given in training) for steps with stochastic estimators."""
         raise NotImplementedError
 
     def call(self, z, context=None):
@@ -89,7 +93,7 @@ class CouplingStep(FlowStep):
         self.mask = alternating_mask(self.event_dim, self.parity)
         self.built = True
 
-    def bijector(self, context=None):
+    def bijector(self, context=None, seed=None):
         return MaskedCoupling(self.mask, lambda masked: self.net(masked, context), self.transform,
                               self.num_bins, self.bound, event_ndims=1)
 
@@ -117,7 +121,7 @@ class AutoregressiveStep(FlowStep):
                          context_dim=self.context_dim, name="made")
         self.built = True
 
-    def bijector(self, context=None):
+    def bijector(self, context=None, seed=None):
         def shift_and_log_scale(x):
             params = self.made(x, context)
             return params[..., 0], LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
@@ -132,19 +136,33 @@ class AutoregressiveStep(FlowStep):
 
 @keras.saving.register_keras_serializable(package="kerasgen")
 class PlanarStep(FlowStep):
-    """Planar step x = z + u_hat tanh(w.z + b), u_hat constrained so that the map is invertible."""
+    """Planar step x = z + u_hat tanh(w.z + b), u_hat constrained so that the map is invertible.
 
-    def __init__(self, event_dim, **kwargs):
-        super().__init__(event_dim, **kwargs)
-        self._no_context()
-        self.u = self.add_weight(shape=(self.event_dim,), initializer=keras.initializers.RandomNormal(stddev=0.01),
-                                 name="u")
-        self.w = self.add_weight(shape=(self.event_dim,), name="w",
-                                 initializer=keras.initializers.RandomNormal(stddev=1.0 / np.sqrt(self.event_dim)))
-        self.b = self.add_weight(shape=(1,), initializer="zeros", name="b")
+    Unconditional: u, w, b are weights. With `context_dim`, a linear layer maps the context to
+    each example's own (u, w, b): the amortised planar flow of Rezende & Mohamed 2015.
+    """
+
+    def __init__(self, event_dim, context_dim=0, **kwargs):
+        super().__init__(event_dim, context_dim, **kwargs)
+        dim = self.event_dim
+        if self.context_dim:
+            self.params = keras.layers.Dense(2 * dim + 1, kernel_initializer=keras.initializers.RandomNormal(
+                stddev=0.01), name="params")
+            self.params.build((None, self.context_dim))
+        else:
+            self.u = self.add_weight(shape=(dim,), initializer=keras.initializers.RandomNormal(stddev=0.01),
+                                     name="u")
+            self.w = self.add_weight(shape=(dim,), name="w",
+                                     initializer=keras.initializers.RandomNormal(stddev=1.0 / np.sqrt(dim)))
+            self.b = self.add_weight(shape=(1,), initializer="zeros", name="b")
         self.built = True
 
-    def bijector(self, context=None):
+    def bijector(self, context=None, seed=None):
+        if self.context_dim:
+            if context is None:
+                raise ValueError("this planar step is amortised: it needs a context")
+            u, w, b = tf.split(self.params(context), [self.event_dim, self.event_dim, 1], axis=-1)
+            return Planar(u, w + 1.0 / np.sqrt(self.event_dim), b)
         return Planar(tf.convert_to_tensor(self.u), tf.convert_to_tensor(self.w), tf.convert_to_tensor(self.b))
 
 
@@ -162,7 +180,7 @@ class RadialStep(FlowStep):
         self.beta_raw = self.add_weight(shape=(), initializer="zeros", name="beta_raw")
         self.built = True
 
-    def bijector(self, context=None):
+    def bijector(self, context=None, seed=None):
         alpha = tf.nn.softplus(tf.convert_to_tensor(self.alpha_raw))
         beta = -alpha + tf.nn.softplus(tf.convert_to_tensor(self.beta_raw))
         return Radial(tf.convert_to_tensor(self.z0), alpha, beta)
@@ -179,6 +197,107 @@ class ScaleStep(FlowStep):
         self.shift = self.add_weight(shape=(self.event_dim,), initializer="zeros", name="shift")
         self.built = True
 
-    def bijector(self, context=None):
+    def bijector(self, context=None, seed=None):
         return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)),
                           tfb.Scale(log_scale=tf.convert_to_tensor(self.log_scale))])
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class LULinearStep(FlowStep):
+    """Invertible linear step x = P L U z + b with a fixed random permutation P, L unit lower
+    triangular and U upper triangular (`tfb.ScaleMatvecLU`, Kingma & Dhariwal 2018); starts as
+    the identity map up to P. log|det| = sum log|diag U|.
+
+    Args:
+        event_dim: size D of the vectors.
+        permutation_seed: seed of the fixed permutation (saved in the config).
+    """
+
+    def __init__(self, event_dim, permutation_seed=0, **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        self.permutation_seed = int(permutation_seed)
+        self.permutation = np.random.default_rng(self.permutation_seed).permutation(self.event_dim).astype("int32")
+        self.lower_upper = self.add_weight(shape=(self.event_dim, self.event_dim), name="lower_upper",
+                                           initializer=keras.initializers.Identity())
+        self.shift = self.add_weight(shape=(self.event_dim,), initializer="zeros", name="shift")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)),
+                          tfb.ScaleMatvecLU(tf.convert_to_tensor(self.lower_upper),
+                                            tf.constant(self.permutation))])
+
+    def get_config(self):
+        return {**super().get_config(), "permutation_seed": self.permutation_seed}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class LeakyReLUStep(FlowStep):
+    """Elementwise leaky ReLU with a learned negative slope alpha = exp(log_alpha) > 0 (starts at 0.5)."""
+
+    def __init__(self, event_dim, **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        self.log_alpha = self.add_weight(shape=(), initializer=keras.initializers.Constant(np.log(0.5)),
+                                         name="log_alpha")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return LeakyReLU(tf.convert_to_tensor(self.log_alpha))
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ResidualStep(FlowStep):
+    """Invertible residual step (i-ResNet / Residual Flows): x + g(x) = z with Lip(g) < 1.
+
+    Args:
+        event_dim: size D of the vectors.
+        hidden: widths of the spectrally normalised ELU MLP g.
+        coeff: per-layer Lipschitz bound of g.
+        estimator: how training estimates log det(I + J_g): "roulette" (unbiased Hutchinson power
+            series with Russian-roulette truncation) or "exact" (the full Jacobian). Evaluation
+            is always exact.
+    """
+
+    def __init__(self, event_dim, hidden=(64, 64), coeff=0.9, estimator="roulette", **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        if estimator not in ("roulette", "exact"):
+            raise ValueError(f"unknown log-det estimator {estimator!r}; use 'roulette' or 'exact'")
+        self.hidden, self.coeff, self.estimator = tuple(hidden), float(coeff), estimator
+        self.net = LipschitzMLP(self.event_dim, self.hidden, self.coeff, name="g")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        training = seed is not None
+        stochastic = training and self.estimator == "roulette"
+        return ResidualInverse(lambda x: self.net(x, training=training), seed=seed if stochastic else None)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": list(self.hidden), "coeff": self.coeff,
+                "estimator": self.estimator}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class FFJORDStep(FlowStep):
+    """Continuous-time step: the ODE dx/dt = f(x, t) over t in [0, 1] (`tfb.FFJORD`).
+
+    Args:
+        event_dim: size D of the vectors.
+        hidden: widths of the tanh MLP f.
+        tolerance: absolute and relative tolerance of the adaptive ODE solver.
+    """
+
+    def __init__(self, event_dim, hidden=(64, 64), tolerance=1e-5, **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        self.hidden, self.tolerance = tuple(hidden), float(tolerance)
+        self.dynamics = ODEFunction(self.event_dim, self.hidden, name="dynamics")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return ffjord_bijector(self.dynamics, seed=seed, tolerance=self.tolerance)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": list(self.hidden), "tolerance": self.tolerance}

@@ -7,7 +7,9 @@ algorithm's keyword arguments as overrides (e.g. `likelihood="logistic"`).
 
 from __future__ import annotations
 
+from kerasgen.models.flows.steps import AutoregressiveStep, PlanarStep
 from kerasgen.models.variational.aae import AAE
+from kerasgen.models.variational.flow_posterior import FlowPosteriorVAE
 from kerasgen.models.variational.hierarchical import HierarchicalVAE
 from kerasgen.models.variational.vae import VAE
 from kerasgen.models.variational.vqvae import VQVAE
@@ -123,3 +125,30 @@ def aae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_f
     discriminator = mlp_discriminator((latent_dim,), hidden=hidden, name="latent_discriminator")
     return AAE(encoder, decoder, discriminator, latent_dim=latent_dim, data_shape=data_shape, preset="aae",
                **_data_defaults(data_shape, kw))
+
+
+POSTERIORS = ("planar", "iaf")
+
+
+@register_preset("vae-flow", "variational", "VAE with a flow posterior: 10 amortised planar steps (or IAF)")
+def vae_flow(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32,
+             posterior="planar", num_flow_steps=None, context_dim=32, **kw):
+    """MLP `FlowPosteriorVAE`: `posterior="planar"` (10 amortised planar steps, Rezende & Mohamed
+    2015) or "iaf" (4 IAF steps on MADEs that see the encoder's context, Kingma et al. 2016)."""
+    if posterior not in POSTERIORS:
+        raise ValueError(f"unknown posterior flow {posterior!r}; use one of {', '.join(POSTERIORS)}")
+    data_shape = tuple(data_shape)
+    latent_dim = latent_dim or 16
+    encoder = mlp_encoder(data_shape, latent_dim, hidden=hidden, context_dim=context_dim)
+    decoder = mlp_generator(data_shape, latent_dim, hidden=tuple(reversed(hidden)), output_activation=None,
+                            name="decoder")
+    if posterior == "planar":
+        steps = [PlanarStep(latent_dim, context_dim=context_dim, name=f"planar_{i}")
+                 for i in range(num_flow_steps or 10)]
+    else:
+        steps = [AutoregressiveStep(latent_dim, hidden=(2 * latent_dim, 2 * latent_dim), reverse=i % 2 == 1,
+                                    inverse=True, context_dim=context_dim, name=f"iaf_{i}")
+                 for i in range(num_flow_steps or 4)]
+    kw.setdefault("kl", "monte_carlo")
+    return FlowPosteriorVAE(encoder, decoder, steps, latent_dim=latent_dim, data_shape=data_shape, preset="vae-flow",
+                            **_data_defaults(data_shape, kw))
