@@ -27,7 +27,8 @@ DENSITIES = ["moons", "circles", "8gaussians", "25gaussians", "checkerboard", "s
 def run(preset, data, args):
     density = kg.data.get_density(data)
     keras.utils.set_random_seed(args.seed)
-    model = kg.models.get(preset, data_shape=(2,), seed=args.seed, hidden=tuple(args.hidden))
+    extra = {k: v for k, v in (("num_steps", args.num_steps), ("num_bins", args.num_bins)) if v is not None}
+    model = kg.models.get(preset, data_shape=(2,), seed=args.seed, hidden=tuple(args.hidden), **extra)
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.01)
     model.adapt(density.sample(20_000, seed=10_000 + args.seed))
     model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=args.jit)
@@ -48,6 +49,8 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--hidden", type=int, nargs="*", default=[128, 128])
+    p.add_argument("--num-steps", type=int, default=None, help="flow steps (the preset's default when unset)")
+    p.add_argument("--num-bins", type=int, default=None, help="spline bins (nsf)")
     p.add_argument("--jit", action="store_true", help="compile the train step with XLA")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -57,7 +60,8 @@ def main():
             rows.append(run(preset, data, args))
             print(f"# {rows[-1]}", flush=True)
     print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; Adam {args.lr:g} "
-          f"cosine-decayed over {args.steps} steps; hidden {tuple(args.hidden)}; 20,000 test samples.\n")
+          f"cosine-decayed over {args.steps} steps; hidden {tuple(args.hidden)}; flow steps "
+          f"{args.num_steps or 'preset default'}; bins {args.num_bins or 'preset default'}; 20,000 test samples.\n")
     print_table(["preset", "data", "floor (true NLL)", "flow NLL", "gap (nats)", "steps", "train s"],
                 [[r["preset"], r["data"], f"{r['floor']:.3f}", f"{r['nll']:.3f}", f"{r['gap']:.3f}", r["steps"],
                   f"{r['seconds']:.0f}"] for r in rows])
