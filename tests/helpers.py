@@ -36,6 +36,13 @@ def fit_few_steps(model, x, y, steps=2, batch_size=16):
     return {k: v[-1] for k, v in history.items()}
 
 
+def assert_trains_under_xla(name):
+    """Preset `name` (small, 8x8 images) fits two steps with an XLA-compiled train step, finite metrics."""
+    model = build(name, (8, 8, 1), seed=2)
+    model.compile(jit_compile=True)
+    assert_finite_metrics(fit_few_steps(model, *fake_data((8, 8, 1))))
+
+
 def assert_finite_metrics(metrics):
     assert metrics, "fit returned no metrics"
     for name, value in metrics.items():

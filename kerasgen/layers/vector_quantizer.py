@@ -111,18 +111,19 @@ class VectorQuantizer(keras.layers.Layer):
         used = tf.cast(new_count > 0, tf.float32)[:, None]
         self.codebook.assign(used * new_sum / tf.maximum(smoothed, 1e-12)[:, None] + (1 - used) * self.codebook)
 
-    def restart_dead_codes(self, z_e, indices, seed):
+    def restart_dead_codes(self, z_e, indices, seed, counts=None):
         """Updates the usage averages and moves dead codes onto vectors of the batch z_e.
 
         Args:
             z_e: the encoder's vectors of this step (B, ..., D); indices: their codes (B, ...).
             seed: a stateless seed (2,) choosing the batch vectors; under `tf.distribute` the
                 first replica's choice is used on every replica.
+            counts: `code_counts(indices)` when the caller has them already.
 
         Returns:
             The number of codes restarted (float32 scalar).
         """
-        counts = self.code_counts(indices)
+        counts = self.code_counts(indices) if counts is None else counts
         usage = self.decay * self.usage + (1.0 - self.decay) * counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         dead = usage < self.dead_threshold / self.num_codes
         flat = tf.reshape(tf.cast(tf.stop_gradient(z_e), tf.float32), (-1, self.code_dim))

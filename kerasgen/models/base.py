@@ -39,6 +39,14 @@ def network_attr(network, attr):
         return None
 
 
+def data_shape_of(network, role):
+    """The example shape a functional network outputs (its first output without the batch axis)."""
+    outputs = network_attr(network, "outputs")
+    if outputs is None:
+        raise ValueError(f"pass data_shape: it cannot be read from this {role}")
+    return tuple(outputs[0].shape[1:])
+
+
 def uses_float16(*networks) -> bool:
     """Whether any layer of the networks (searched recursively) computes in float16 (mixed_float16)."""
     return any(
@@ -175,13 +183,17 @@ class GenerativeModel(keras.Model):
             raise ValueError("this model is conditional (num_classes set): the data must yield (x, labels)")
         return tf.cast(tf.reshape(y, (-1,)), tf.int32)
 
-    def sample_labels(self, n, labels):
-        """Checked int32 labels (n,) for sampling; classes cycle 0..num_classes-1 when None.
+    def sample_labels(self, n, labels, required=False):
+        """Checked int32 labels (n,); when None, classes cycle 0..num_classes-1 (or, with
+        `required`, a conditional model raises).
 
         Raises:
-            ValueError: labels for an unconditional model, a wrong shape or a class out of range.
+            ValueError: labels missing where required, labels for an unconditional model, a wrong
+                shape or a class out of range.
         """
         num_classes = getattr(self, "num_classes", None)
+        if num_classes and labels is None and required:
+            raise ValueError("this model is conditional (num_classes set): pass labels")
         if not num_classes:
             if labels is not None:
                 raise ValueError("labels were given but this model is not conditional")

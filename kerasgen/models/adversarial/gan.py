@@ -19,6 +19,7 @@ from kerasgen.losses import adversarial, information, penalties
 from kerasgen.models.base import (
     GenerativeModel,
     adam,
+    data_shape_of,
     deserialize_network,
     network_attr,
     resolve_optimizer,
@@ -84,10 +85,7 @@ class GAN(GenerativeModel):
         generator = deserialize_network(generator)
         discriminator = deserialize_network(discriminator)
         if data_shape is None:
-            outputs = network_attr(generator, "outputs")
-            if outputs is None:
-                raise ValueError("pass data_shape: it cannot be read from this generator")
-            data_shape = tuple(outputs[0].shape[1:])
+            data_shape = data_shape_of(generator, "generator")
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator

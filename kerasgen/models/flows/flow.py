@@ -114,18 +114,13 @@ class Flow(SingleOptimizerModel):
         return self.to_data_space(self.bijector(labels).forward(tf.cast(z, tf.float32)))
 
     # ---- inference ---------------------------------------------------------------------
-    def _labels(self, n, labels, required):
-        if self.num_classes and labels is None and required:
-            raise ValueError("this flow is conditional (num_classes set): pass labels")
-        return self.sample_labels(n, labels)
-
     def _checked_x(self, x):
         return self.check_data(np.asarray(x, np.float32))
 
     def log_prob(self, x, labels=None):
         """log p(x) in nats for data-space x (B, D), numpy float64 (B,)."""
         x = self._checked_x(x)
-        labels = self._labels(len(x), labels, required=True)
+        labels = self.sample_labels(len(x), labels, required=True)
         return ops.convert_to_numpy(self._log_prob(self.to_model_space(x), labels)).astype(np.float64)
 
     def forward(self, z, labels=None):
@@ -133,13 +128,13 @@ class Flow(SingleOptimizerModel):
         z = np.asarray(z, np.float32)
         if z.ndim != 2 or z.shape[1] != self.data_shape[0]:
             raise ValueError(f"z must have shape (B, {self.data_shape[0]}), got {z.shape}")
-        labels = self._labels(len(z), labels, required=True)
+        labels = self.sample_labels(len(z), labels, required=True)
         return ops.convert_to_numpy(self.to_data_space(self.bijector(labels).forward(z)))
 
     def inverse(self, x, labels=None):
         """Data-space x (B, D) -> noise z, numpy."""
         x = self._checked_x(x)
-        labels = self._labels(len(x), labels, required=True)
+        labels = self.sample_labels(len(x), labels, required=True)
         return ops.convert_to_numpy(self.bijector(labels).inverse(self.to_model_space(x)))
 
     def sample(self, n, seed=None, labels=None, batch_size=1024):
@@ -147,7 +142,7 @@ class Flow(SingleOptimizerModel):
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        labels = self._labels(n, labels, required=False)
+        labels = self.sample_labels(n, labels)
         z = np.random.default_rng(seed).standard_normal((n, self.data_shape[0])).astype(np.float32)
         out = [self.forward(z[i:i + batch_size], None if labels is None else labels[i:i + batch_size])
                for i in range(0, n, batch_size)]

@@ -69,7 +69,7 @@ class FlowPosteriorVAE(VAE):
     def reconstruct(self, x, labels=None):
         """Decodes the flow applied to the base posterior mean of x, in data space."""
         x = self.check_data(np.asarray(x, np.float32))
-        labels = self._checked_labels(len(x), labels, required=True)
+        labels = self.sample_labels(len(x), labels, required=True)
         mean, _, context = self._encoder_outputs(self.to_model_space(x), labels, False)
         return self.decode(self._posterior_flow(context).forward(mean).numpy(), labels)
 

@@ -31,6 +31,7 @@ from kerasgen.losses import divergences
 from kerasgen.models.base import (
     SingleOptimizerModel,
     adam,
+    data_shape_of,
     deserialize_network,
     network_attr,
 )
@@ -100,10 +101,7 @@ class VAE(SingleOptimizerModel):
         encoder = deserialize_network(encoder)
         decoder = deserialize_network(decoder)
         if data_shape is None:
-            outputs = network_attr(decoder, "outputs")
-            if outputs is None:
-                raise ValueError("pass data_shape: it cannot be read from this decoder")
-            data_shape = tuple(outputs[0].shape[1:])
+            data_shape = data_shape_of(decoder, "decoder")
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")
@@ -227,16 +225,11 @@ class VAE(SingleOptimizerModel):
         return self.to_data_space(self.observation.mean(self._decode(z, labels, training)))
 
     # ---- inference ------------------------------------------------------------------
-    def _checked_labels(self, n, labels, required):
-        if self.num_classes and labels is None and required:
-            raise ValueError("this model is conditional (num_classes set): pass labels")
-        return self.sample_labels(n, labels)
-
     def encode(self, x, labels=None):
         """Posterior (mean, log_var), numpy (B, latent_dim) each, for data-space x [and labels]."""
         x = np.asarray(x, np.float32)
         self.check_data(x)
-        labels = self._checked_labels(len(x), labels, required=True)
+        labels = self.sample_labels(len(x), labels, required=True)
         mean, log_var = self._posterior(self.to_model_space(x), labels, False)
         return ops.convert_to_numpy(mean), ops.convert_to_numpy(log_var)
 
@@ -245,7 +238,7 @@ class VAE(SingleOptimizerModel):
         z = np.asarray(z, np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape (B, {self.latent_dim}), got {z.shape}")
-        labels = self._checked_labels(len(z), labels, required=True)
+        labels = self.sample_labels(len(z), labels, required=True)
         out = [ops.convert_to_numpy(self(self._with_labels(z[i:i + batch_size], None if labels is None else
                                                            labels[i:i + batch_size])))
                for i in range(0, len(z), batch_size)]
@@ -270,7 +263,7 @@ class VAE(SingleOptimizerModel):
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        labels = self._checked_labels(n, labels, required=False)
+        labels = self.sample_labels(n, labels)
         return self.decode(self._prior_latents(n, np.random.default_rng(seed)), labels, batch_size)
 
     def bound_terms(self, x, labels=None, k=1, seed=0, stream=0):
@@ -288,7 +281,7 @@ class VAE(SingleOptimizerModel):
             equal in expectation), both including the standardisation's Jacobian.
         """
         x = self.check_data(np.asarray(x, np.float32))
-        labels = self._checked_labels(len(x), labels, required=True)
+        labels = self.sample_labels(len(x), labels, required=True)
         if self._eval_fn is None:
             self._eval_fn = tf.function(self._eval_terms, reduce_retracing=True, autograph=False)
         log_w, elbo = self._eval_fn(tf.constant(x), None if labels is None else tf.constant(labels),

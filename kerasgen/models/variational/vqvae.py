@@ -22,7 +22,7 @@ from keras import ops
 
 from kerasgen.layers.likelihood import DecoderLikelihood
 from kerasgen.layers.vector_quantizer import VectorQuantizer
-from kerasgen.models.base import SingleOptimizerModel, adam, deserialize_network, network_attr
+from kerasgen.models.base import SingleOptimizerModel, adam, data_shape_of, deserialize_network, network_attr
 from kerasgen.registry import register_algorithm
 
 
@@ -48,18 +48,17 @@ class VQVAE(SingleOptimizerModel):
                  optimizer_config=None, preset=None, seed=None, **kwargs):
         encoder = deserialize_network(encoder)
         decoder = deserialize_network(decoder)
-        outputs = network_attr(encoder, "outputs")
-        if outputs is None:
+        if network_attr(encoder, "outputs") is None:
             raise ValueError("the VQ-VAE encoder must be a functional Keras model (its output shape is read)")
         if data_shape is None:
-            data_shape = tuple(decoder.outputs[0].shape[1:])
+            data_shape = data_shape_of(decoder, "decoder")
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         if likelihood == "bernoulli" and standardize:
             raise ValueError("the bernoulli likelihood needs data in [-1, 1], not standardised vectors")
         if commitment_weight < 0 or not 0 < prior_decay < 1:
             raise ValueError("commitment_weight must be >= 0 and prior_decay in (0, 1)")
         self.encoder, self.decoder = encoder, decoder
-        self.latent_shape = tuple(int(s) for s in outputs[0].shape[1:])
+        self.latent_shape = tuple(int(s) for s in data_shape_of(encoder, "encoder"))
         self.num_codes, self.commitment_weight = int(num_codes), float(commitment_weight)
         self.ema, self.ema_decay, self.prior_decay = bool(ema), float(ema_decay), float(prior_decay)
         self.likelihood = likelihood
@@ -90,8 +89,8 @@ class VQVAE(SingleOptimizerModel):
         self.code_frequencies.assign(self.prior_decay * self.code_frequencies
                                      + (1 - self.prior_decay) * total / count)
 
-    def _usage(self, indices):
-        counts = self.quantizer.code_counts(indices)
+    @staticmethod
+    def _usage(counts):
         probs = counts / tf.reduce_sum(counts)
         entropy = -tf.reduce_sum(tf.where(probs > 0, probs * tf.math.log(tf.maximum(probs, 1e-12)), 0.0))
         return tf.exp(entropy), tf.reduce_mean(tf.cast(counts > 0, tf.float32))
@@ -115,16 +114,18 @@ class VQVAE(SingleOptimizerModel):
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
         if self.ema:
             self.quantizer.update_ema(z_e, q["indices"])
-        self.quantizer.restart_dead_codes(z_e, q["indices"], seed)
+        counts = self.quantizer.code_counts(q["indices"])
+        self.quantizer.restart_dead_codes(z_e, q["indices"], seed, counts=counts)
         self._update_prior(q["indices"])
-        perplexity, used = self._usage(q["indices"])
-        return self.report({"reconstruction": recon, "quantization": q["codebook"], "perplexity": perplexity,
-                            "codes_used": used})
+        return self._report(recon, q, counts)
 
     def test_step(self, data):
         x_model, _ = self.unpack_batch(data)
         _, recon, _, q = self._forward(x_model, False)
-        perplexity, used = self._usage(q["indices"])
+        return self._report(recon, q, self.quantizer.code_counts(q["indices"]))
+
+    def _report(self, recon, q, counts):
+        perplexity, used = self._usage(counts)
         return self.report({"reconstruction": recon, "quantization": q["codebook"], "perplexity": perplexity,
                             "codes_used": used})
 
