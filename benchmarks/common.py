@@ -6,6 +6,11 @@ import os
 import platform
 import time
 
+import keras
+import numpy as np
+
+DEFAULT_MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist-8k.npz")
+
 
 def machine() -> str:
     """e.g. "x86_64 CPU x2"."""
@@ -30,3 +35,39 @@ def train_for(model, density, budget_s, batch_size, seed, max_steps=None, chunk_
         model.fit(x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
         steps += chunk_steps
     return steps, time.perf_counter() - start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the end of the epoch in which `seconds` have passed."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.start = seconds, None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def load_mnist(path):
+    """Grey levels in [0, 1]: train (7,000, 28, 28, 1) and test (1,000, 28, 28, 1)."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"no MNIST file at {path}; pass --data PATH (an .npz with x of shape (N, 28, 28))")
+    x = np.load(path)["x"].astype(np.float32) / 255.0
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) < 8000:
+        raise SystemExit(f"expected at least 8,000 images of 28x28, got {x.shape}")
+    x = x[..., None]
+    return x[:7000], x[7000:8000]
+
+
+def run_grid(run, args):
+    """`run(preset, data, args)` for every data set and preset, printing each result as it comes."""
+    rows = []
+    for data in args.data:
+        for preset in args.presets:
+            rows.append(run(preset, data, args))
+            print(f"# {rows[-1]}", flush=True)
+    return rows

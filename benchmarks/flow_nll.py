@@ -19,7 +19,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
-from common import machine, print_table, train_for  # noqa: E402
+from common import machine, print_table, run_grid, train_for  # noqa: E402
 
 DENSITIES = ["moons", "circles", "8gaussians", "25gaussians", "checkerboard", "spirals"]
 
@@ -54,11 +54,7 @@ def main():
     p.add_argument("--jit", action="store_true", help="compile the train step with XLA")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    rows = []
-    for data in args.data:
-        for preset in args.presets:
-            rows.append(run(preset, data, args))
-            print(f"# {rows[-1]}", flush=True)
+    rows = run_grid(run, args)
     print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; Adam {args.lr:g} "
           f"cosine-decayed over {args.steps} steps; hidden {tuple(args.hidden)}; flow steps "
           f"{args.num_steps or 'preset default'}; bins {args.num_bins or 'preset default'}; 20,000 test samples.\n")

@@ -26,36 +26,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
-from common import machine, print_table  # noqa: E402
-
-DEFAULT_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist-8k.npz")
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the epoch in which `seconds` have passed."""
-
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds, self.start = seconds, None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
-
-
-def load_mnist(path):
-    """Grey levels in [0, 1]: train (7,000, 28, 28, 1) and test (1,000, 28, 28, 1)."""
-    if not os.path.isfile(path):
-        raise SystemExit(f"no MNIST file at {path}; pass --data PATH (an .npz with x of shape (N, 28, 28))")
-    x = np.load(path)["x"].astype(np.float32) / 255.0
-    if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) < 8000:
-        raise SystemExit(f"expected at least 8,000 images of 28x28, got {x.shape}")
-    x = x[..., None]
-    return x[:7000], x[7000:8000]
-
+from common import DEFAULT_MNIST, TimeBudget, load_mnist, machine, print_table  # noqa: E402
 
 def binarise_once(x01, seed):
     """A fixed binarisation in kerasgen's image range {-1, 1}."""
@@ -93,7 +64,7 @@ def run(preset, args, train01, val, test):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--presets", nargs="+", default=["vae", "iwae", "conv-vae"])
-    p.add_argument("--data", default=DEFAULT_DATA)
+    p.add_argument("--data", default=DEFAULT_MNIST)
     p.add_argument("--k", type=int, default=1000, help="importance samples per test digit")
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--budget", type=float, default=600, help="training seconds per preset")

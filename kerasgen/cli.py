@@ -109,8 +109,10 @@ def cmd_train(args) -> int:
         history = _read_json(history_path)
         initial_epoch = len(next(iter(history.values()), []))
     else:
+        quantised = preset.family == "flow" and info.is_image and info.num_levels
         model = models.get(args.preset, data_shape=info.data_shape, latent_dim=args.latent_dim,
-                           num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed)
+                           num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed,
+                           **({"num_levels": info.num_levels} if quantised else {}))
         model.compile(jit_compile=args.jit_compile)
     grid_n = 64 if info.is_image else 2000
     callbacks = [SampleGrid(os.path.join(args.out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]

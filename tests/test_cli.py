@@ -1,6 +1,7 @@
 """The command line: list, train, sample, resume, and one-line errors."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -136,3 +137,21 @@ def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
     with open(os.path.join(run, "evaluation.json")) as f:
         evaluation = json.load(f)["nll"]
     assert evaluation["n"] == 2048 and evaluation["k"] == 0 and 0 < evaluation["nll"] < 5  # k 0: exact
+
+
+def test_train_and_evaluate_an_image_flow_in_bits_per_dim(tmp_path, capsys):
+    run = str(tmp_path / "glow")
+    assert main(["train", "glow", "--data", "digits", "--epochs", "1", "--batch-size", "128", "--out", run,
+                 "--quiet"]) == 0
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    assert model.num_levels == 17  # the digits' own quantisation, read from the data
+    out = str(tmp_path / "g.npy")
+    assert main(["sample", run, "--n", "3", "--out", out, "--seed", "0"]) == 0
+    assert np.load(out).shape == (3, 8, 8, 1)
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metric", "nll", "--limit", "50"]) == 0
+    assert "bits/dim" in capsys.readouterr().out
+    with open(os.path.join(run, "evaluation.json")) as f:
+        evaluation = json.load(f)["nll"]
+    # below a uniform distribution over the 17 levels (log2 17 = 4.09 bits/dim)
+    assert evaluation["k"] == 0 and 0 < evaluation["bits_per_dim"] < math.log2(17)

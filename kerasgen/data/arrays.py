@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-from kerasgen.data.scaling import images_to_model_range
+from kerasgen.data.scaling import images_to_model_range, infer_value_range
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
@@ -30,6 +30,8 @@ class DataInfo:
         num_classes: number of label classes, or None for unlabelled data.
         is_image: True for images (scaled to [-1, 1]); False for vectors.
         num_examples: examples in the split, or None when unknown (tfds).
+        num_levels: quantisation levels of the pixel values (256 for 8-bit images, 17 for
+            scikit-learn's digits), or None when not quantised (vectors, continuous images).
     """
 
     spec: str
@@ -37,6 +39,7 @@ class DataInfo:
     num_classes: int | None
     is_image: bool
     num_examples: int | None = None
+    num_levels: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-friendly form."""
@@ -82,6 +85,18 @@ def check_examples(x: np.ndarray, y: np.ndarray | None, spec: str) -> None:
             raise ValueError(f"data {spec!r}: labels must be >= 0, found {y.min()}")
 
 
+def quantisation_levels(x: np.ndarray, value_range=None) -> int | None:
+    """Levels of quantised raw images: integer values on (low, high) give high - low + 1 levels
+    (uint8: 256); floats in [0, 1] that are multiples of 1/255 give 256; otherwise None."""
+    lo, hi = infer_value_range(x) if value_range is None else map(float, value_range)
+    values = np.asarray(x, np.float64)
+    if np.array_equal(values, np.round(values)) and float(lo).is_integer() and float(hi).is_integer():
+        return int(hi - lo) + 1
+    if (lo, hi) == (0.0, 1.0) and np.allclose(values * 255.0, np.round(values * 255.0), atol=1e-4):
+        return 256
+    return None
+
+
 def from_arrays(x, y, spec: str, value_range=None) -> ArrayData:
     """Turns raw arrays into `ArrayData`.
 
@@ -102,15 +117,17 @@ def from_arrays(x, y, spec: str, value_range=None) -> ArrayData:
             y = y[:, 0]
     check_examples(x.astype(np.float64) if x.dtype.kind == "f" else x, y, spec)
     is_image = x.ndim >= 3
+    num_levels = None
     if is_image:
         if x.ndim == 3:
             x = x[..., None]
+        num_levels = quantisation_levels(x, value_range)
         x = images_to_model_range(x, value_range=value_range, name=spec)
     else:
         x = x.astype(np.float32)
     y = None if y is None else y.astype(np.int32)
     num_classes = None if y is None else int(y.max()) + 1
-    info = DataInfo(spec, tuple(int(s) for s in x.shape[1:]), num_classes, is_image, len(x))
+    info = DataInfo(spec, tuple(int(s) for s in x.shape[1:]), num_classes, is_image, len(x), num_levels)
     return ArrayData(x, y, info)
 
 

@@ -50,7 +50,7 @@ def load_tfds(name: str, split: str, spec: str, image_size=None):
     n = builder.info.splits[tfds_split].num_examples if tfds_split in builder.info.splits else None
     if n == 0:
         raise ValueError(f"data {spec!r} is empty: no examples in split {split!r}")
-    info = DataInfo(spec, tuple(int(s) for s in shape), num_classes, True, n)
+    info = DataInfo(spec, tuple(int(s) for s in shape), num_classes, True, n, num_levels=256)
     return ds, info
 
 

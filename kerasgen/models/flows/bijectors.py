@@ -1,4 +1,5 @@
-"""TFP bijectors that TFP lacks: masked coupling (affine / additive / spline), planar and radial.
+"""TFP bijectors that TFP lacks: masked coupling (affine / additive / spline), planar, radial,
+leaky ReLU, and the multi-scale pieces of image flows (squeeze, factor-out).
 
 Each follows the `tfp.bijectors.Bijector` contract (forward z -> x, inverse, log-det
 Jacobians over the event) and takes its parameters as tensors or callables, so the
@@ -57,17 +58,25 @@ class MaskedCoupling(tfb.Bijector):
         self._conditioner = conditioner
         self._transform = transform
         self._num_bins, self._bound = num_bins, bound
+        self._memo = None
         super().__init__(forward_min_event_ndims=event_ndims, is_constant_jacobian=transform == "additive",
                          validate_args=False, parameters=parameters, name=name)
 
     def _elementwise(self, conditioned_on):
+        # TFP asks for the transform and its log-det in separate calls on the same tensor:
+        # run the conditioner once per tensor
+        if self._memo is not None and self._memo[0] is conditioned_on:
+            return self._memo[1]
         params = self._conditioner(conditioned_on * self._mask)
         if self._transform == "additive":
-            return tfb.Shift(params[..., 0])
-        if self._transform == "affine":
+            g = tfb.Shift(params[..., 0])
+        elif self._transform == "affine":
             log_scale = LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
-            return tfb.Chain([tfb.Shift(params[..., 0]), tfb.Scale(log_scale=log_scale)])
-        return rational_quadratic_spline(params, self._num_bins, self._bound)
+            g = tfb.Chain([tfb.Shift(params[..., 0]), tfb.Scale(log_scale=log_scale)])
+        else:
+            g = rational_quadratic_spline(params, self._num_bins, self._bound)
+        self._memo = (conditioned_on, g)
+        return g
 
     def _forward(self, z):
         g = self._elementwise(z)
@@ -194,3 +203,105 @@ class LeakyReLU(tfb.Bijector):
 
     def _forward_log_det_jacobian(self, z):
         return tf.reduce_sum(tf.where(z >= 0, tf.zeros_like(z), self._log_alpha + tf.zeros_like(z)), -1)
+
+
+class Squeeze(tfb.Bijector):
+    """Space-to-depth reshuffle of images: forward (H/2, W/2, 4C) -> (H, W, C) (`tf.nn.depth_to_space`),
+    inverse (H, W, C) -> (H/2, W/2, 4C). Volume preserving (log-det 0); H and W must be even."""
+
+    def __init__(self, name="squeeze"):
+        parameters = dict(locals())
+        super().__init__(forward_min_event_ndims=3, is_constant_jacobian=True, validate_args=False,
+                         parameters=parameters, name=name)
+
+    @staticmethod
+    def _batched(t, fn):
+        batch = tf.shape(t)[:-3]
+        flat = fn(tf.reshape(t, tf.concat([[-1], tf.shape(t)[-3:]], 0)), 2)
+        return tf.reshape(flat, tf.concat([batch, tf.shape(flat)[1:]], 0))
+
+    def _forward(self, z):
+        return self._batched(z, tf.nn.depth_to_space)
+
+    def _inverse(self, x):
+        return self._batched(x, tf.nn.space_to_depth)
+
+    def _forward_log_det_jacobian(self, z):
+        return tf.zeros([], z.dtype)
+
+    @staticmethod
+    def _scaled(shape, factors):
+        if shape.rank is None:
+            return shape
+        return tf.TensorShape([*shape[:-3], *(None if d is None else int(d * f) for d, f in zip(shape[-3:], factors))])
+
+    def _forward_event_shape(self, shape):
+        return self._scaled(shape, (2, 2, 0.25))
+
+    def _inverse_event_shape(self, shape):
+        return self._scaled(shape, (0.5, 0.5, 4))
+
+    def _forward_event_shape_tensor(self, shape):
+        return tf.concat([shape[:-3], shape[-3:-1] * 2, shape[-1:] // 4], 0)
+
+    def _inverse_event_shape_tensor(self, shape):
+        return tf.concat([shape[:-3], shape[-3:-1] // 2, shape[-1:] * 4], 0)
+
+
+class FactorOut(tfb.Bijector):
+    """Multi-scale factor-out (Dinh et al. 2017): forward maps a flat noise vector (D,) to an image
+    (H, W, C). The first H*W*keep entries go through `inner` (a bijector from flat noise to
+    (H, W, keep)); the rest are the factored-out channels keep..C, reshaped as they are.
+    Inversely, channels keep..C leave the flow here (they are modelled by the standard-normal
+    base) and only the first `keep` channels go on through `inner`.
+
+    Args:
+        inner: bijector flat (H*W*keep,) -> (H, W, keep).
+        shape: (H, W, C) of the image side.
+        keep: channels that go on through `inner`.
+    """
+
+    def __init__(self, inner, shape, keep, name="factor_out"):
+        parameters = dict(locals())
+        self._inner, self._shape, self._keep = inner, tuple(int(d) for d in shape), int(keep)
+        h, w, c = self._shape
+        self._inner_size, self._size = h * w * self._keep, h * w * c
+        self._memo = None
+        super().__init__(forward_min_event_ndims=1, inverse_min_event_ndims=3, validate_args=False,
+                         parameters=parameters, name=name)
+
+    def _split_image(self, x):
+        if self._memo is not None and self._memo[0] is x:  # one slice per tensor keeps TFP's caches hitting
+            return self._memo[1]
+        parts = (x[..., :self._keep], x[..., self._keep:])
+        self._memo = (x, parts)
+        return parts
+
+    def _forward(self, z):
+        h1 = self._inner.forward(z[..., :self._inner_size])
+        h, w, c = self._shape
+        h2 = tf.reshape(z[..., self._inner_size:], tf.concat([tf.shape(z)[:-1], [h, w, c - self._keep]], 0))
+        return tf.concat([h1, h2], axis=-1)
+
+    def _inverse(self, x):
+        x1, x2 = self._split_image(x)
+        z1 = self._inner.inverse(x1)
+        return tf.concat([z1, tf.reshape(x2, tf.concat([tf.shape(x)[:-3], [-1]], 0))], axis=-1)
+
+    def _forward_log_det_jacobian(self, z):
+        return self._inner.forward_log_det_jacobian(z[..., :self._inner_size], event_ndims=1)
+
+    def _inverse_log_det_jacobian(self, x):
+        return self._inner.inverse_log_det_jacobian(self._split_image(x)[0], event_ndims=3)
+
+    def _forward_event_shape(self, shape):
+        return shape[:-1].concatenate(self._shape)
+
+    def _inverse_event_shape(self, shape):
+        return shape[:-3].concatenate([self._size])
+
+    def _forward_event_shape_tensor(self, shape):
+        return tf.concat([shape[:-1], self._shape], 0)
+
+    def _inverse_event_shape_tensor(self, shape):
+        return tf.concat([shape[:-3], [self._size]], 0)

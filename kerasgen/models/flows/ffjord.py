@@ -29,8 +29,8 @@ class ODEFunction(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.dim, self.hidden = int(dim), tuple(int(h) for h in hidden)
-        self.dense = [keras.layers.Dense(w, activation="tanh", name=f"dense_{i}") for i, w in enumerate(self.hidden)]
-        self.out = keras.layers.Dense(self.dim, name="out")
+        self.dense = [keras.layers.Dense(w, activation="tanh", dtype=self.dtype_policy, name=f"dense_{i}") for i, w in enumerate(self.hidden)]
+        self.out = keras.layers.Dense(self.dim, dtype=self.dtype_policy, name="out")
         width = self.dim + 1
         for layer in self.dense:
             layer.build((None, width))

@@ -1,38 +1,103 @@
-"""Flow presets: stacks of steps sized from `data_shape` (vectors), standardising the data.
+"""Flow presets: stacks of steps sized from `data_shape`.
 
-Every builder takes `num_steps`, `hidden` and, for conditional use, `num_classes`
-(labels become the context of every conditioner; planar and radial steps take none).
+Vectors (D,): the flow models standardised data. Images (H, W, C): the flow models uniformly
+dequantised pixels (`num_levels`, default 256) through a logit step. `nice`, `realnvp` and
+`nsf` become multi-scale flows with checkerboard and channel masks and `glow` is image-only;
+the other presets flatten the image and stack their vector steps on the H*W*C values.
+
+Every builder takes `num_steps`, `hidden` (MLP widths) and, for conditional use,
+`num_classes` (labels become the context of every conditioner; planar, radial, residual and
+FFJORD steps take none). Image conditioners are convolutional with `channels` channels.
 """
 
 from __future__ import annotations
 
+import math
+
 from kerasgen.models.flows.flow import Flow
+from kerasgen.models.flows import image_steps
 from kerasgen.models.flows import steps as flow_steps
 from kerasgen.registry import register_preset
 
 CONTEXT_DIM = 8
 
 
+def _is_image(data_shape):
+    return len(tuple(data_shape)) == 3
+
+
 def _event_dim(name, data_shape):
+    """D of the vectors the preset's steps work on: D for vectors, H*W*C for (flattened) images."""
     data_shape = tuple(data_shape)
-    if len(data_shape) != 1:
-        raise ValueError(f"preset {name!r} models vectors (D,); got data_shape {data_shape} "
-                         "(image flows are not part of the library yet)")
-    return data_shape[0]
+    if len(data_shape) not in (1, 3):
+        raise ValueError(f"preset {name!r} models vectors (D,) or images (H, W, C); got data_shape {data_shape}")
+    return math.prod(data_shape)
 
 
-def _flow(name, data_shape, steps, num_classes, **kw):
-    kw.setdefault("standardize", True)
-    return Flow(steps, data_shape=tuple(data_shape), num_classes=num_classes, context_dim=CONTEXT_DIM,
-                preset=name, **kw)
+def _flow(name, data_shape, steps, num_classes, num_levels=256, **kw):
+    """A `Flow` of `steps` (noise side first). On images, vector steps get a flatten and a logit
+    step on their data side, and the flow models dequantised pixels."""
+    data_shape = tuple(data_shape)
+    if _is_image(data_shape):
+        if len(steps[-1].event_shape) == 1:
+            steps = steps + [image_steps.FlattenStep(data_shape, name="flatten")]
+        steps = steps + [image_steps.LogitStep(data_shape, alpha=kw.pop("alpha", 0.05), name="logit")]
+        kw.setdefault("standardize", False)
+        kw["num_levels"] = num_levels
+    else:
+        kw.setdefault("standardize", True)
+    return Flow(steps, data_shape=data_shape, num_classes=num_classes, context_dim=CONTEXT_DIM, preset=name, **kw)
 
 
-def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, final_scale=False, **kw):
+def _check_scales(name, data_shape, num_scales, squeeze_first):
+    h, w, _ = data_shape
+    squeezes = num_scales if squeeze_first else num_scales - 1
+    if num_scales < 1 or h % 2**squeezes or w % 2**squeezes:
+        raise ValueError(f"preset {name!r} with {num_scales} scales squeezes {squeezes} times: height and width "
+                         f"must be divisible by {2**squeezes}, got {data_shape}; pass num_scales")
+
+
+def _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, channels, final_actnorm=False,
+                         **kw):
+    """RealNVP's multi-scale architecture (Dinh et al. 2017): per scale, 3 checkerboard couplings,
+    a squeeze, 3 channel couplings and a factor-out of half the channels; 4 checkerboard couplings
+    on the last scale. Listed here from the data side."""
+    _check_scales(name, data_shape, num_scales, squeeze_first=False)
+    context = CONTEXT_DIM if num_classes else 0
+    extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
+    shape, steps = tuple(data_shape), []
+
+    def coupling(mask, parity, tag):
+        return image_steps.ImageCouplingStep(shape, mask, parity, transform, hidden=channels, context_dim=context,
+                                             name=tag, **extra)
+
+    for scale in range(num_scales):
+        last = scale == num_scales - 1
+        for i in range(4 if last else 3):
+            steps.append(coupling("checkerboard", i % 2, f"s{scale}_checker_{i}"))
+        if final_actnorm:
+            steps.append(image_steps.ActNormStep(shape, name=f"s{scale}_actnorm"))
+        if last:
+            break
+        steps.append(image_steps.SqueezeStep(shape, name=f"s{scale}_squeeze"))
+        shape = steps[-1].latent_shape
+        for i in range(3):
+            steps.append(coupling("channel", i % 2, f"s{scale}_channel_{i}"))
+        steps.append(image_steps.FactorOutStep(shape, name=f"s{scale}_factor_out"))
+        shape = steps[-1].latent_shape
+    return _flow(name, data_shape, steps[::-1], num_classes, **kw)
+
+
+def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, final_scale=False, num_scales=2,
+                   channels=64, **kw):
+    if _is_image(data_shape):
+        return _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, channels,
+                                    final_actnorm=final_scale, **kw)
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
     extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
     steps = [flow_steps.CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
-                          name=f"coupling_{i}", **extra) for i in range(num_steps)]
+                                     name=f"coupling_{i}", **extra) for i in range(num_steps)]
     if final_scale:
         steps.append(flow_steps.ScaleStep(dim, name="scale"))
     return _flow(name, data_shape, steps, num_classes, **kw)
@@ -40,19 +105,21 @@ def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, 
 
 @register_preset("nice", "flow", "NICE: additive coupling steps and a final diagonal scaling")
 def nice(data_shape, latent_dim=None, num_classes=None, num_steps=6, hidden=(128, 128), **kw):
-    """NICE (Dinh et al. 2015) on vectors; returns an uncompiled `Flow`."""
+    """NICE (Dinh et al. 2015); returns an uncompiled `Flow`. On images: the multi-scale coupling
+    architecture with additive couplings and an ActNorm scaling per scale."""
     return _coupling_flow("nice", "additive", data_shape, num_classes, num_steps, hidden, final_scale=True, **kw)
 
 
 @register_preset("realnvp", "flow", "RealNVP: affine coupling steps with alternating masks")
 def realnvp(data_shape, latent_dim=None, num_classes=None, num_steps=8, hidden=(128, 128), **kw):
-    """RealNVP (Dinh et al. 2017) on vectors; returns an uncompiled `Flow`."""
+    """RealNVP (Dinh et al. 2017); returns an uncompiled `Flow`. On images: `num_scales` scales of
+    checkerboard and channel-masked convolutional couplings with squeeze and factor-out."""
     return _coupling_flow("realnvp", "affine", data_shape, num_classes, num_steps, hidden, **kw)
 
 
 @register_preset("nsf", "flow", "Neural spline flow: rational-quadratic spline coupling, 8 bins on [-4, 4]")
 def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128, 128), **kw):
-    """Coupling neural spline flow (Durkan et al. 2019) on vectors; returns an uncompiled `Flow`."""
+    """Coupling neural spline flow (Durkan et al. 2019); returns an uncompiled `Flow` (multi-scale on images)."""
     return _coupling_flow("nsf", "spline", data_shape, num_classes, num_steps, hidden, **kw)
 
 
@@ -62,6 +129,35 @@ def _autoregressive(name, data_shape, num_classes, num_steps, hidden, inverse, *
     steps = [flow_steps.AutoregressiveStep(dim, hidden=hidden, reverse=i % 2 == 1, inverse=inverse,
                                            context_dim=context, name=f"autoregressive_{i}") for i in range(num_steps)]
     return _flow(name, data_shape, steps, num_classes, **kw)
+
+
+@register_preset("glow", "flow", "Glow: ActNorm, invertible 1x1 convolution and affine coupling, multi-scale (images)")
+def glow(data_shape, latent_dim=None, num_classes=None, num_steps=8, num_scales=2, channels=64, **kw):
+    """Glow (Kingma & Dhariwal 2018) on images; returns an uncompiled `Flow`.
+
+    Per scale, from the data side: a squeeze, then `num_steps` times ActNorm (data-dependent
+    initialisation, saved with the weights), an LU-decomposed invertible 1x1 convolution and an
+    affine coupling on half of the channels; every scale but the last ends with a factor-out.
+    """
+    if not _is_image(data_shape):
+        raise ValueError(f"preset 'glow' models images (H, W, C); got data_shape {tuple(data_shape)} "
+                         "(for vectors use realnvp, nsf or lu-leaky)")
+    _check_scales("glow", data_shape, num_scales, squeeze_first=True)
+    kw.pop("hidden", None)
+    context = CONTEXT_DIM if num_classes else 0
+    shape, steps = tuple(data_shape), []
+    for scale in range(num_scales):
+        steps.append(image_steps.SqueezeStep(shape, name=f"s{scale}_squeeze"))
+        shape = steps[-1].latent_shape
+        for i in range(num_steps):
+            steps += [image_steps.ActNormStep(shape, name=f"s{scale}_actnorm_{i}"),
+                      image_steps.InvertibleConv1x1Step(shape, seed=100 * scale + i, name=f"s{scale}_inv1x1_{i}"),
+                      image_steps.ImageCouplingStep(shape, "channel", 0, "affine", hidden=channels,
+                                                    context_dim=context, name=f"s{scale}_coupling_{i}")]
+        if scale < num_scales - 1:
+            steps.append(image_steps.FactorOutStep(shape, name=f"s{scale}_factor_out"))
+            shape = steps[-1].latent_shape
+    return _flow("glow", data_shape, steps[::-1], num_classes, **kw)
 
 
 @register_preset("maf", "flow", "MAF: masked autoregressive affine steps (fast density, sequential sampling)")

@@ -31,7 +31,7 @@ tfb = tfp.bijectors
 
 
 class FlowStep(keras.layers.Layer):
-    """Base class: one invertible step on vectors of size `event_dim`.
+    """Base class: one invertible step on vectors of size `event_dim` (image steps: `image_steps.py`).
 
     Args:
         event_dim: size D of the vectors.
@@ -42,6 +42,16 @@ class FlowStep(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.event_dim, self.context_dim = int(event_dim), int(context_dim)
+
+    @property
+    def event_shape(self):
+        """Shape of one example on the step's data side."""
+        return (self.event_dim,)
+
+    @property
+    def latent_shape(self):
+        """Shape of one example on the step's noise side (the next step's `event_shape`)."""
+        return self.event_shape
 
     def bijector(self, context=None, seed=None):  # pragma: no cover - abstract
         """The step's `tfb.Bijector` (z -> x); `context` (B, context_dim) for conditional steps;
@@ -88,7 +98,7 @@ class CouplingStep(FlowStep):
         self.parity, self.transform, self.hidden = int(parity), transform, tuple(hidden)
         self.num_bins, self.bound = int(num_bins), float(bound)
         params = spline_param_count(self.num_bins) if transform == "spline" else TRANSFORMS[transform]
-        self.net = CouplingMLP(self.event_dim, params, self.hidden, name="conditioner")
+        self.net = CouplingMLP(self.event_dim, params, self.hidden, dtype=self.dtype_policy, name="conditioner")
         self.net.build((None, self.event_dim), (None, self.context_dim) if self.context_dim else None)
         self.mask = alternating_mask(self.event_dim, self.parity)
         self.built = True
@@ -118,7 +128,7 @@ class AutoregressiveStep(FlowStep):
         super().__init__(event_dim, context_dim, **kwargs)
         self.hidden, self.reverse, self.inverse = tuple(hidden), bool(reverse), bool(inverse)
         self.made = MADE(self.event_dim, self.hidden, num_params=2, reverse=self.reverse,
-                         context_dim=self.context_dim, name="made")
+                         context_dim=self.context_dim, dtype=self.dtype_policy, name="made")
         self.built = True
 
     def bijector(self, context=None, seed=None):
@@ -147,7 +157,7 @@ class PlanarStep(FlowStep):
         dim = self.event_dim
         if self.context_dim:
             self.params = keras.layers.Dense(2 * dim + 1, kernel_initializer=keras.initializers.RandomNormal(
-                stddev=0.01), name="params")
+                stddev=0.01), dtype=self.dtype_policy, name="params")
             self.params.build((None, self.context_dim))
         else:
             self.u = self.add_weight(shape=(dim,), initializer=keras.initializers.RandomNormal(stddev=0.01),
@@ -202,6 +212,11 @@ class ScaleStep(FlowStep):
                           tfb.Scale(log_scale=tf.convert_to_tensor(self.log_scale))])
 
 
+def lu_bijector(lower_upper, permutation):
+    """x = P L U z on the last axis (`tfb.ScaleMatvecLU`) from a packed LU variable and a fixed permutation."""
+    return tfb.ScaleMatvecLU(tf.convert_to_tensor(lower_upper), tf.constant(permutation))
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class LULinearStep(FlowStep):
     """Invertible linear step x = P L U z + b with a fixed random permutation P, L unit lower
@@ -224,9 +239,7 @@ class LULinearStep(FlowStep):
         self.built = True
 
     def bijector(self, context=None, seed=None):
-        return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)),
-                          tfb.ScaleMatvecLU(tf.convert_to_tensor(self.lower_upper),
-                                            tf.constant(self.permutation))])
+        return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)), lu_bijector(self.lower_upper, self.permutation)])
 
     def get_config(self):
         return {**super().get_config(), "permutation_seed": self.permutation_seed}

@@ -1,0 +1,182 @@
+"""Image flows: dequantisation, logit, squeeze and factor-out, checkerboard and channel masks, Glow's
+ActNorm and invertible 1x1 convolution, and the discrete likelihood they report."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasgen as kg
+from kerasgen.models.flows import image_steps
+from tests.helpers import assert_finite_metrics, fit_few_steps
+
+SHAPE = (8, 8, 1)
+# nice, realnvp, nsf and glow are multi-scale; maf stands for the vector presets on flattened pixels
+IMAGE_FLOWS = ["nice", "realnvp", "nsf", "glow", "maf"]
+SMALL = {"glow": dict(channels=8, num_steps=2), "maf": dict(hidden=(32, 32), num_steps=2)}
+
+
+def small_image_flow(name, **kw):
+    return kg.models.get(name, data_shape=SHAPE, num_levels=17, seed=0, **{**SMALL.get(name, dict(channels=8)), **kw})
+
+
+def digits(n=256, split="train"):
+    return kg.data.load_arrays("digits", split=split).x[:n]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Each preset after a few epochs on 256 digits (17 levels), with its NLL history."""
+    x, out = digits(), {}
+    for name in IMAGE_FLOWS:
+        model = small_image_flow(name)
+        model.compile()
+        out[name] = (model, model.fit(x, batch_size=64, epochs=3, shuffle=False, verbose=0).history["nll"])
+    return out
+
+
+@pytest.mark.parametrize("name", IMAGE_FLOWS)
+def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, trained):
+    model, history = trained[name]
+    assert history[-1] < history[0] - 1.0
+    with tf.GradientTape() as tape:
+        nll = -tf.reduce_mean(model._log_prob(digits(32), None, noise_seed=tf.constant([1, 2])))
+    grads = tape.gradient(nll, model.trainable_variables)
+    for var, grad in zip(model.trainable_variables, grads):
+        assert grad is not None and np.abs(grad.numpy()).max() > 0, f"{var.path} gets no gradient"
+
+
+@pytest.mark.parametrize("name", IMAGE_FLOWS)
+def test_inverse_undoes_forward_and_the_log_det_is_exact(name, trained):
+    model = trained[name][0]
+    bijector = model.bijector()
+    z = tf.constant(np.random.default_rng(1).normal(size=(3, 64)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        x = bijector.forward(z)
+        flat = tf.reshape(x, (3, 64))
+    jacobian = tape.batch_jacobian(flat, z).numpy().astype(np.float64)
+    assert x.shape == (3, *SHAPE)
+    np.testing.assert_allclose(model.bijector().inverse(tf.identity(x)).numpy(), z.numpy(), atol=2e-4)
+    np.testing.assert_allclose(bijector.forward_log_det_jacobian(z, event_ndims=1).numpy(),
+                               np.linalg.slogdet(jacobian)[1], rtol=1e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("name", IMAGE_FLOWS)
+def test_save_and_reload_keep_log_prob_samples_and_actnorm(name, trained, tmp_path):
+    model = trained[name][0]
+    path = str(tmp_path / "flow.keras")
+    model.save(path)
+    loaded = kg.models.load(path)
+    x = digits(16, split="test")
+    np.testing.assert_allclose(loaded.log_prob(x), model.log_prob(x), atol=1e-4)
+    samples = loaded.sample(4, seed=0)
+    assert samples.shape == (4, *SHAPE)
+    levels = (samples + 1.0) / 2.0 * 16.0  # samples are quantised to the 17 levels in [-1, 1]
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-4)
+    np.testing.assert_array_equal(samples, model.sample(4, seed=0))
+    for step in loaded._data_init_steps():
+        assert float(step.initialized.numpy()) == 1.0
+
+
+def test_actnorm_data_init_standardises_its_input_and_runs_once():
+    model = small_image_flow("glow")
+    x = digits(128)
+    model.initialize(x)
+    first = model.flow_steps[-3]  # from the data side: logit, squeeze, then the first ActNorm
+    assert isinstance(first, image_steps.ActNormStep)
+    h = model._dequantize(tf.constant(x), tf.constant([0, 0]))  # the noise `initialize` draws
+    for step in model.flow_steps[:-3:-1]:
+        h = step.bijector().inverse(h)
+    out = first.bijector().inverse(h).numpy()
+    np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(0, 1, 2)), 1.0, atol=1e-3)
+    bias = first.bias.numpy().copy()
+    model.compile(optimizer=kg.models.base.keras.optimizers.SGD(0.0))
+    model.fit(-x, batch_size=64, epochs=1, verbose=0)  # other data: no second initialisation
+    np.testing.assert_array_equal(first.bias.numpy(), bias)
+
+
+def test_training_initialises_actnorm_on_the_first_batch_inside_the_step():
+    model = small_image_flow("glow")
+    model.compile()
+    x = digits(64)
+    model.train_on_batch(x)  # no `fit`: the compiled step initialises
+    assert all(float(s.initialized.numpy()) == 1.0 for s in model._data_init_steps())
+
+
+def test_dequantised_likelihood_is_a_normalised_discrete_bound():
+    """One pixel, 4 levels, a flow that is only the logit step (alpha = 0.2) on N(0, 1) noise: its
+    density puts mass P(0.2 < sigmoid(z) < 0.8) on [0, 1], and exp(E_u[log p((k + u) / L)] - log L)
+    summed over the levels is that mass up to a small Jensen gap (the bound is below it)."""
+    from scipy.stats import norm
+
+    shape = (1, 1, 1)
+    flow = kg.models.Flow([image_steps.LogitStep(shape, alpha=0.2)], data_shape=shape, num_levels=4)
+    x = (np.arange(4, dtype=np.float32) / 3.0 * 2.0 - 1.0).reshape(4, 1, 1, 1)
+    bound = np.mean([flow.log_prob(x, seed=s) for s in range(400)], axis=0)
+    mass = 2.0 * norm.cdf(math.log(0.8 / 0.2)) - 1.0
+    assert mass - 0.01 < np.exp(bound).sum() < mass
+    estimate = kg.metrics.log_likelihood(flow, x)
+    assert estimate.bits_per_dim == pytest.approx(estimate.nll / math.log(2), rel=1e-9)
+
+
+def test_noise_of_a_multiscale_flow_has_every_pixel_once(trained):
+    model = trained["realnvp"][0]
+    assert model.noise_dim == 64
+    z = model.inverse(digits(4))
+    assert z.shape == (4, 64)
+    np.testing.assert_allclose(model.forward(z), digits(4), atol=1e-5)  # the cell centre maps back to its level
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_image_flows_train_in_float32_under_mixed_policies(precision):
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)
+    for name in ("glow", "realnvp"):
+        model = small_image_flow(name)
+        model.compile()
+        assert_finite_metrics(fit_few_steps(model, digits(32), None))
+
+
+def test_glow_compiles_with_xla_and_trains_mirrored(strategy):
+    model = small_image_flow("glow")
+    model.compile(jit_compile=True)
+    assert_finite_metrics(fit_few_steps(model, digits(32), None))
+    with strategy.scope():
+        model = small_image_flow("glow")
+        model.compile()
+    assert_finite_metrics(fit_few_steps(model, digits(32), None))
+    assert all(float(s.initialized.numpy()) == 1.0 for s in model._data_init_steps())
+
+
+def test_conditional_image_flow_takes_labels():
+    data = kg.data.load_arrays("digits")
+    model = small_image_flow("realnvp", num_classes=10)
+    model.compile()
+    assert_finite_metrics(fit_few_steps(model, data.x, data.y))
+    assert model.sample(3, seed=0, labels=[1, 2, 3]).shape == (3, *SHAPE)
+    with pytest.raises(ValueError, match="pass labels"):
+        model.log_prob(data.x[:2])
+
+
+def test_bad_image_input_gets_a_clear_error(trained):
+    model = trained["glow"][0]
+    with pytest.raises(ValueError, match=r"quantised data in \[-1, 1\]"):
+        model.log_prob(digits(2) * 3.0)
+    with pytest.raises(ValueError, match=r"expects examples of shape \(8, 8, 1\)"):
+        model.log_prob(np.zeros((2, 8, 8, 3), np.float32))
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 64\)"):
+        model.forward(np.zeros((2, 8, 8, 1)))
+    with pytest.raises(ValueError, match="models images"):
+        kg.models.get("glow", data_shape=(4,))
+    with pytest.raises(ValueError, match="divisible by 8"):
+        kg.models.get("glow", data_shape=(12, 12, 1), num_scales=3)
+    with pytest.raises(ValueError, match="channel mask needs at least 2 channels"):
+        image_steps.ImageCouplingStep((4, 4, 1), mask="channel")
+    with pytest.raises(ValueError, match="even height and width"):
+        image_steps.SqueezeStep((5, 4, 1))
+    with pytest.raises(ValueError, match=r"works on shape \(4, 4, 4\), but its data side gets \(4, 4, 1\)"):
+        kg.models.Flow([image_steps.LogitStep((4, 4, 4))], data_shape=(4, 4, 1), num_levels=256)
