@@ -13,10 +13,29 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kerasgen import callbacks, data, io, latent, layers, losses, metrics, models, networks, plotting  # noqa: E402
-from kerasgen.registry import ALGORITHMS, PRESETS  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = ["callbacks", "data", "io", "latent", "layers", "losses", "metrics", "models", "networks", "plotting",
-           "ALGORITHMS", "PRESETS", "__version__"]
+_SUBMODULES = ("callbacks", "data", "export", "io", "latent", "layers", "losses", "metrics", "models", "networks",
+               "plotting", "registry")
+
+
+def __getattr__(name):
+    """Submodules load on first use, so `kerasgen.export.OnnxGenerator` runs without TensorFlow."""
+    import importlib
+
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"kerasgen.{name}")
+        if name == "registry":
+            importlib.import_module("kerasgen.models")  # registers the presets
+        return module
+    if name in ("ALGORITHMS", "PRESETS"):
+        importlib.import_module("kerasgen.models")
+        return getattr(importlib.import_module("kerasgen.registry"), name)
+    raise AttributeError(f"module 'kerasgen' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES, "ALGORITHMS", "PRESETS"])
+
+
+__all__ = [*_SUBMODULES, "ALGORITHMS", "PRESETS", "__version__"]

@@ -1,4 +1,4 @@
-"""Command line: `kerasgen list | train | sample | evaluate`.
+"""Command line: `kerasgen list | train | sample | evaluate | export`.
 
 A run folder holds `model.keras`, `run.json` (what was trained on what),
 `history.json` (per-epoch metrics), `samples/` (PNG grids per epoch) and, for 2-D
@@ -61,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
     e.add_argument("--batch-size", type=int, default=100)
     e.add_argument("--seed", type=int, default=0)
+
+    x = sub.add_parser("export", help="export a trained run's generator for serving")
+    x.add_argument("run", help="run folder (or a .keras file)")
+    x.add_argument("--format", choices=("savedmodel", "onnx", "both"), default="both")
+    x.add_argument("--out", default=".", help="writes OUT/saved_models/NAME/<version>/ and OUT/export/NAME.onnx")
+    x.add_argument("--name", default=None, help="model name (default: the preset)")
+    x.add_argument("--version", type=int, default=None, help="SavedModel version (default: the next free one)")
+    x.add_argument("--uint8", action="store_true", help="SavedModel image samples as uint8 in [0, 255]")
+    x.add_argument("--opset", type=int, default=17)
     return p
 
 
@@ -208,7 +217,31 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}
+def cmd_export(args) -> int:
+    """Exports a run's generator as a TF Serving SavedModel and/or an ONNX graph, both verified."""
+    from kerasgen import export, models
+
+    model_path = _model_path(args.run)
+    run_dir = os.path.dirname(model_path)
+    run_info = _read_json(os.path.join(run_dir, "run.json"))
+    history = _read_json(os.path.join(run_dir, "history.json"))
+    metrics = {k: v[-1] for k, v in history.items() if v}
+    model = models.load(model_path)
+    name = args.name or model.preset or "model"
+    data_spec = run_info.get("data_info") or run_info.get("data")
+    if args.format in ("savedmodel", "both"):
+        folder = export.saved_model(model, os.path.join(args.out, "saved_models", name), version=args.version,
+                                    uint8=args.uint8, data_spec=data_spec, metrics=metrics)
+        print(f"wrote SavedModel {folder} (verified against Keras)")
+    if args.format in ("onnx", "both"):
+        files = export.onnx(model, os.path.join(args.out, "export", f"{name}.onnx"), opset=args.opset,
+                            data_spec=data_spec, metrics=metrics)
+        print(f"wrote ONNX {', '.join(files.values())} (verified with onnxruntime)")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
+            "export": cmd_export}
 
 
 def main(argv=None) -> int:
@@ -217,7 +250,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ValueError, FileNotFoundError) as err:
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotImplementedError) as err:
         print(f"kerasgen: error: {err}", file=sys.stderr)
         return 2
 

@@ -155,3 +155,22 @@ def test_train_and_evaluate_an_image_flow_in_bits_per_dim(tmp_path, capsys):
         evaluation = json.load(f)["nll"]
     # below a uniform distribution over the 17 levels (log2 17 = 4.09 bits/dim)
     assert evaluation["k"] == 0 and 0 < evaluation["bits_per_dim"] < math.log2(17)
+
+
+def test_export_writes_a_served_version_and_an_onnx_graph(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "cvae", "--data", "digits", "--epochs", "1", "--batch-size", "128", "--out", run,
+                 "--quiet"]) == 0
+    out = str(tmp_path / "ship")
+    assert main(["export", run, "--format", "both", "--out", out]) == 0
+    folder = os.path.join(out, "saved_models", "cvae", "1")
+    card = json.load(open(os.path.join(folder, "model_card.json")))
+    assert card["training_data"]["spec"] == "digits" and "neg_elbo" in card["final_metrics"]
+    assert card["condition"]["num_classes"] == 10
+    generator = kg.export.OnnxGenerator(os.path.join(out, "export", "cvae.onnx"))
+    assert generator.sample(4, seed=0, labels=[1, 2, 3, 4]).shape == (4, 8, 8, 1)
+    assert main(["export", run, "--format", "savedmodel", "--out", out]) == 0  # the next version
+    assert sorted(os.listdir(os.path.join(out, "saved_models", "cvae"))) == ["1", "2"]
+    capsys.readouterr()
+    assert main(["export", run, "--format", "savedmodel", "--out", out, "--version", "1"]) == 2
+    assert "never overwritten" in capsys.readouterr().err

@@ -233,6 +233,24 @@ class GenerativeModel(keras.Model):
         """Returns n samples in data space as a numpy array."""
         raise NotImplementedError
 
+    # ---- export hooks (`kerasgen.export`) ----------------------------------------------
+    def export_noise(self) -> dict:
+        """The exported generator's noise input: name, per-example shape, dtype, and how a client
+        draws it ("normal": independent standard normals)."""
+        return {"name": "z", "shape": [int(self.latent_dim)], "dtype": "float32", "kind": "normal"}
+
+    def prior_noise(self, n, seed):
+        """In-graph draw of n noise inputs (`export_noise`) from a stateless seed (2,) int32."""
+        return tf.random.stateless_normal(tf.stack([n, *self.export_noise()["shape"]]), seed)
+
+    def export_generate(self, noise, labels=None):
+        """Data-space samples (B, *data_shape) float32 from noise [and labels (B,) int32]; traceable."""
+        return self(noise if labels is None else (noise, labels), training=False)
+
+    def export_functions(self) -> dict:
+        """Signatures beyond generation: name -> (fn, {input name: TensorSpec}, output name)."""
+        return {}
+
 
 class SingleOptimizerModel(GenerativeModel):
     """A `GenerativeModel` trained by one optimiser, reporting `self.trackers` (name -> `keras.metrics.Mean`).

@@ -422,6 +422,17 @@ class GAN(GenerativeModel):
             out.append(ops.convert_to_numpy(self(inputs, training=False)))
         return np.concatenate(out) if out else np.zeros((0, *self.data_shape), np.float32)
 
+    # ---- export hooks ---------------------------------------------------------------------
+    def export_noise(self) -> dict:
+        if not self.uses_info:
+            return {"name": "z", "shape": [self.generator_input_dim], "dtype": "float32", "kind": "normal"}
+        return {"name": "z", "shape": [self.generator_input_dim], "dtype": "float32", "kind": "infogan",
+                "latent_dim": self.latent_dim, "categorical_codes": list(self.categorical_codes),
+                "continuous_codes": self.continuous_codes}
+
+    def prior_noise(self, n, seed):
+        return self._draw(n, seed, None)[0]
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -274,6 +274,21 @@ class Flow(SingleOptimizerModel):
                for i in range(0, n, batch_size)]
         return np.concatenate(out) if out else np.zeros((0, *self.data_shape), np.float32)
 
+    # ---- export hooks -----------------------------------------------------------------
+    def export_noise(self) -> dict:
+        return {"name": "z", "shape": [self.noise_dim], "dtype": "float32", "kind": "normal"}
+
+    def export_functions(self) -> dict:
+        """`log_prob(x [, labels])` in nats; quantised data are taken at the centre of their cell."""
+        specs = {"x": tf.TensorSpec([None, *self.data_shape], tf.float32, name="x")}
+        if self.num_classes:
+            specs["labels"] = tf.TensorSpec([None], tf.int32, name="labels")
+
+        def log_prob(x, labels=None):
+            return {"log_prob": self._log_prob(self.to_model_space(x), labels)}
+
+        return {"log_prob": (log_prob, specs, None)}
+
     def get_config(self):
         return {
             **super().get_config(),

@@ -17,6 +17,7 @@ from kerasgen.models.flows.bijectors import (
     LOG_SCALE_BOUND,
     TRANSFORMS,
     LeakyReLU,
+    LUMatvec,
     MaskedCoupling,
     Planar,
     Radial,
@@ -213,8 +214,8 @@ class ScaleStep(FlowStep):
 
 
 def lu_bijector(lower_upper, permutation):
-    """x = P L U z on the last axis (`tfb.ScaleMatvecLU`) from a packed LU variable and a fixed permutation."""
-    return tfb.ScaleMatvecLU(tf.convert_to_tensor(lower_upper), tf.constant(permutation))
+    """x = P L U z on the last axis (`LUMatvec`) from a packed LU variable and a fixed permutation."""
+    return LUMatvec(tf.convert_to_tensor(lower_upper), tf.constant(permutation))
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")

@@ -70,6 +70,16 @@ class HierarchicalVAE(VAE):
         mean1, log_var1 = posterior_outputs(self.top_prior(z2, training=False))
         return ops.convert_to_numpy(mean1 + tf.exp(0.5 * log_var1) * eps)
 
+    def export_noise(self) -> dict:
+        """Noise (top_latent_dim + latent_dim): z2 and the standard-normal part of z1 | z2."""
+        return {"name": "z", "shape": [self.top_latent_dim + self.latent_dim], "dtype": "float32", "kind": "normal"}
+
+    def export_generate(self, noise, labels=None):
+        z2, eps = noise[:, :self.top_latent_dim], noise[:, self.top_latent_dim:]
+        mean1, log_var1 = posterior_outputs(self.top_prior(z2, training=False))
+        z1 = tf.cast(mean1, tf.float32) + tf.exp(0.5 * tf.cast(log_var1, tf.float32)) * eps
+        return super().export_generate(z1, labels)
+
     def get_config(self):
         return {
             **super().get_config(),

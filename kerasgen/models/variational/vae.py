@@ -244,6 +244,17 @@ class VAE(SingleOptimizerModel):
                for i in range(0, len(z), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, *self.data_shape), np.float32)
 
+    def export_functions(self) -> dict:
+        specs = {"x": tf.TensorSpec([None, *self.data_shape], tf.float32, name="x")}
+        if self.num_classes:
+            specs["labels"] = tf.TensorSpec([None], tf.int32, name="labels")
+
+        def encode(x, labels=None):
+            mean, log_var = self._posterior(self.to_model_space(x), labels, False)
+            return {"mean": tf.cast(mean, tf.float32), "log_var": tf.cast(log_var, tf.float32)}
+
+        return {"encode": (encode, specs, None)}
+
     def reconstruct(self, x, labels=None):
         """decode(posterior mean of x) in data space."""
         return self.decode(self.encode(x, labels)[0], labels)

@@ -172,6 +172,27 @@ class VQVAE(SingleOptimizerModel):
         indices = np.minimum((u > cdf[None]).sum(axis=2), self.num_codes - 1)
         return self.decode(indices.reshape((n, *self.grid_shape)), batch_size)
 
+    # ---- export hooks -----------------------------------------------------------------
+    def export_noise(self) -> dict:
+        return {"name": "codes", "shape": list(self.grid_shape), "dtype": "int32", "kind": "codes",
+                "num_codes": self.num_codes,
+                "code_frequencies": ops.convert_to_numpy(self.code_frequencies).astype(float).round(6).tolist()}
+
+    def prior_noise(self, n, seed):
+        logits = tf.math.log(tf.reshape(tf.convert_to_tensor(self.code_frequencies), (-1, self.num_codes)) + 1e-12)
+        draws = tf.random.stateless_categorical(logits, n, seed, dtype=tf.int32)  # (positions, n)
+        return tf.reshape(tf.transpose(draws), tf.concat([[n], self.grid_shape], 0))
+
+    def export_generate(self, noise, labels=None):
+        return self(noise, training=False)
+
+    def export_functions(self) -> dict:
+        def encode(x):
+            return {"codes": tf.cast(self.quantizer.nearest(self.encoder(self.to_model_space(x), training=False)),
+                                     tf.int32)}
+
+        return {"encode": (encode, {"x": tf.TensorSpec([None, *self.data_shape], tf.float32, name="x")}, None)}
+
     def codebook_usage(self, x):
         """Perplexity of the code histogram and fraction of codes used, over data-space x."""
         counts = np.bincount(self.encode(x).ravel(), minlength=self.num_codes)

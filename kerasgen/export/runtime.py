@@ -1,0 +1,130 @@
+"""`OnnxGenerator`: run an exported generator with numpy and onnxruntime only (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+
+class OnnxGenerator:
+    """An ONNX export of `kerasgen.export.onnx`, loaded with onnxruntime.
+
+    Args:
+        path: the generator's `.onnx` file; its `<stem>.model_card.json` must be next to it
+            (and `<stem>.log_prob.onnx` for flows).
+        threads: onnxruntime intra-op threads (None: onnxruntime's default).
+
+    Attributes:
+        card: the model card (dict).
+    """
+
+    def __init__(self, path, threads=None):
+        import onnxruntime as ort
+
+        path = str(path)
+        stem = path[:-5] if path.endswith(".onnx") else path
+        card_path = f"{stem}.model_card.json"
+        for needed in (path, card_path):
+            if not os.path.isfile(needed):
+                raise FileNotFoundError(f"{needed} not found: an ONNX export is the .onnx file and its model card "
+                                        "(write both with kerasgen.export.onnx)")
+        with open(card_path) as f:
+            self.card = json.load(f)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        self._options, self._ort = options, ort
+        self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        self._log_prob_path = f"{stem}.log_prob.onnx" if "log_prob" in self.card.get("files", {}) else None
+        self._log_prob_session = None
+        self.noise = self.card["noise"]
+        self.data_shape = tuple(self.card["data_shape"])
+        self.num_classes = (self.card.get("condition") or {}).get("num_classes")
+
+    # ---- inputs ------------------------------------------------------------------------
+    def _labels(self, n, labels, required):
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError("labels were given but this generator is not conditional")
+            return None
+        if labels is None:
+            if required:
+                raise ValueError(f"this generator is conditional: pass labels, ints in [0, {self.num_classes - 1}]")
+            return (np.arange(n) % self.num_classes).astype(np.int32)
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers of shape ({n},), got {labels.dtype} {labels.shape}")
+        if n and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        return labels.astype(np.int32)
+
+    def draw_noise(self, n, seed=None):
+        """n noise inputs from the generator's prior, numpy (n, *noise shape)."""
+        rng, kind, shape = np.random.default_rng(seed), self.noise["kind"], tuple(self.noise["shape"])
+        if kind == "normal":
+            return rng.standard_normal((n, *shape)).astype(np.float32)
+        if kind == "infogan":
+            parts = [rng.standard_normal((n, self.noise["latent_dim"]))]
+            parts += [np.eye(k)[rng.integers(0, k, n)] for k in self.noise["categorical_codes"]]
+            parts.append(rng.uniform(-1, 1, (n, self.noise["continuous_codes"])))
+            return np.concatenate(parts, axis=1).astype(np.float32)
+        if kind == "codes":
+            probs = np.asarray(self.noise["code_frequencies"], np.float64).reshape(-1, self.noise["num_codes"])
+            cdf = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+            codes = np.minimum((rng.random((n, len(cdf), 1)) > cdf[None]).sum(axis=2), self.noise["num_codes"] - 1)
+            return codes.reshape((n, *shape)).astype(np.int32)
+        raise ValueError(f"unknown noise kind {kind!r} in the model card")
+
+    # ---- running ----------------------------------------------------------------------
+    def generate(self, noise, labels=None):
+        """Samples (B, *data_shape) from noise (B, *noise shape) [and labels (B,)], numpy."""
+        dtype, shape = np.dtype(self.noise["dtype"]), tuple(self.noise["shape"])
+        noise = np.asarray(noise)
+        if noise.ndim != 1 + len(shape) or noise.shape[1:] != shape:
+            raise ValueError(f"{self.noise['name']} must have shape (B, {', '.join(map(str, shape))}), "
+                             f"got {noise.shape}")
+        if dtype.kind == "f" and noise.dtype.kind not in "fiu" or dtype.kind == "i" and noise.dtype.kind not in "iu":
+            raise ValueError(f"{self.noise['name']} must be {dtype.name}, got {noise.dtype}")
+        if dtype.kind == "f" and not np.isfinite(noise).all():
+            raise ValueError(f"{self.noise['name']} contains NaN or infinite values")
+        feeds = {self.noise["name"]: noise.astype(dtype)}
+        labels = self._labels(len(noise), labels, required=True)
+        if labels is not None:
+            feeds["labels"] = labels
+        return self._session.run(["samples"], feeds)[0]
+
+    def sample(self, n, seed=None, labels=None):
+        """n samples with noise from the prior (seeded), numpy (n, *data_shape); labels cycle over the
+        classes when None."""
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        return self.generate(self.draw_noise(n, seed), self._labels(n, labels, required=False))
+
+    def log_prob(self, x, labels=None):
+        """Log-density in nats of data-space x (B, *data_shape) under a flow, numpy float32 (B,)."""
+        if self._log_prob_path is None:
+            raise TypeError("this export has no log-density graph (only flows have one)")
+        x = np.asarray(x)
+        if x.shape[1:] != self.data_shape or x.ndim != 1 + len(self.data_shape):
+            raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {x.shape}")
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"x must be numeric, got {x.dtype}")
+        x = x.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        if self._log_prob_session is None:
+            self._log_prob_session = self._ort.InferenceSession(self._log_prob_path, self._options,
+                                                                providers=["CPUExecutionProvider"])
+        feeds = {"x": x}
+        labels = self._labels(len(x), labels, required=True)
+        if labels is not None:
+            feeds["labels"] = labels
+        return self._log_prob_session.run(["log_prob"], feeds)[0]
+
+    @property
+    def latent_size(self) -> int:
+        return math.prod(self.noise["shape"])

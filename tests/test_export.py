@@ -1,0 +1,239 @@
+"""Shipping generators: SavedModels for TF Serving and ONNX graphs, verified against Keras."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasgen as kg
+from kerasgen.export import graph
+from tests.helpers import build, fit_few_steps, fake_data
+
+PRESETS = sorted(kg.PRESETS)
+# graphs that tf2onnx or onnxruntime cannot run: TFP's spline (dynamic Transpose), the residual
+# flow's exact log-det (pfor over a Jacobian), FFJORD (adaptive ODE while-loops)
+NO_ONNX = {"nsf", "residual", "ffjord"}
+FLOW_KW = {"glow": dict(channels=8, num_steps=2), "planar": {}, "radial": {}, "lu-leaky": dict(num_steps=2)}
+
+
+def small(name, **kw):
+    """A small untrained instance: images (8, 8, 1) except vector-only flows (2,)."""
+    preset = kg.registry.get_preset(name)
+    if preset.family == "flow":
+        shape = (8, 8, 1) if name == "glow" else (2,)
+        model = kg.models.get(name, data_shape=shape, seed=0,
+                              **FLOW_KW.get(name, dict(hidden=(16, 16), num_steps=2)), **kw)
+        if model.standardizer is not None:
+            model.adapt(np.random.default_rng(0).normal(2.0, 3.0, (64, 2)).astype("float32"))
+        return model
+    return build(name, (8, 8, 1), seed=0, **kw)
+
+
+# the default run exports one preset per mechanism (GAN, conditional, InfoGAN codes, VAE, CVAE,
+# hierarchical prior, VQ codes, coupling, autoregressive and multi-scale flows); `-m slow` exports
+# every preset (about 10 s each on 2 cores)
+DEFAULT = {"dcgan", "cgan", "infogan", "vae", "cvae", "hvae", "vq-vae", "realnvp", "maf", "glow"}
+
+
+def presets(names):
+    return [n if n in DEFAULT else pytest.param(n, marks=pytest.mark.slow) for n in names]
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """name -> (model, SavedModel folder, ONNX files or None), exported on first use."""
+    root, cache = tmp_path_factory.mktemp("exports"), {}
+
+    class Exports(dict):
+        def __missing__(self, name):
+            model = small(name)
+            folder = kg.export.saved_model(model, str(root / "saved_models" / name))
+            files = None if name in NO_ONNX else kg.export.onnx(model, str(root / "export" / f"{name}.onnx"))
+            self[name] = (model, folder, files)
+            return self[name]
+
+    return Exports(cache)
+
+
+def signature_names(model):
+    names = {"serving_default", "generate", "sample"}
+    if model.export_functions():
+        names |= set(model.export_functions())
+    if "encode" in names:
+        names.add("decode")
+    return names
+
+
+@pytest.mark.parametrize("name", presets(PRESETS))
+def test_savedmodel_serves_every_signature_like_keras(name, exports):
+    model, folder, _ = exports[name]
+    assert os.path.basename(folder) == "1"
+    loaded = tf.saved_model.load(folder)
+    assert set(loaded.signatures) == signature_names(model)
+    specs = graph.generate_spec(model)
+    inputs = graph.verification_inputs(model, specs, 5)
+    got = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})["samples"].numpy()
+    want = np.asarray(model.export_generate(*[tf.constant(v) for v in inputs.values()]))
+    assert got.dtype == np.float32 and got.shape == (5, *model.data_shape)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    drawn = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["samples"]
+    assert drawn.shape == (4, *model.data_shape) and np.isfinite(drawn.numpy()).all()
+    again = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["samples"]
+    np.testing.assert_array_equal(drawn.numpy(), again.numpy())  # stateless: the seed decides
+    card = json.load(open(os.path.join(folder, "model_card.json")))
+    assert card["preset"] == name and card["data_shape"] == list(model.data_shape)
+    assert set(card["parity"]) == signature_names(model)
+    assert all(v <= 1e-4 for by_batch in card["parity"].values() for v in by_batch.values())
+    assert card["versions"]["tensorflow"] == tf.__version__
+
+
+@pytest.mark.parametrize("name", presets([n for n in PRESETS if n not in NO_ONNX]))
+def test_onnx_runs_without_keras_and_matches_it(name, exports):
+    model, _, files = exports[name]
+    generator = kg.export.OnnxGenerator(files["generate"])
+    noise = generator.draw_noise(3, seed=0)
+    labels = np.array([0, 1, 2]) if generator.num_classes else None
+    want = np.asarray(model.export_generate(tf.constant(noise), None if labels is None else tf.constant(labels, tf.int32)))
+    np.testing.assert_allclose(generator.generate(noise, labels), want, atol=1e-4)
+    assert generator.sample(7, seed=1).shape == (7, *model.data_shape)
+    if "log_prob" in files:  # (quantised data at the centre of their cell)
+        log_prob = model.export_functions()["log_prob"][0]
+        np.testing.assert_allclose(generator.log_prob(want), log_prob(tf.constant(want))["log_prob"].numpy(),
+                                   rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n if n == "nsf" else pytest.param(n, marks=pytest.mark.slow) for n in sorted(NO_ONNX)])
+def test_graphs_onnx_cannot_run_get_a_clear_error(name, tmp_path):
+    with pytest.raises(NotImplementedError, match="does not convert to ONNX.*export a SavedModel instead"):
+        kg.export.onnx(small(name), str(tmp_path / f"{name}.onnx"))
+    assert os.listdir(tmp_path) == []  # nothing half-written
+
+
+def test_saved_model_cli_lists_the_documented_signatures(exports):
+    _, folder, _ = exports["cvae"]
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", folder, "--all"], capture_output=True, text=True, check=True).stdout
+    for signature in ("serving_default", "sample", "decode", "encode"):
+        assert f"signature_def['{signature}']" in shown
+    assert "inputs['z'] tensor_info:" in shown and "inputs['labels'] tensor_info:" in shown
+    assert "outputs['samples'] tensor_info:" in shown and "outputs['log_var'] tensor_info:" in shown
+    assert "Method name is: tensorflow/serving/predict" in shown
+
+
+def test_rest_request_and_response_follow_tf_serving(exports):
+    from kerasgen.export.savedmodel import serve_rest
+
+    model, folder, _ = exports["cgan"]
+    loaded = tf.saved_model.load(folder)
+    z = np.random.default_rng(0).normal(size=(2, model.generator_input_dim)).astype("float32")
+    labels = np.array([3, 4], np.int32)
+    request = kg.export.predict_request({"z": z, "labels": labels})
+    assert request == {"signature_name": "serving_default",
+                       "instances": [{"z": z[0].tolist(), "labels": 3}, {"z": z[1].tolist(), "labels": 4}]}
+    response = json.loads(json.dumps(serve_rest(loaded, request)))  # through JSON, as on the wire
+    assert list(response) == ["predictions"] and len(response["predictions"]) == 2
+    samples = kg.export.parse_predict_response(response)["output"]
+    np.testing.assert_allclose(samples, model.generate(z, labels), atol=1e-4)
+    columnar = kg.export.predict_request({"num_samples": 3, "seed": 11}, signature_name="sample", columnar=True)
+    assert columnar == {"signature_name": "sample", "inputs": {"num_samples": 3, "seed": 11}}
+    out = kg.export.parse_predict_response(serve_rest(loaded, columnar))["output"]
+    assert out.shape == (3, 8, 8, 1)
+    vae_model, vae_folder, _ = exports["vae"]
+    x = vae_model.sample(2, seed=0)
+    encoded = kg.export.parse_predict_response(
+        serve_rest(vae_folder, kg.export.predict_request({"x": x}, signature_name="encode")))
+    np.testing.assert_allclose(encoded["mean"], vae_model.encode(x)[0], atol=1e-4)
+    assert "error" in serve_rest(loaded, {"signature_name": "missing", "instances": []})
+
+
+def test_serving_config_names_every_model(tmp_path):
+    path = str(tmp_path / "models.config")
+    text = kg.export.serving_config({"dcgan": "/models/dcgan", "vae": "/models/vae"}, path)
+    assert open(path).read() == text
+    assert text.count("config {") == 2 and 'name: "vae"' in text and 'base_path: "/models/dcgan"' in text
+    assert 'model_platform: "tensorflow"' in text
+    with pytest.raises(ValueError, match="invalid model name"):
+        kg.export.serving_config({"a b": "/x"})
+
+
+def test_versions_increase_and_are_never_overwritten(tmp_path):
+    model = small("gan")
+    base = str(tmp_path / "gan")
+    assert os.path.basename(kg.export.saved_model(model, base, verify=False)) == "1"
+    assert os.path.basename(kg.export.saved_model(model, base, verify=False)) == "2"
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        kg.export.saved_model(model, base, version=2)
+    assert kg.export.versions(base) == [1, 2]
+
+
+def test_a_failed_export_leaves_no_partial_version(tmp_path, monkeypatch):
+    model = small("vae")
+    base = str(tmp_path / "vae")
+
+    def mismatch(*args, **kwargs):
+        raise graph.ExportMismatchError("simulated mismatch")
+
+    monkeypatch.setattr(graph, "compare", mismatch)
+    with pytest.raises(graph.ExportMismatchError):
+        kg.export.saved_model(model, base)
+    assert os.listdir(base) == []
+    with pytest.raises(graph.ExportMismatchError):
+        kg.export.onnx(model, str(tmp_path / "vae.onnx"))
+    assert not [f for f in os.listdir(tmp_path) if f != "vae"]
+
+
+def test_mixed_precision_models_export_float32(tmp_path):
+    import keras
+    import onnx
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    model = build("dcgan", (8, 8, 1), seed=0)
+    model.compile()
+    fit_few_steps(model, *fake_data((8, 8, 1)))
+    keras.mixed_precision.set_global_policy("float32")
+    files = kg.export.onnx(model, str(tmp_path / "dcgan.onnx"))
+    proto = onnx.load(files["generate"])
+    float32 = onnx.TensorProto.FLOAT
+    assert [i.type.tensor_type.elem_type for i in proto.graph.input] == [float32]
+    assert [o.type.tensor_type.elem_type for o in proto.graph.output] == [float32]
+    assert not any(n.op_type == "Cast" and any(a.i == onnx.TensorProto.FLOAT16 for a in n.attribute)
+                   for n in proto.graph.node)
+    folder = kg.export.saved_model(model, str(tmp_path / "sm"), uint8=True)
+    card = json.load(open(os.path.join(folder, "model_card.json")))
+    assert card["output_dtype"] == "uint8" and 0 < card["mixed_precision_gap"] < 0.05
+    out = tf.saved_model.load(folder).signatures["sample"](num_samples=tf.constant(2), seed=tf.constant(0, tf.int64))
+    assert out["samples"].dtype == tf.uint8
+
+
+def test_onnx_generator_imports_without_tensorflow(exports):
+    path = exports["dcgan"][2]["generate"]
+    code = ("import sys; from kerasgen.export import OnnxGenerator; "
+            f"g = OnnxGenerator({path!r}); x = g.sample(2, seed=0); "
+            "assert x.shape == (2, 8, 8, 1); assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+
+def test_onnx_generator_rejects_bad_input_clearly(exports, tmp_path):
+    generator = kg.export.OnnxGenerator(exports["cgan"][2]["generate"])
+    dim = generator.noise["shape"][0]
+    with pytest.raises(ValueError, match=rf"z must have shape \(B, {dim}\), got \(2, 3\)"):
+        generator.generate(np.zeros((2, 3), np.float32), [0, 1])
+    with pytest.raises(ValueError, match="z must be float32"):
+        generator.generate(np.array([["a"] * dim]), [0])
+    with pytest.raises(ValueError, match="NaN"):
+        generator.generate(np.full((1, dim), np.nan, np.float32), [0])
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
+        generator.sample(2, labels=[0, 10])
+    with pytest.raises(ValueError, match="conditional: pass labels"):
+        generator.generate(np.zeros((1, dim), np.float32))
+    flow = kg.export.OnnxGenerator(exports["realnvp"][2]["generate"])
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 2\)"):
+        flow.log_prob(np.zeros((3, 4)))
+    with pytest.raises(TypeError, match="only flows"):
+        generator.log_prob(np.zeros((1, 8, 8, 1)))
+    with pytest.raises(FileNotFoundError, match="model card"):
+        kg.export.OnnxGenerator(str(tmp_path / "missing.onnx"))
