@@ -47,6 +47,7 @@ def build_card(model, export_format, signatures, outputs, parity, data_spec=None
     is_image = len(model.data_shape) == 3
     noise = model.export_noise()
     return {
+        **model.export_notes(),
         "format": export_format,
         "preset": getattr(model, "preset", None),
         "algorithm": type(model).__name__,

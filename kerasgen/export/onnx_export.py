@@ -55,7 +55,37 @@ def _broadcast_args_handler(ctx, node, name, args):
     node.type = "Max"
 
 
-CUSTOM_HANDLERS = {"Log1p": (_log1p_handler, []), "BroadcastArgs": (_broadcast_args_handler, [])}
+def _elu_grad_handler(ctx, node, name, args):
+    """EluGrad(gradients, outputs) (the residual flow's exact log-det differentiates its ELU MLP):
+    gradients * (outputs + 1) where outputs < 0, else gradients."""
+    import numpy as np
+    from tf2onnx import utils
+
+    grads, outputs = node.input
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(outputs))
+    zero = ctx.make_const(utils.make_name(f"{node.name}_zero"), np.array(0, dtype=dtype))
+    one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype=dtype))
+    negative = ctx.make_node("Less", [outputs, zero.output[0]])
+    scaled = ctx.make_node("Mul", [grads, ctx.make_node("Add", [outputs, one.output[0]]).output[0]])
+    ctx.replace_inputs(node, [negative.output[0], scaled.output[0], grads])
+    node.type = "Where"
+
+
+def _tanh_grad_handler(ctx, node, name, args):
+    """TanhGrad(y, dy) (FFJORD's exact traces differentiate its tanh MLP): dy * (1 - y^2)."""
+    import numpy as np
+    from tf2onnx import utils
+
+    y, dy = node.input
+    one = ctx.make_const(utils.make_name(f"{node.name}_one"),
+                         np.array(1, dtype=utils.map_onnx_to_numpy_type(ctx.get_dtype(y))))
+    slope = ctx.make_node("Sub", [one.output[0], ctx.make_node("Mul", [y, y]).output[0]])
+    ctx.replace_inputs(node, [dy, slope.output[0]])
+    node.type = "Mul"
+
+
+CUSTOM_HANDLERS = {"Log1p": (_log1p_handler, []), "BroadcastArgs": (_broadcast_args_handler, []),
+                   "EluGrad": (_elu_grad_handler, []), "TanhGrad": (_tanh_grad_handler, [])}
 
 
 def to_onnx(fn, specs, opset=DEFAULT_OPSET):

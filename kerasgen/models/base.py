@@ -251,6 +251,10 @@ class GenerativeModel(keras.Model):
         """Signatures beyond generation: name -> (fn, {input name: TensorSpec}, output name)."""
         return {}
 
+    def export_notes(self) -> dict:
+        """Extra model-card entries about how the export differs from the model (none by default)."""
+        return {}
+
 
 class SingleOptimizerModel(GenerativeModel):
     """A `GenerativeModel` trained by one optimiser, reporting `self.trackers` (name -> `keras.metrics.Mean`).

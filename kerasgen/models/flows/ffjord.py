@@ -12,6 +12,7 @@ Reversible Generative Models".
 from __future__ import annotations
 
 import functools
+import typing
 
 import keras
 import tensorflow as tf
@@ -39,10 +40,15 @@ class ODEFunction(keras.layers.Layer):
         self.built = True
 
     def call(self, t, x):
-        h = tf.concat([x, tf.ones_like(x[..., :1]) * tf.cast(t, x.dtype)], axis=-1)
-        for layer in self.dense:
+        layers = [*self.dense, self.out]
+        first = layers[0]
+        # the first layer on [x, t], written without a concat (whose gradient does not export)
+        kernel = tf.convert_to_tensor(first.kernel)
+        h = tf.matmul(x, kernel[:self.dim]) + tf.cast(t, x.dtype) * kernel[self.dim] + first.bias
+        h = first.activation(h)
+        for layer in layers[1:]:
             h = layer(h)
-        return self.out(h)
+        return h
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "hidden": list(self.hidden)}
@@ -52,9 +58,16 @@ def _stateless_normal(shape, dtype, seed):
     return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
 
-def ffjord_bijector(ode_function, seed=None, tolerance=1e-5):
+def ffjord_bijector(ode_function, seed=None, tolerance=1e-5, fixed_steps=None):
     """`tfb.FFJORD` on the dynamics `ode_function(t, x)`, integrated over t in [0, 1] with the
-    Dormand-Prince solver; Hutchinson traces with `seed` (training) or exact traces (None)."""
+    Dormand-Prince solver; Hutchinson traces with `seed` (training) or exact traces (None).
+
+    `fixed_steps`: integrate with that many classical Runge-Kutta steps and unrolled exact traces
+    instead: a graph without loops, for export (ONNX)."""
+    if fixed_steps:
+        return tfb.FFJORD(state_time_derivative_fn=ode_function,
+                          ode_solve_fn=functools.partial(rk4_solve, steps=int(fixed_steps)),
+                          trace_augmentation_fn=trace_jacobian_unrolled)
     if seed is None:
         trace = tfp_ffjord.trace_jacobian_exact
     else:
@@ -62,3 +75,44 @@ def ffjord_bijector(ode_function, seed=None, tolerance=1e-5):
     solver = tfp.math.ode.DormandPrince(atol=tolerance, rtol=tolerance)
     return tfb.FFJORD(state_time_derivative_fn=ode_function, ode_solve_fn=solver.solve,
                       trace_augmentation_fn=trace)
+
+
+class _Solution(typing.NamedTuple):
+    states: object
+
+
+def rk4_solve(ode_fn, initial_time, initial_state, solution_times, steps=32, **kwargs):
+    """The state at solution_times[-1] by `steps` classical Runge-Kutta steps (unrolled), in the
+    result form `tfb.FFJORD` reads (`states` with a leading time axis)."""
+    t0 = tf.cast(initial_time, tf.float32)
+    h = (tf.cast(solution_times[-1], tf.float32) - t0) / steps
+    add = lambda a, b, c: tf.nest.map_structure(lambda u, v: u + c * v, a, b)
+    state = initial_state
+    for i in range(steps):
+        t = t0 + i * h
+        k1 = ode_fn(t, state)
+        k2 = ode_fn(t + h / 2, add(state, k1, h / 2))
+        k3 = ode_fn(t + h / 2, add(state, k2, h / 2))
+        k4 = ode_fn(t + h, add(state, k3, h))
+        state = tf.nest.map_structure(lambda s, a, b, c, d: s + h / 6 * (a + 2 * b + 2 * c + d),
+                                      state, k1, k2, k3, k4)
+    return _Solution(tf.nest.map_structure(lambda s: s[None], state))
+
+
+def trace_jacobian_unrolled(ode_fn, state_shape, dtype):
+    """Like TFP's `trace_jacobian_exact` (the diagonal of df/dx per dimension), with one
+    vector-Jacobian product per dimension instead of a while-loop: plain ops that export."""
+
+    def augmented_ode_fn(time, state_log_det_jac, **kwargs):
+        state, _ = state_log_det_jac
+        dim = state.shape[-1]
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(state)
+            derivative = ode_fn(time, state, **kwargs)
+        columns = [tape.gradient(derivative, state, output_gradients=tf.one_hot(tf.fill(tf.shape(state)[:1], i), dim))
+                   for i in range(dim)]
+        del tape
+        diagonal = tf.stack([columns[i][:, i] for i in range(dim)], axis=-1)
+        return derivative, diagonal
+
+    return augmented_ode_fn

@@ -28,6 +28,7 @@ from keras import ops
 from kerasgen.models.base import SingleOptimizerModel, adam
 from kerasgen.models.flows.bijectors import FactorOut
 from kerasgen.models.flows.image_steps import FactorOutStep
+from kerasgen.models.flows.steps import FlowStep
 from kerasgen.registry import register_algorithm
 
 tfb, tfd = tfp.bijectors, tfp.distributions
@@ -93,33 +94,34 @@ class Flow(SingleOptimizerModel):
     def _context(self, labels):
         return None if labels is None else self.label_embedding(tf.convert_to_tensor(labels, tf.int32))
 
-    def bijector(self, labels=None, seed=None):
+    def bijector(self, labels=None, seed=None, export=False):
         """The `tfb.Bijector` noise (B, D) -> model-space x (B, *data_shape) for int labels (B,) or None;
-        `seed` (training) lets steps with stochastic log-determinant estimators draw their noise."""
+        `seed` (training) lets steps with stochastic log-determinant estimators draw their noise;
+        `export` builds each step's export form (`FlowStep.export_bijector`)."""
         context = self._context(labels)
         steps = self.flow_steps[::-1]  # data side first
         seeds = [None] * len(steps) if seed is None else \
             tf.unstack(tf.random.experimental.stateless_split(seed, num=len(steps)))
-        return self._chain(steps, context, seeds, self.data_shape)
+        return self._chain(steps, context, seeds, self.data_shape, export)
 
-    def _chain(self, steps, context, seeds, shape):
+    def _chain(self, steps, context, seeds, shape, export=False):
         """Bijectors of `steps` (data side first) on `shape`, flattened at the noise end; a factor-out
         wraps the steps after it."""
         parts = []
         for i, step in enumerate(steps):
             if isinstance(step, FactorOutStep):
-                inner = self._chain(steps[i + 1:], context, seeds[i + 1:], step.latent_shape)
+                inner = self._chain(steps[i + 1:], context, seeds[i + 1:], step.latent_shape, export)
                 return tfb.Chain(parts + [FactorOut(inner, step.event_shape, step.keep)])
-            parts.append(step.bijector(context, seed=seeds[i]))
+            parts.append(step.export_bijector(context) if export else step.bijector(context, seed=seeds[i]))
             shape = tuple(step.latent_shape)
         if len(shape) > 1:
             parts.append(tfb.Reshape(event_shape_out=shape, event_shape_in=(math.prod(shape),)))
         return tfb.Chain(parts)
 
-    def distribution(self, labels=None, seed=None):
+    def distribution(self, labels=None, seed=None, export=False):
         """`tfd.TransformedDistribution` of standard-normal noise (D,) through the flow (model space)."""
         base = tfd.Independent(tfd.Normal(tf.zeros([self.noise_dim]), 1.0), reinterpreted_batch_ndims=1)
-        return tfd.TransformedDistribution(base, self.bijector(labels, seed))
+        return tfd.TransformedDistribution(base, self.bijector(labels, seed, export))
 
     # ---- dequantisation (images) -------------------------------------------------------------
     def _dequantize(self, x, noise_seed=None):
@@ -149,11 +151,11 @@ class Flow(SingleOptimizerModel):
         with tf.control_dependencies([check]):
             return tf.identity(x)
 
-    def _log_prob(self, x_model, labels, seed=None, noise_seed=None):
+    def _log_prob(self, x_model, labels, seed=None, noise_seed=None, export=False):
         if self.num_levels is None:
-            return self.distribution(labels, seed).log_prob(x_model) + self.log_det_to_model_space()
+            return self.distribution(labels, seed, export).log_prob(x_model) + self.log_det_to_model_space()
         y = self._dequantize(self._check_range(x_model), noise_seed)
-        return self.distribution(labels, seed).log_prob(y) - self.noise_dim * math.log(self.num_levels)
+        return self.distribution(labels, seed, export).log_prob(y) - self.noise_dim * math.log(self.num_levels)
 
     # ---- data-dependent initialisation (ActNorm) -----------------------------------------------
     def _data_init_steps(self):
@@ -285,9 +287,26 @@ class Flow(SingleOptimizerModel):
             specs["labels"] = tf.TensorSpec([None], tf.int32, name="labels")
 
         def log_prob(x, labels=None):
-            return {"log_prob": self._log_prob(self.to_model_space(x), labels)}
+            return {"log_prob": self._log_prob(self.to_model_space(x), labels, export=True)}
 
         return {"log_prob": (log_prob, specs, None)}
+
+    def export_generate(self, noise, labels=None):
+        return self._to_data(self.bijector(labels, export=True).forward(tf.cast(noise, tf.float32)))
+
+    def export_notes(self) -> dict:
+        """For flows whose export form differs (FFJORD's fixed-step solver): the largest deviation
+        of the exported functions from the model's own on 64 prior samples."""
+        if all(type(s).export_bijector is FlowStep.export_bijector for s in self.flow_steps):
+            return {}
+        z = tf.random.stateless_normal([64, self.noise_dim], [3, 4])
+        labels = tf.range(64) % self.num_classes if self.num_classes else None
+        exact = self._to_data(self.bijector(labels).forward(z))
+        fixed = self.export_generate(z, labels)
+        x_model = self.to_model_space(exact)
+        gap_lp = tf.abs(self._log_prob(x_model, labels) - self._log_prob(x_model, labels, export=True))
+        return {"export_deviation_from_model": {"samples": float(tf.reduce_max(tf.abs(exact - fixed))),
+                                                "log_prob": float(tf.reduce_max(gap_lp))}}
 
     def get_config(self):
         return {

@@ -59,6 +59,11 @@ class FlowStep(keras.layers.Layer):
         `seed` (a stateless seed, given in training) for steps with stochastic estimators."""
         raise NotImplementedError
 
+    def export_bijector(self, context=None):
+        """The bijector an exported graph uses: the evaluation bijector, unless a step needs a
+        loop-free form for export (FFJORD)."""
+        return self.bijector(context)
+
     def call(self, z, context=None):
         """Applies the step forward (z -> x)."""
         return self.bijector(context).forward(z)
@@ -293,6 +298,9 @@ class ResidualStep(FlowStep):
                 "estimator": self.estimator}
 
 
+EXPORT_STEPS = 32
+
+
 @keras.saving.register_keras_serializable(package="kerasgen")
 class FFJORDStep(FlowStep):
     """Continuous-time step: the ODE dx/dt = f(x, t) over t in [0, 1] (`tfb.FFJORD`).
@@ -312,6 +320,11 @@ class FFJORDStep(FlowStep):
 
     def bijector(self, context=None, seed=None):
         return ffjord_bijector(self.dynamics, seed=seed, tolerance=self.tolerance)
+
+    def export_bijector(self, context=None):
+        """Fixed-step Runge-Kutta (`EXPORT_STEPS` steps) with exact traces: no solver loops, so the
+        graph converts to ONNX; `kerasgen.export` records its deviation from the adaptive solver."""
+        return ffjord_bijector(self.dynamics, fixed_steps=EXPORT_STEPS)
 
     def get_config(self):
         return {**super().get_config(), "hidden": list(self.hidden), "tolerance": self.tolerance}
