@@ -52,6 +52,8 @@ class RationalQuadratic(tfb.Bijector):
         ones = tf.ones_like(knot_slopes[..., :1])
         self._slopes = tf.concat([ones, knot_slopes, ones], axis=-1)  # (..., K + 1) with the boundary slopes
         self._bound = float(bound)
+        self._x_knots, self._y_knots = self._knots(bin_widths), self._knots(bin_heights)
+        self._memo = {}  # direction -> (tensor, (value, log-det)): TFP asks for each in separate calls
         super().__init__(forward_min_event_ndims=0, validate_args=False, parameters=parameters, name=name)
 
     def _knots(self, sizes):
@@ -63,42 +65,57 @@ class RationalQuadratic(tfb.Bijector):
         inside = tf.cast(v[..., None] >= knots[..., 1:k], v.dtype)  # interior knots passed
         onehot = tf.one_hot(tf.cast(tf.reduce_sum(inside, -1), tf.int32), k, dtype=v.dtype)
         pick = lambda a: tf.reduce_sum(onehot * a, -1)
-        xk, yk = self._knots(self._widths), self._knots(self._heights)
-        w, h = pick(self._widths), pick(self._heights)
-        return pick(xk[..., :k]), pick(yk[..., :k]), w, h, pick(self._slopes[..., :k]), pick(self._slopes[..., 1:])
+        return (pick(self._x_knots[..., :k]), pick(self._y_knots[..., :k]), pick(self._widths),
+                pick(self._heights), pick(self._slopes[..., :k]), pick(self._slopes[..., 1:]))
 
-    def _inside(self, v):
-        return tf.abs(v) < self._bound
+    def _remember(self, direction, v, compute):
+        memo = self._memo.get(direction)
+        if memo is None or memo[0] is not v:
+            memo = self._memo[direction] = (v, compute(v))
+        return memo[1]
 
     def _forward_parts(self, x):
-        xk, yk, w, h, d0, d1 = self._bin(x, self._knots(self._widths))
-        s = h / w
-        xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
-        t = xi * (1.0 - xi)
-        denom = s + (d1 + d0 - 2.0 * s) * t
-        y = yk + h * (s * xi**2 + d0 * t) / denom
-        log_dy = 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
-            - 2.0 * tf.math.log(denom)
-        return y, log_dy
+        """(y, log dy/dx): the spline inside the interval, identity and 0 outside."""
+        def compute(x):
+            xk, yk, w, h, d0, d1 = self._bin(x, self._x_knots)
+            s = h / w
+            xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
+            t = xi * (1.0 - xi)
+            denom = s + (d1 + d0 - 2.0 * s) * t
+            y = yk + h * (s * xi**2 + d0 * t) / denom
+            log_dy = 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
+                - 2.0 * tf.math.log(denom)
+            inside = tf.abs(x) < self._bound
+            return tf.where(inside, y, x), tf.where(inside, log_dy, tf.zeros_like(x))
+
+        return self._remember("forward", x, compute)
+
+    def _inverse_parts(self, y):
+        """(x, log dx/dy): the spline's inverse inside the interval, identity and 0 outside."""
+        def compute(y):
+            xk, yk, w, h, d0, d1 = self._bin(y, self._y_knots)
+            s = h / w
+            dy = y - yk
+            a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
+            b = h * d0 - dy * (d1 + d0 - 2.0 * s)
+            c = -s * dy
+            xi = 2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0)))
+            x = tf.where(tf.abs(y) < self._bound, xk + xi * w, y)
+            return x, -self._forward_parts(x)[1]
+
+        return self._remember("inverse", y, compute)
 
     def _forward(self, x):
-        return tf.where(self._inside(x), self._forward_parts(x)[0], x)
+        return self._forward_parts(x)[0]
 
     def _forward_log_det_jacobian(self, x):
-        return tf.where(self._inside(x), self._forward_parts(x)[1], tf.zeros_like(x))
+        return self._forward_parts(x)[1]
 
     def _inverse(self, y):
-        xk, yk, w, h, d0, d1 = self._bin(y, self._knots(self._heights))
-        s = h / w
-        dy = y - yk
-        a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
-        b = h * d0 - dy * (d1 + d0 - 2.0 * s)
-        c = -s * dy
-        xi = 2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0)))
-        return tf.where(self._inside(y), xk + xi * w, y)
+        return self._inverse_parts(y)[0]
 
     def _inverse_log_det_jacobian(self, y):
-        return -self._forward_log_det_jacobian(self._inverse(y))
+        return self._inverse_parts(y)[1]
 
 
 def _sum_event(t, event_ndims):
