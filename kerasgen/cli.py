@@ -13,7 +13,6 @@ import os
 import sys
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-METRICS = ("nll", "elbo")
 MODEL_FILE = "model.keras"
 
 
@@ -53,14 +52,21 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data")
     e.add_argument("run", help="run folder (or a .keras file with --data)")
-    e.add_argument("--metric", choices=METRICS, default="nll",
-                   help="nll: importance-sampled negative log-likelihood; elbo: the negative ELBO")
+    e.add_argument("--metrics", "--metric", default=None,
+                   help="comma-separated: nll (importance-sampled or exact NLL), elbo (negative ELBO), fid, kid, "
+                        "is (Inception score), pr (precision/recall), dc (density/coverage), modes (toy mixtures); "
+                        "default nll for VAEs and flows, fid,kid otherwise")
+    e.add_argument("--features", default="auto",
+                   help="feature space of the sample metrics: auto (digits for grey-scale images, inception for "
+                        "RGB, the raw values for vectors), digits, inception, identity, or a .keras model file")
+    e.add_argument("--n", type=int, default=10000, help="samples drawn for the sample metrics")
     e.add_argument("--k", type=int, default=1000, help="importance samples per example (nll)")
     e.add_argument("--data", default=None, help="data spec (default: the run's training data)")
     e.add_argument("--split", choices=("train", "test", "all"), default="test")
     e.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
     e.add_argument("--batch-size", type=int, default=100)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--json", default=None, help="also write the results to this JSON file")
 
     x = sub.add_parser("export", help="export a trained run's generator for serving")
     x.add_argument("run", help="run folder (or a .keras file)")
@@ -181,9 +187,26 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _features_for(spec, info):
+    """The --features choice as a name or a loaded Keras model."""
+    from kerasgen.metrics import report
+
+    if spec == "auto":
+        return report.default_features(info.data_shape, info.is_image)
+    if spec.endswith(".keras"):
+        import keras
+
+        if not os.path.isfile(spec):
+            raise UsageError(f"no feature model at {spec}")
+        return keras.models.load_model(spec)
+    return spec
+
+
 def cmd_evaluate(args) -> int:
-    """Evaluates a run's model on held-out data; prints the result and records it in evaluation.json."""
-    from kerasgen import data, io, metrics, models
+    """Evaluates a run's model on held-out data with the chosen metrics; prints a table and records
+    the results in the run's evaluation.json (and --json)."""
+    from kerasgen import data, io, models
+    from kerasgen.metrics import report
 
     model_path = _model_path(args.run)
     run_dir = os.path.dirname(model_path)
@@ -191,29 +214,29 @@ def cmd_evaluate(args) -> int:
     spec = args.data or run_info.get("data")
     if spec is None:
         raise UsageError("no --data given and no run.json names the training data")
-    if args.k < 1 or args.batch_size < 1 or (args.limit is not None and args.limit < 1):
-        raise UsageError("--k, --batch-size and --limit must be >= 1")
+    if min(args.k, args.batch_size, args.n) < 1 or (args.limit is not None and args.limit < 1):
+        raise UsageError("--k, --n, --batch-size and --limit must be >= 1")
     model = models.load(model_path)
-    if not hasattr(model, "bound_terms") and not hasattr(model, "log_prob"):
-        raise UsageError(f"{type(model).__name__} has no likelihood bound; --metric {args.metric} needs a "
-                         "flow or a VAE-family model with a Gaussian posterior")
+    has_likelihood = hasattr(model, "bound_terms") or hasattr(model, "log_prob")
+    metric_names = report.parse_metrics(args.metrics or ("nll" if has_likelihood else "fid,kid"))
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
                               image_size=run_info.get("image_size") if same_data else None,
                               n_samples=run_info.get("n_samples") if same_data else None)
     x, y = arrays.x[: args.limit], None if arrays.y is None else arrays.y[: args.limit]
-    labels = y if getattr(model, "num_classes", None) else None
-    if args.metric == "nll":
-        result = metrics.log_likelihood(model, x, labels, k=args.k, batch_size=args.batch_size, seed=args.seed)
-    else:
-        result = metrics.elbo(model, x, labels, batch_size=args.batch_size, seed=args.seed)
-    record = {**result.to_dict(), "data": spec, "split": args.split}
+    mixture = data.get_density(spec.partition(":")[2]) if spec.startswith("toy2d:") else None
+    records = report.evaluate(model, x, y, metrics=metric_names, features=_features_for(args.features, arrays.info),
+                              n=args.n, seed=args.seed, k=args.k, batch_size=args.batch_size, mixture=mixture)
+    for record in records.values():
+        record.update({"data": spec, "split": args.split})
     evaluation_path = os.path.join(run_dir, "evaluation.json")
-    io.write_json({**_read_json(evaluation_path), args.metric: record}, evaluation_path)
-    what = "NLL" if args.metric == "nll" else "-ELBO"
-    how = "exact" if result.k == 0 else f"K={result.k}"
-    print(f"{what} on {spec} ({args.split}, {result.n} examples, {how}): {result.nll:.3f} "
-          f"+- {result.stderr:.3f} nats, {result.bits_per_dim:.4f} bits/dim; recorded in {evaluation_path}")
+    io.write_json({**_read_json(evaluation_path), **records}, evaluation_path)
+    if args.json:
+        io.write_json(records, args.json)
+    name = run_info.get("preset") or getattr(model, "preset", None) or type(model).__name__
+    print(f"{name} on {spec} ({args.split}, {len(x)} real examples)")
+    print(report.format_table(records))
+    print(f"recorded in {evaluation_path}" + (f" and {args.json}" if args.json else ""))
     return 0
 
 

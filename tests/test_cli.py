@@ -122,6 +122,51 @@ def test_evaluate_errors_are_one_line(tmp_path, capsys):
     assert "no trained model" in capsys.readouterr().err
 
 
+def test_evaluate_sample_quality_prints_a_table_and_writes_json(tmp_path, capsys):
+    run = str(tmp_path / "dcgan")
+    assert main(["train", "dcgan", "--data", "digits", "--epochs", "1", "--batch-size", "128", "--out", run,
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    out_json = str(tmp_path / "quality.json")
+    assert main(["evaluate", run, "--metrics", "fid,kid,is,pr,dc", "--n", "300", "--json", out_json]) == 0
+    printed = capsys.readouterr().out
+    for row in ("FID", "KID", "IS", "precision", "recall", "density", "coverage", "digits features"):
+        assert row in printed
+    with open(out_json) as f:
+        records = json.load(f)
+    with open(os.path.join(run, "evaluation.json")) as f:
+        assert json.load(f)["fid"] == records["fid"]
+    # the numbers are the library's, on the digits test split against 300 samples of seed 0
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    real = kg.data.load_arrays("digits", split="test").x
+    samples = np.clip(model.sample(300, seed=0), -1, 1)
+    assert records["fid"]["value"] == pytest.approx(kg.metrics.fid(real, samples, features="digits"), rel=1e-6)
+    assert records["is"]["value"] == pytest.approx(
+        kg.metrics.inception_score(samples, "digits", splits=10).mean, rel=1e-6)
+    assert records["is"]["real_value"] > 8.0 and records["fid"]["n_real"] == len(real)
+    assert 0 <= records["pr"]["precision"] <= 1 and 0 <= records["dc"]["coverage"] <= 1
+    assert main(["evaluate", run, "--metrics", "fid,bogus"]) == 2
+    assert "unknown metric(s) bogus" in capsys.readouterr().err
+    assert main(["evaluate", run, "--metrics", "is", "--features", "identity", "--n", "50"]) == 2
+    assert "is needs a classifier" in capsys.readouterr().err
+
+
+def test_evaluate_mode_coverage_on_a_toy_mixture(tmp_path, capsys):
+    run = str(tmp_path / "gan")
+    assert main(["train", "gan", "--data", "toy2d:8gaussians", "--epochs", "1", "--n-samples", "512", "--out", run,
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metrics", "modes,fid", "--n", "500", "--limit", "500"]) == 0
+    assert "modes" in capsys.readouterr().out
+    with open(os.path.join(run, "evaluation.json")) as f:
+        records = json.load(f)
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    density = kg.data.get_density("8gaussians")
+    expected = kg.metrics.mode_coverage(model.sample(500, seed=0), density.centers, density.std)
+    assert records["modes"]["modes"] == expected["modes"] and records["modes"]["num_modes"] == 8
+    assert records["fid"]["features"] == "identity" and records["fid"]["n_real"] == 500
+
+
 def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
     run = str(tmp_path / "flow")
     assert main(["train", "realnvp", "--data", "toy2d:moons", "--epochs", "2", "--batch-size", "256",
@@ -133,7 +178,8 @@ def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
     assert np.load(out).shape == (7, 2)
     capsys.readouterr()
     assert main(["evaluate", run, "--metric", "nll"]) == 0
-    assert "NLL on toy2d:moons" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "realnvp on toy2d:moons (test, 2048 real examples)" in printed and "NLL (nats)" in printed
     with open(os.path.join(run, "evaluation.json")) as f:
         evaluation = json.load(f)["nll"]
     assert evaluation["n"] == 2048 and evaluation["k"] == 0 and 0 < evaluation["nll"] < 5  # k 0: exact
