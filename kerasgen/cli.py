@@ -13,6 +13,7 @@ import os
 import sys
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("default", "mirrored", "multiworker")
 MODEL_FILE = "model.keras"
 
 
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the model in --out")
     t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     t.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
+    t.add_argument("--strategy", choices=STRATEGIES, default="default",
+                   help="mirrored: every local GPU (or CPU); multiworker: the workers named in TF_CONFIG "
+                        "(run the same command on each; --batch-size is the global batch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
@@ -95,6 +99,34 @@ def cmd_list(args) -> int:
     return 0
 
 
+_STRATEGIES: dict = {}
+
+
+def distribution_strategy(name: str):
+    """The tf.distribute strategy `name` (one per process: TensorFlow allows a single multi-worker
+    strategy, so it is created once and reused)."""
+    import tensorflow as tf
+
+    if name not in _STRATEGIES:
+        if name == "multiworker" and "TF_CONFIG" not in os.environ:
+            raise UsageError("--strategy multiworker needs TF_CONFIG describing the cluster and this worker's task")
+        _STRATEGIES[name] = {"default": tf.distribute.get_strategy, "mirrored": tf.distribute.MirroredStrategy,
+                             "multiworker": tf.distribute.MultiWorkerMirroredStrategy}[name]()
+    return _STRATEGIES[name]
+
+
+def _worker_out(out: str, strategy) -> str:
+    """Where this process writes: `out` for the chief (or a single process), `out/.worker-<i>` for the
+    other workers of a multi-worker run, so that workers sharing a file system do not overwrite it."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type in (None, "chief"):
+        return out
+    cluster = resolver.cluster_spec().as_dict()
+    if resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster:
+        return out
+    return os.path.join(out, f".{resolver.task_type}-{resolver.task_id}")
+
+
 def cmd_train(args) -> int:
     """Trains a preset and writes the run folder (model, history, samples, run.json)."""
     import keras
@@ -103,7 +135,9 @@ def cmd_train(args) -> int:
     from kerasgen.callbacks import SampleGrid
 
     preset = registry.get_preset(args.preset)
-    model_path = os.path.join(args.out, MODEL_FILE)
+    strategy = distribution_strategy(args.strategy)
+    out = _worker_out(args.out, strategy)
+    model_path = os.path.join(out, MODEL_FILE)
     exists = os.path.isfile(model_path)
     if exists and not (args.resume or args.overwrite):
         raise UsageError(f"{model_path} exists; pass --resume to continue it or --overwrite to replace it")
@@ -117,20 +151,21 @@ def cmd_train(args) -> int:
                          n_samples=args.n_samples, return_info=True)
     if preset.needs_labels and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
-    history_path = os.path.join(args.out, "history.json")
+    history_path = os.path.join(out, "history.json")
     initial_epoch, history = 0, {}
-    if args.resume:
-        model = models.load(model_path)
-        history = _read_json(history_path)
-        initial_epoch = len(next(iter(history.values()), []))
-    else:
-        quantised = preset.family == "flow" and info.is_image and info.num_levels
-        model = models.get(args.preset, data_shape=info.data_shape, latent_dim=args.latent_dim,
-                           num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed,
-                           **({"num_levels": info.num_levels} if quantised else {}))
-        model.compile(jit_compile=args.jit_compile)
+    with strategy.scope():
+        if args.resume:
+            model = models.load(model_path)
+            history = _read_json(history_path)
+            initial_epoch = len(next(iter(history.values()), []))
+        else:
+            quantised = preset.family == "flow" and info.is_image and info.num_levels
+            model = models.get(args.preset, data_shape=info.data_shape, latent_dim=args.latent_dim,
+                               num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed,
+                               **({"num_levels": info.num_levels} if quantised else {}))
+            model.compile(jit_compile=args.jit_compile)
     grid_n = 64 if info.is_image else 2000
-    callbacks = [SampleGrid(os.path.join(args.out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]
+    callbacks = [SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]
     result = model.fit(ds, epochs=initial_epoch + args.epochs, initial_epoch=initial_epoch,
                        callbacks=callbacks, verbose=0 if args.quiet else 1)
     for key, values in result.history.items():
@@ -140,13 +175,14 @@ def cmd_train(args) -> int:
     io.write_json({"preset": args.preset, "data": args.data, "data_info": info.to_dict(),
                    "precision": args.precision, "seed": args.seed, "batch_size": args.batch_size,
                    "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None),
-                   "image_size": args.image_size, "n_samples": args.n_samples},
-                  os.path.join(args.out, "run.json"))
+                   "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
+                   "replicas": int(strategy.num_replicas_in_sync)},
+                  os.path.join(out, "run.json"))
     if hasattr(model, "log_prob") and info.data_shape == (2,):
         from kerasgen import plotting
 
         bounds = plotting.bounds_of(model.sample(5000, seed=args.seed), margin=0.25)
-        plotting.save_image(plotting.density_image(model.log_prob, bounds), os.path.join(args.out, "density.png"))
+        plotting.save_image(plotting.density_image(model.log_prob, bounds), os.path.join(out, "density.png"))
     last = {k: round(v[-1], 4) for k, v in history.items()}
     print(f"saved {model_path}; last epoch: {last}")
     return 0

@@ -189,3 +189,25 @@ def test_generator_update_is_exact_per_global_batch(distributed, strategy):
     bias_before = gan.generator.layers[0].bias.numpy().copy()
     gan.fit(np.zeros((32, 2), "float32"), batch_size=32, epochs=1, verbose=0)
     np.testing.assert_allclose(gan.generator.layers[0].bias.numpy() - bias_before, lr * np.array(w), atol=1e-6)
+
+
+def test_reusing_the_fakes_saves_a_generator_pass_and_keeps_the_step_exact():
+    x, _ = fake_data((8, 8, 1), n=32)
+    calls = {}
+    for reuse in (False, True):
+        model = build("dcgan", (8, 8, 1), seed=4, reuse_fakes=reuse)
+        model.compile()
+        generator_call = model.generator.call
+        counter = {"n": 0}
+
+        def counting_call(*args, _call=generator_call, _counter=counter, **kwargs):
+            _counter["n"] += 1
+            return _call(*args, **kwargs)
+
+        model.generator.call = counting_call
+        model.train_on_batch(x[:16])  # tracing counts each generator call in the step once
+        calls[reuse] = counter["n"]
+        metrics = fit_few_steps(model, x, None)
+        assert np.isfinite(list(metrics.values())).all()
+        assert kg.models.get("dcgan", data_shape=(8, 8, 1), reuse_fakes=reuse).get_config()["reuse_fakes"] is reuse
+    assert calls[False] == calls[True] + 1

@@ -15,14 +15,23 @@ class OnnxGenerator:
     Args:
         path: the generator's `.onnx` file; its `<stem>.model_card.json` must be next to it
             (and `<stem>.log_prob.onnx` for flows).
-        threads: onnxruntime intra-op threads (None: onnxruntime's default).
+        threads: onnxruntime intra-op threads (None: onnxruntime's default, one per physical core).
+        optimization: onnxruntime graph optimisation level: "disable", "basic", "extended" or "all"
+            (the default: constant folding, node fusions and layout optimisations).
 
     Attributes:
         card: the model card (dict).
     """
 
-    def __init__(self, path, threads=None):
+    OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
+
+    def __init__(self, path, threads=None, optimization="all"):
         import onnxruntime as ort
+
+        if optimization not in self.OPTIMIZATION_LEVELS:
+            raise ValueError(f"optimization must be one of {', '.join(self.OPTIMIZATION_LEVELS)}, got {optimization!r}")
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"threads must be >= 1 (or None for onnxruntime's default), got {threads}")
 
         path = str(path)
         stem = path[:-5] if path.endswith(".onnx") else path
@@ -36,6 +45,10 @@ class OnnxGenerator:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)
+        levels = ort.GraphOptimizationLevel
+        options.graph_optimization_level = {"disable": levels.ORT_DISABLE_ALL, "basic": levels.ORT_ENABLE_BASIC,
+                                            "extended": levels.ORT_ENABLE_EXTENDED,
+                                            "all": levels.ORT_ENABLE_ALL}[optimization]
         self._options, self._ort = options, ort
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self._log_prob_path = f"{stem}.log_prob.onnx" if "log_prob" in self.card.get("files", {}) else None

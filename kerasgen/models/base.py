@@ -148,6 +148,23 @@ class GenerativeModel(keras.Model):
             self.adapt(x)
         return super().fit(x, *args, **kwargs)
 
+    def metric_results(self) -> dict:
+        """{name: value} of every tracker, as `train_step` returns them. Under
+        MultiWorkerMirroredStrategy Keras averages the returned values over their first axis, so
+        there each value is a (1,) vector (the logs still hold one number per metric)."""
+        results = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            results = {k: tf.reshape(v, (1,)) for k, v in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a tf.distribute strategy Keras first averages a distributed batch with
+        # `strategy.reduce`, which fails for (x, y) batches under MultiWorkerMirroredStrategy, and
+        # then builds nothing when everything is built. kerasgen models are built by `compile`.
+        if all(layer.built for layer in self._flatten_layers()) and getattr(self.optimizer, "built", True):
+            return None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def check_data(self, x):
         """Raises a clear error when a batch's example shape is not `data_shape`.
 
@@ -290,4 +307,4 @@ class SingleOptimizerModel(GenerativeModel):
         """Updates the trackers with this replica's mean of each term; returns every tracker's result."""
         for name, value in terms.items():
             self.trackers[name].update_state(tf.reduce_mean(tf.cast(value, tf.float32)))
-        return {m.name: m.result() for m in self.metrics}
+        return self.metric_results()

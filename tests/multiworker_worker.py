@@ -1,0 +1,20 @@
+"""One worker of the multi-worker test: `kerasgen train --strategy multiworker` for one preset of
+each family, with the cluster and this worker's task in TF_CONFIG. Usage: multiworker_worker.py OUT."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from kerasgen.cli import main  # noqa: E402
+
+RUNS = [("dcgan", "digits", []), ("vae", "digits", []), ("realnvp", "toy2d:moons", ["--n-samples", "1024"])]
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    for preset, data, extra in RUNS:
+        code = main(["train", preset, "--data", data, "--epochs", "1", "--batch-size", "64", "--seed", "3",
+                     "--out", os.path.join(out, preset), "--strategy", "multiworker", "--sample-every", "5",
+                     "--quiet", *extra])
+        if code:
+            sys.exit(code)
