@@ -8,7 +8,8 @@ each (tracing and compiling), they alternate `--rounds` times, `--steps` steps p
 process; the table gives median steps/second and the ratio kerasgen / hand-written.
 
 Peak memory (RSS of a fresh process that builds and trains one implementation for the warm-up and
-one timed fit; plus GPU peak memory when there is a GPU) is measured in child processes.
+one timed fit, and how much of it came after the imports; plus GPU peak memory when there is a
+GPU) is measured in child processes.
 
     python benchmarks/speed.py      # dcgan, dcgan+reuse (reuse_fakes=True), wgan-gp, conv-vae, realnvp, glow
     python benchmarks/speed.py --models dcgan --steps 100 --rounds 7
@@ -154,9 +155,16 @@ def peak_memory(impl, name, args):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def current_rss_mib():
+    """This process's resident memory now (Linux), MiB."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
 def memory_child(args):
     """Builds and trains one implementation (warm-up + one timed fit), prints its peak memory as JSON."""
     name = args.models[0]
+    before = current_rss_mib()  # TensorFlow, Keras and kerasgen imported, nothing built
     shape = (args.image_size, args.image_size, 1)
     ds = pipeline(images(args.n_images, args.image_size), args.batch_size)
     model = build(args.memory_of, name, shape, compile_kwargs(args))
@@ -165,7 +173,8 @@ def memory_child(args):
     gpu = None
     if tf.config.list_physical_devices("GPU"):
         gpu = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
-    print(json.dumps({"rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "gpu_mib": gpu}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rss_mib": peak, "over_import_mib": peak - before, "gpu_mib": gpu}))
 
 
 def main():
@@ -180,6 +189,7 @@ def main():
     p.add_argument("--jit-compile", choices=("true", "false"), default=None, help="override kerasgen's default")
     p.add_argument("--steps-per-execution", type=int, default=None, help="override kerasgen's default")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    p.add_argument("--memory-only", action="store_true", help="only the peak-memory child processes")
     p.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     keras.mixed_precision.set_global_policy(args.precision)
@@ -187,20 +197,27 @@ def main():
         return memory_child(args)
     rows = []
     for name in args.models:
+        impls = ("kerasgen", "hand-written")
+        memory = {} if args.no_memory else {impl: peak_memory(impl, name, args) for impl in impls}
+        if args.memory_only:
+            rows.append([name, "", "", "", *(f"{memory[i]['rss_mib']:.0f} MiB (+{memory[i]['over_import_mib']:.0f})"
+                                             for i in impls)])
+            print(f"# {rows[-1]}", flush=True)
+            continue
         rate = compare(name, args)
-        memory = {} if args.no_memory else {impl: peak_memory(impl, name, args) for impl in rate}
         row = [name, f"{rate['kerasgen']:.1f}", f"{rate['hand-written']:.1f}", f"{rate['kerasgen'] / rate['hand-written']:.2f}x"]
         for impl in ("kerasgen", "hand-written"):
             m = memory.get(impl)
-            row.append("" if m is None else f"{m['rss_mib']:.0f} MiB" + (f" / GPU {m['gpu_mib']:.0f} MiB" if m["gpu_mib"] else ""))
+            row.append("" if m is None else f"{m['rss_mib']:.0f} MiB (+{m['over_import_mib']:.0f})"
+                       + (f" / GPU {m['gpu_mib']:.0f} MiB" if m["gpu_mib"] else ""))
         rows.append(row)
         print(f"# {row}", flush=True)
     gpu = [d.name for d in tf.config.list_physical_devices("GPU")]
     print(f"\nMachine: {machine()}{' + ' + ', '.join(gpu) if gpu else ''}; {args.image_size}x{args.image_size}x1, "
           f"batch {args.batch_size}, {args.precision}; median of {args.rounds} alternating fits of {args.steps} steps "
           f"after a warm-up; kerasgen compile {compile_kwargs(args) or 'defaults'}, hand-written Keras defaults.\n")
-    print_table(["model", "kerasgen steps/s", "hand-written steps/s", "ratio", "kerasgen peak RSS",
-                 "hand-written peak RSS"], rows)
+    print_table(["model", "kerasgen steps/s", "hand-written steps/s", "ratio", "kerasgen peak RSS (+ over import)",
+                 "hand-written peak RSS (+ over import)"], rows)
 
 
 if __name__ == "__main__":

@@ -250,3 +250,16 @@ def test_onnx_generator_rejects_bad_input_clearly(exports, tmp_path):
         generator.log_prob(np.zeros((1, 8, 8, 1)))
     with pytest.raises(FileNotFoundError, match="model card"):
         kg.export.OnnxGenerator(str(tmp_path / "missing.onnx"))
+
+
+def test_onnx_generator_session_options_keep_the_outputs(exports):
+    path = exports["cgan"][2]["generate"]
+    reference = kg.export.OnnxGenerator(path)
+    z = reference.draw_noise(3, seed=1)
+    for threads, level in [(1, "disable"), (1, "basic"), (2, "extended"), (None, "all")]:
+        tuned = kg.export.OnnxGenerator(path, threads=threads, optimization=level)
+        np.testing.assert_allclose(tuned.generate(z, [0, 1, 2]), reference.generate(z, [0, 1, 2]), atol=1e-5)
+    with pytest.raises(ValueError, match="optimization must be one of"):
+        kg.export.OnnxGenerator(path, optimization="max")
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        kg.export.OnnxGenerator(path, threads=0)

@@ -19,6 +19,7 @@ from scipy.stats import truncnorm
 from kerasgen.losses import adversarial, information, penalties
 from kerasgen.models.base import (
     GenerativeModel,
+    set_compile_defaults,
     adam,
     data_shape_of,
     deserialize_network,
@@ -262,10 +263,9 @@ class GAN(GenerativeModel):
                 name, config or instance. Under mixed_float16 each is wrapped in
                 a `LossScaleOptimizer` that scales its own loss.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
-                `steps_per_execution`).
+                `steps_per_execution`; defaults in `kerasgen.models.base.set_compile_defaults`).
         """
-        kwargs.setdefault("jit_compile", False)
-        super().compile(optimizer=None, **kwargs)
+        super().compile(optimizer=None, **set_compile_defaults(kwargs))
         float16 = uses_float16(self.generator, self.discriminator)
         self.g_optimizer = resolve_optimizer(g_optimizer, self.g_optimizer_config, float16)
         self.d_optimizer = resolve_optimizer(d_optimizer, self.d_optimizer_config, float16)

@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from kerasgen.losses import adversarial
-from kerasgen.models.base import adam, deserialize_network, resolve_optimizer, uses_float16
+from kerasgen.models.base import adam, deserialize_network, resolve_optimizer, set_compile_defaults, uses_float16
 from kerasgen.models.variational.vae import VAE, reparameterise
 from kerasgen.registry import register_algorithm
 
@@ -59,7 +59,7 @@ class AAE(VAE):
 
     def compile(self, optimizer="auto", d_optimizer="auto", **kwargs):
         """Sets and builds the autoencoder and discriminator optimisers ("auto": preset defaults)."""
-        kwargs.setdefault("jit_compile", False)
+        set_compile_defaults(kwargs)
         float16 = uses_float16(self.encoder, self.decoder, self.discriminator)
         opt = resolve_optimizer(optimizer, self.optimizer_config, float16)
         self.d_optimizer = resolve_optimizer(d_optimizer, self.d_optimizer_config, float16)
