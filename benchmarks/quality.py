@@ -60,7 +60,7 @@ def data_row(spec, metrics, n, seed):
         def sample(self, k, seed=None):
             return train.x[np.random.default_rng(seed).permutation(len(train.x))[:k]]
 
-    mixture = kg.data.get_density(spec.partition(":")[2]) if spec.startswith("toy2d:") else None
+    mixture = kg.data.density_of(spec)
     features = kg.metrics.report.default_features(test.info.data_shape, test.info.is_image)
     records = kg.metrics.evaluate(Data(), test.x, test.y, metrics, features=features, n=min(n, len(train.x)),
                                   seed=seed, mixture=mixture)
@@ -86,7 +86,7 @@ def run(preset, n, budget_s, seed):
     seconds = time.perf_counter() - start
     test = kg.data.load_arrays(spec, split="test", seed=seed, n_samples=TOY_TEST_POINTS)
     has_likelihood = hasattr(model, "bound_terms") or hasattr(model, "log_prob")
-    mixture = kg.data.get_density(spec.partition(":")[2]) if spec.startswith("toy2d:") else None
+    mixture = kg.data.density_of(spec)
     features = kg.metrics.report.default_features(info.data_shape, info.is_image)
     records = kg.metrics.evaluate(model, test.x, test.y, (*metrics, *(["nll"] if has_likelihood else [])),
                                   features=features, n=n, seed=seed, k=100, mixture=mixture)

@@ -13,6 +13,8 @@ GPU) is measured in child processes.
 
     python benchmarks/speed.py      # dcgan, dcgan+reuse (reuse_fakes=True), wgan-gp, conv-vae, realnvp, glow
     python benchmarks/speed.py --models dcgan --steps 100 --rounds 7
+    python benchmarks/speed.py --precision mixed_bfloat16   # both in bfloat16 (fast on AMX CPUs)
+    python benchmarks/speed.py --precision auto             # kerasgen's choice against Keras' float32
     python benchmarks/speed.py --models dcgan --image-size 64 --precision mixed_float16   # GPU
 """
 
@@ -94,7 +96,19 @@ def hand_model(name, shape):
     return hand
 
 
-def build(impl, name, shape, compile_kwargs):
+def policies(name, precision):
+    """The dtype policy each implementation trains under: `precision` for both, or for "auto" what
+    `kerasgen.precision` picks for the model's family against the float32 a hand-written step gets
+    from Keras' defaults."""
+    if precision != "auto":
+        return {"kerasgen": precision, "hand-written": precision}
+    family = kg.registry.get_preset(name.partition("+")[0]).family
+    return {"kerasgen": kg.precision.fast_policy(family), "hand-written": "float32"}
+
+
+def build(impl, name, shape, compile_kwargs, precision):
+    """One implementation of model `name`, built under its policy (see `policies`)."""
+    keras.mixed_precision.set_global_policy(policies(name, precision)[impl])
     return kerasgen_model(name, shape, compile_kwargs) if impl == "kerasgen" else hand_model(name, shape)
 
 
@@ -123,7 +137,8 @@ def compare(name, args):
     """Median steps/s of both implementations, alternating after a warm-up."""
     shape = (args.image_size, args.image_size, 1)
     ds = pipeline(images(args.n_images, args.image_size), args.batch_size)
-    models = {impl: build(impl, name, shape, compile_kwargs(args)) for impl in ("kerasgen", "hand-written")}
+    models = {impl: build(impl, name, shape, compile_kwargs(args), args.precision)
+              for impl in ("kerasgen", "hand-written")}
     for model in models.values():
         timed_fit(model, ds, args.steps)  # warm-up: trace and compile
     rates = {impl: [] for impl in models}
@@ -167,7 +182,7 @@ def memory_child(args):
     before = current_rss_mib()  # TensorFlow, Keras and kerasgen imported, nothing built
     shape = (args.image_size, args.image_size, 1)
     ds = pipeline(images(args.n_images, args.image_size), args.batch_size)
-    model = build(args.memory_of, name, shape, compile_kwargs(args))
+    model = build(args.memory_of, name, shape, compile_kwargs(args), args.precision)
     timed_fit(model, ds, args.steps)
     timed_fit(model, ds, args.steps)
     gpu = None
@@ -185,14 +200,15 @@ def main():
     p.add_argument("--steps", type=int, default=50, help="steps per timed fit")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--n-images", type=int, default=8000)
-    p.add_argument("--precision", default="float32", choices=("float32", "mixed_float16", "mixed_bfloat16"))
+    p.add_argument("--precision", default="float32", choices=kg.precision.CHOICES,
+                   help="policy of both implementations; auto: kerasgen's choice for this machine against "
+                        "Keras' default float32 for the hand-written step")
     p.add_argument("--jit-compile", choices=("true", "false"), default=None, help="override kerasgen's default")
     p.add_argument("--steps-per-execution", type=int, default=None, help="override kerasgen's default")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     p.add_argument("--memory-only", action="store_true", help="only the peak-memory child processes")
     p.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
-    keras.mixed_precision.set_global_policy(args.precision)
     if args.memory_of:
         return memory_child(args)
     rows = []
@@ -200,12 +216,14 @@ def main():
         impls = ("kerasgen", "hand-written")
         memory = {} if args.no_memory else {impl: peak_memory(impl, name, args) for impl in impls}
         if args.memory_only:
-            rows.append([name, "", "", "", *(f"{memory[i]['rss_mib']:.0f} MiB (+{memory[i]['over_import_mib']:.0f})"
+            rows.append([name, "", "", "", "", *(f"{memory[i]['rss_mib']:.0f} MiB (+{memory[i]['over_import_mib']:.0f})"
                                              for i in impls)])
             print(f"# {rows[-1]}", flush=True)
             continue
         rate = compare(name, args)
-        row = [name, f"{rate['kerasgen']:.1f}", f"{rate['hand-written']:.1f}", f"{rate['kerasgen'] / rate['hand-written']:.2f}x"]
+        policy = policies(name, args.precision)
+        row = [name, " / ".join(dict.fromkeys(policy.values())), f"{rate['kerasgen']:.1f}",
+               f"{rate['hand-written']:.1f}", f"{rate['kerasgen'] / rate['hand-written']:.2f}x"]
         for impl in ("kerasgen", "hand-written"):
             m = memory.get(impl)
             row.append("" if m is None else f"{m['rss_mib']:.0f} MiB (+{m['over_import_mib']:.0f})"
@@ -216,7 +234,8 @@ def main():
     print(f"\nMachine: {machine()}{' + ' + ', '.join(gpu) if gpu else ''}; {args.image_size}x{args.image_size}x1, "
           f"batch {args.batch_size}, {args.precision}; median of {args.rounds} alternating fits of {args.steps} steps "
           f"after a warm-up; kerasgen compile {compile_kwargs(args) or 'defaults'}, hand-written Keras defaults.\n")
-    print_table(["model", "kerasgen steps/s", "hand-written steps/s", "ratio", "kerasgen peak RSS (+ over import)",
+    print_table(["model", "precision (kerasgen / hand-written)", "kerasgen steps/s", "hand-written steps/s", "ratio",
+                 "kerasgen peak RSS (+ over import)",
                  "hand-written peak RSS (+ over import)"], rows)
 
 

@@ -16,7 +16,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _SUBMODULES = ("callbacks", "data", "export", "io", "latent", "layers", "losses", "metrics", "models", "networks",
-               "plotting", "registry")
+               "plotting", "precision", "registry")
 
 
 def __getattr__(name):

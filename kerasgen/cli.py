@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # kerasgen.precision.CHOICES
 STRATEGIES = ("default", "mirrored", "multiworker")
 MODEL_FILE = "model.keras"
 
@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--latent-dim", type=int, default=None)
-    t.add_argument("--precision", choices=PRECISIONS, default="float32")
+    t.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="dtype policy; auto: mixed_float16 on a tensor-core GPU, mixed_bfloat16 on a CPU with "
+                        "native bfloat16 (AMX/AVX512-BF16), else float32; flows always float32 (default: auto)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
     t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
@@ -145,7 +147,8 @@ def cmd_train(args) -> int:
         raise UsageError(f"--resume: no model to continue at {model_path}")
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be >= 1")
-    keras.mixed_precision.set_global_policy(args.precision)
+    policy = _training_policy(args, preset.family, os.path.join(out, "run.json") if args.resume else None)
+    keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(args.seed)
     ds, info = data.load(args.data, batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
                          n_samples=args.n_samples, return_info=True)
@@ -173,7 +176,7 @@ def cmd_train(args) -> int:
     io.save_model(model, model_path)
     io.write_json(history, history_path)
     io.write_json({"preset": args.preset, "data": args.data, "data_info": info.to_dict(),
-                   "precision": args.precision, "seed": args.seed, "batch_size": args.batch_size,
+                   "precision": policy, "seed": args.seed, "batch_size": args.batch_size,
                    "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None),
                    "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
                    "replicas": int(strategy.num_replicas_in_sync)},
@@ -186,6 +189,21 @@ def cmd_train(args) -> int:
     last = {k: round(v[-1], 4) for k, v in history.items()}
     print(f"saved {model_path}; last epoch: {last}")
     return 0
+
+
+def _training_policy(args, family: str, previous_run: str | None) -> str:
+    """The dtype policy to train under: `--precision` resolved for the preset's family, or, when
+    resuming, the policy the saved model was trained under (a saved model keeps its layers' policies,
+    so asking for another one is an error)."""
+    from kerasgen import precision
+
+    previous = _read_json(previous_run).get("precision") if previous_run else None
+    if previous is None:
+        return precision.resolve(args.precision, family)
+    if args.precision not in ("auto", previous):
+        raise UsageError(f"--resume: the model in {os.path.dirname(previous_run)} was trained under {previous}; "
+                         f"--precision {args.precision} cannot change a saved model's policy")
+    return previous
 
 
 def _read_json(path):
@@ -260,7 +278,7 @@ def cmd_evaluate(args) -> int:
                               image_size=run_info.get("image_size") if same_data else None,
                               n_samples=run_info.get("n_samples") if same_data else None)
     x, y = arrays.x[: args.limit], None if arrays.y is None else arrays.y[: args.limit]
-    mixture = data.get_density(spec.partition(":")[2]) if spec.startswith("toy2d:") else None
+    mixture = data.density_of(spec)
     records = report.evaluate(model, x, y, metrics=metric_names, features=_features_for(args.features, arrays.info),
                               n=args.n, seed=args.seed, k=args.k, batch_size=args.batch_size, mixture=mixture)
     for record in records.values():

@@ -26,6 +26,15 @@ def test_toy2d_sampling_is_exact_and_seeded(name):
     assert next(iter(ds)).shape == (100, 2)
 
 
+def test_density_of_a_spec():
+    density = kg.data.density_of("toy2d:8gaussians")
+    x = kg.data.load_arrays("toy2d:8gaussians", n_samples=200).x
+    np.testing.assert_allclose(density.log_prob(x), kg.data.get_density("8gaussians").log_prob(x))
+    assert kg.data.density_of("digits") is None and kg.data.density_of("npz:toy2d.npz") is None
+    with pytest.raises(ValueError, match="nope"):
+        kg.data.density_of("toy2d:nope")
+
+
 @pytest.mark.parametrize("name,k,std,radius", [("8gaussians", 8, 0.02, 2.0), ("25gaussians", 25, 0.05, 4.0 * np.sqrt(2))])
 def test_mixture_log_density_and_centres(name, k, std, radius):
     density = kg.data.get_density(name)

@@ -27,6 +27,12 @@ def _resize(x: np.ndarray, image_size) -> np.ndarray:
     return np.clip(out.numpy(), -1.0, 1.0).astype(np.float32)
 
 
+def density_of(spec: str):
+    """The true density behind a `toy2d:<name>` spec (for mode counts and reference NLLs), else None."""
+    kind, _, arg = spec.partition(":")
+    return toy2d.get_density(arg) if kind == "toy2d" else None
+
+
 def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
                 n_samples: int | None = None, value_range=None) -> ArrayData:
     """Loads an in-memory data set (every spec but `tfds:`) as `ArrayData`.

@@ -13,7 +13,8 @@ class Standardize(keras.layers.Layer):
 
     The statistics are non-trainable weights set by `adapt` from data and saved
     with the model, so models take vector data on the user's own scale and give
-    samples back on it.
+    samples back on it. It always computes in float32 and its statistics are never autocast, so
+    data keep full precision at the model's boundary under a mixed policy too.
 
     Args:
         data_shape: shape of one example, e.g. (2,).
@@ -27,12 +28,16 @@ class Standardize(keras.layers.Layer):
     """
 
     def __init__(self, data_shape, min_std=1e-6, **kwargs):
+        kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
         self.data_shape = tuple(int(s) for s in data_shape)
         self.min_std = float(min_std)
-        self.mean = self.add_weight(shape=self.data_shape, initializer="zeros", trainable=False, name="mean")
-        self.std = self.add_weight(shape=self.data_shape, initializer="ones", trainable=False, name="std")
-        self.adapted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="adapted")
+        self.mean = self.add_weight(shape=self.data_shape, initializer="zeros", trainable=False, name="mean",
+                                    autocast=False)
+        self.std = self.add_weight(shape=self.data_shape, initializer="ones", trainable=False, name="std",
+                                    autocast=False)
+        self.adapted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="adapted",
+                                    autocast=False)
         self.built = True
 
     @property

@@ -146,7 +146,8 @@ class VAE(SingleOptimizerModel):
     def _with_labels(self, t, labels):
         if not self.num_classes:
             return t
-        return [tf.convert_to_tensor(t, tf.float32), tf.convert_to_tensor(labels, tf.int32)]
+        t = tf.convert_to_tensor(t)  # float32, or the compute dtype the model's call autocast it to
+        return [t if t.dtype.is_floating else tf.cast(t, tf.float32), tf.convert_to_tensor(labels, tf.int32)]
 
     def _posterior(self, x_model, labels, training):
         return posterior_outputs(self.encoder(self._with_labels(x_model, labels), training=training))

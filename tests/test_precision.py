@@ -1,0 +1,108 @@
+"""Choosing the dtype policy: hardware detection, "auto" per family, and the command line's use of it."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import kerasgen as kg
+from helpers import build_fit_sample
+from kerasgen import precision
+from kerasgen.cli import main
+
+REDUCED_PRECISION_PRESETS = sorted(name for name, p in kg.PRESETS.items() if p.family != "flow")
+
+
+@pytest.mark.parametrize("capability, bf16, family, expected", [
+    ((8, 0), False, "adversarial", "mixed_float16"),    # tensor cores
+    ((9, 0), True, "variational", "mixed_float16"),     # a GPU wins over the CPU
+    ((6, 1), True, "adversarial", "float32"),           # GPU without tensor cores: float16 is emulated
+    (None, True, "adversarial", "mixed_bfloat16"),      # AMX / AVX512-BF16 CPU
+    (None, True, None, "mixed_bfloat16"),
+    (None, False, "variational", "float32"),
+    ((8, 0), False, "flow", "float32"),                 # flows keep float32 everywhere
+    (None, True, "flow", "float32"),
+])
+def test_fast_policy_by_hardware_and_family(capability, bf16, family, expected):
+    assert precision.fast_policy(family, gpu_capability=capability, cpu_bfloat16=bf16) == expected
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n\nprocessor\t: 1\n")
+    old = tmp_path / "old"
+    old.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert "amx_bf16" in precision.cpu_flags(str(amx))
+    assert precision.cpu_has_native_bfloat16(precision.cpu_flags(str(amx)))
+    assert not precision.cpu_has_native_bfloat16(precision.cpu_flags(str(old)))
+    assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_auto_matches_this_machine_and_sets_the_global_policy():
+    expected = precision.fast_policy("adversarial")
+    on_gpu = precision.gpu_compute_capability() is not None
+    assert expected == ("mixed_float16" if on_gpu and precision.gpu_compute_capability() >= (7, 0)
+                        else "float32" if on_gpu
+                        else "mixed_bfloat16" if precision.cpu_has_native_bfloat16() else "float32")
+    assert precision.set_policy("auto", family="adversarial") == expected
+    assert keras.mixed_precision.global_policy().name == expected
+    assert precision.set_policy("auto", family="flow") == "float32"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert precision.set_policy("mixed_bfloat16") == "mixed_bfloat16"
+    model = kg.models.get("vae", data_shape=(4,), latent_dim=2)
+    assert "bfloat16" in {layer.compute_dtype for layer in model.encoder.layers}
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="unknown precision 'float8'.*auto"):
+        precision.resolve("float8")
+
+
+def test_cli_trains_under_auto_and_resume_keeps_the_saved_policy(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    args = ["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--batch-size", "128",
+            "--n-samples", "256", "--out", run, "--quiet"]
+    assert main(args) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        trained_under = json.load(f)["precision"]
+    assert trained_under == precision.fast_policy("adversarial")
+    other = "float32" if trained_under != "float32" else "mixed_bfloat16"
+    assert main(args + ["--resume", "--precision", other]) == 2
+    assert f"was trained under {trained_under}" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # auto: the saved policy
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["precision"] == trained_under
+
+
+def test_cli_flows_train_in_float32_under_auto(tmp_path):
+    run = str(tmp_path / "flow")
+    assert main(["train", "realnvp", "--data", "toy2d:moons", "--epochs", "1", "--batch-size", "128",
+                 "--n-samples", "256", "--out", run, "--quiet"]) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["precision"] == "float32"
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 1), (2,)], ids=["image", "vector"])
+@pytest.mark.parametrize("name", REDUCED_PRECISION_PRESETS)
+def test_every_preset_auto_may_choose_trains_and_samples_under_mixed_bfloat16(name, shape):
+    """What "auto" picks on a bfloat16 CPU works for every preset it picks it for, on images and on
+    vectors (whose standardisation stays in float32)."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model, _, samples = build_fit_sample(name, shape, metric_names=())
+    assert "bfloat16" in {layer.compute_dtype for layer in model._flatten_layers()}
+    if len(shape) == 1:
+        standardizer = model.standardizer
+        assert standardizer.compute_dtype == "float32" and standardizer.mean.dtype == "float32"
+
+
+def test_a_vector_model_trained_under_mixed_bfloat16_exports_float32(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model, x, _ = build_fit_sample("gan", (2,), metric_names=("d_loss", "g_loss"))
+    model.standardizer.adapt(x)
+    keras.mixed_precision.set_global_policy("float32")
+    files = kg.export.onnx(model, str(tmp_path / "gan.onnx"))  # checked against Keras at export
+    generator = kg.export.OnnxGenerator(files["generate"])
+    z = np.random.default_rng(0).normal(size=(4, model.latent_dim)).astype("float32")
+    np.testing.assert_allclose(generator.generate(z), model.generate(z), atol=0.05 * float(np.abs(x).max()))
