@@ -12,7 +12,8 @@ import argparse
 import os
 import sys
 
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # kerasgen.precision.CHOICES
+from kerasgen.precision import CHOICES as PRECISIONS  # no TensorFlow import at parse time
+
 STRATEGIES = ("default", "mirrored", "multiworker")
 MODEL_FILE = "model.keras"
 
