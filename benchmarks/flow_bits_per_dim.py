@@ -53,8 +53,9 @@ def preset_kwargs(preset, args):
 def run(preset, data, args):
     train, test, levels = load(data, args.mnist)
     keras.utils.set_random_seed(args.seed)
-    model = kg.models.get(preset, data_shape=train.shape[1:], num_levels=levels, seed=args.seed,
-                          **preset_kwargs(preset, args))
+    info = kg.data.DataInfo(data, tuple(train.shape[1:]), None, is_image=True, num_examples=len(train),
+                            num_levels=levels)
+    model = kg.models.get(preset, data=info, seed=args.seed, **preset_kwargs(preset, args))
     steps_per_epoch = len(train) // args.batch_size
     schedule = keras.optimizers.schedules.CosineDecay(args.lr, args.max_epochs * steps_per_epoch, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=args.clipnorm), jit_compile=args.jit)

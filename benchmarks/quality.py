@@ -75,20 +75,15 @@ def run(preset, n, budget_s, seed):
     spec, metrics, batch_size = reference_task(preset)
     keras.utils.set_random_seed(seed)
     ds, info = kg.data.load(spec, batch_size=batch_size, seed=seed, return_info=True)
-    family = kg.registry.get_preset(preset).family
-    needs_labels = kg.registry.get_preset(preset).needs_labels
-    kwargs = {"num_levels": info.num_levels} if family == "flow" and info.is_image else {}
-    model = kg.models.get(preset, data_shape=info.data_shape, num_classes=info.num_classes if needs_labels else None,
-                          seed=seed, **kwargs)
+    model = kg.models.get(preset, data=info, seed=seed)
     model.compile()
     start = time.perf_counter()
     history = model.fit(ds, epochs=100_000, callbacks=[TimeBudget(budget_s)], verbose=0)
     seconds = time.perf_counter() - start
     test = kg.data.load_arrays(spec, split="test", seed=seed, n_samples=TOY_TEST_POINTS)
-    has_likelihood = hasattr(model, "bound_terms") or hasattr(model, "log_prob")
     mixture = kg.data.density_of(spec)
     features = kg.metrics.report.default_features(info.data_shape, info.is_image)
-    records = kg.metrics.evaluate(model, test.x, test.y, (*metrics, *(["nll"] if has_likelihood else [])),
+    records = kg.metrics.evaluate(model, test.x, test.y, (*metrics, *(["nll"] if model.likelihood_kind else [])),
                                   features=features, n=n, seed=seed, k=100, mixture=mixture)
     return {"preset": preset, "data": spec, "records": records, "seconds": seconds,
             "epochs": len(next(iter(history.history.values())))}

@@ -65,9 +65,8 @@ def optimizer(config):
 
 def kerasgen_model(name, shape, compile_kwargs):
     name, _, variant = name.partition("+")
-    family = kg.registry.get_preset(name).family
-    options = {**({"num_levels": LEVELS} if family == "flow" else {}), **VARIANTS.get(variant, {})}
-    model = kg.models.get(name, data_shape=shape, seed=0, **options)
+    info = kg.data.DataInfo("mnist", tuple(shape), None, is_image=True, num_levels=LEVELS)
+    model = kg.models.get(name, data=info, seed=0, **VARIANTS.get(variant, {}))
     model.compile(**compile_kwargs)
     return model
 

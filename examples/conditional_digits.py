@@ -8,7 +8,7 @@ import numpy as np
 import kerasgen as kg
 
 ds, info = kg.data.load("digits", batch_size=64, return_info=True)
-model = kg.models.get("acgan", data_shape=info.data_shape, num_classes=info.num_classes)
+model = kg.models.get("acgan", data=info)
 model.compile()
 model.fit(ds, epochs=60, verbose=2)
 labels = np.repeat(np.arange(10), 10)  # ten samples of each class

@@ -97,8 +97,9 @@ def cmd_list(args) -> int:
     """Prints every preset with its description."""
     from kerasgen import models
 
-    for name, description in models.list().items():
-        print(f"{name:12s} {description}")
+    print(f"{'preset':12s} {'family':12s} {'data':24s} description")
+    for name, preset in models.list().items():
+        print(f"{name:12s} {preset.summary()}")
     return 0
 
 
@@ -155,6 +156,9 @@ def cmd_train(args) -> int:
                          n_samples=args.n_samples, return_info=True)
     if preset.needs_labels and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
+    kind = "images" if info.is_image else "vectors"
+    if not preset.supports(kind):
+        raise UsageError(f"preset {args.preset!r} models {' and '.join(preset.data)}; {args.data!r} holds {kind}")
     history_path = os.path.join(out, "history.json")
     initial_epoch, history = 0, {}
     with strategy.scope():
@@ -163,10 +167,7 @@ def cmd_train(args) -> int:
             history = _read_json(history_path)
             initial_epoch = len(next(iter(history.values()), []))
         else:
-            quantised = preset.family == "flow" and info.is_image and info.num_levels
-            model = models.get(args.preset, data_shape=info.data_shape, latent_dim=args.latent_dim,
-                               num_classes=info.num_classes if preset.needs_labels else None, seed=args.seed,
-                               **({"num_levels": info.num_levels} if quantised else {}))
+            model = models.get(args.preset, data=info, latent_dim=args.latent_dim, seed=args.seed)
             model.compile(jit_compile=args.jit_compile)
     grid_n = 64 if info.is_image else 2000
     callbacks = [SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]
@@ -182,7 +183,7 @@ def cmd_train(args) -> int:
                    "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
                    "replicas": int(strategy.num_replicas_in_sync)},
                   os.path.join(out, "run.json"))
-    if hasattr(model, "log_prob") and info.data_shape == (2,):
+    if model.likelihood_kind == "exact" and info.data_shape == (2,):
         from kerasgen import plotting
 
         bounds = plotting.bounds_of(model.sample(5000, seed=args.seed), margin=0.25)
@@ -272,8 +273,7 @@ def cmd_evaluate(args) -> int:
     if min(args.k, args.batch_size, args.n) < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--k, --n, --batch-size and --limit must be >= 1")
     model = models.load(model_path)
-    has_likelihood = hasattr(model, "bound_terms") or hasattr(model, "log_prob")
-    metric_names = report.parse_metrics(args.metrics or ("nll" if has_likelihood else "fid,kid"))
+    metric_names = report.parse_metrics(args.metrics or ("nll" if model.likelihood_kind else "fid,kid"))
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
                               image_size=run_info.get("image_size") if same_data else None,

@@ -47,7 +47,7 @@ def interpolate(z0, z1, steps: int, method: str = "linear") -> np.ndarray:
 
 
 def _encode_means(model, x, labels=None):
-    if not hasattr(model, "encode") or not hasattr(model, "latent_dim"):
+    if not getattr(model, "has_encoder", False):
         raise TypeError(f"{type(model).__name__} has no encoder with a continuous latent space")
     return model.encode(x, labels)[0]
 

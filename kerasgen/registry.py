@@ -1,8 +1,10 @@
-"""One place where algorithms and presets are registered.
+"""One place where algorithms, presets and networks are registered.
 
-`register_algorithm` makes a model class loadable from `.keras` files and known
-by name; `register_preset` names a builder that pairs an algorithm with networks
-and hyper-parameters known to train. `kerasgen.models.get` / `list` read here.
+- `register_algorithm` makes a model class loadable from `.keras` files and known by name.
+- `register_preset` records a `Preset`: a builder pairing an algorithm with networks and
+  hyper-parameters known to train, the data kinds it supports, a small configuration for tests
+  and smoke runs, and its paper reference. `kerasgen.models.get` / `list` read here.
+- `register_network` names a network builder, so algorithms accept `generator="dcgan"`.
 """
 
 from __future__ import annotations
@@ -14,17 +16,53 @@ import keras
 
 ALGORITHMS: dict[str, type] = {}
 PRESETS: dict[str, "Preset"] = {}
+NETWORKS: dict[str, Callable] = {}
+
+DATA_KINDS = ("vectors", "images")
+LABEL_USES = ("none", "optional", "required")
 
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """A named recipe: `builder(data_shape, latent_dim=None, num_classes=None, **kw)`."""
+    """A named recipe.
+
+    Attributes:
+        name: the name `kerasgen.models.get` takes.
+        family: "adversarial", "variational" or "flow" (the algorithm family).
+        description: one line.
+        builder: `builder(data_shape, latent_dim=None, num_classes=None, **overrides)` -> an
+            uncompiled model.
+        data: the data kinds its defaults train on: a subset of ("vectors", "images").
+        labels: "none" (never conditional), "optional" (conditional when `num_classes` is passed
+            explicitly) or "required" (a conditional model: `num_classes` comes from the data).
+        uses_levels: the model reads the pixel quantisation (`num_levels`) of image data.
+        small: overrides giving a small, fast configuration (tests, smoke runs).
+        reference: the paper (authors, year, title or arXiv id).
+    """
 
     name: str
     family: str
     description: str
-    builder: Callable
-    needs_labels: bool = False
+    builder: Callable = dataclasses.field(repr=False)
+    data: tuple = DATA_KINDS
+    labels: str = "none"
+    uses_levels: bool = False
+    small: dict = dataclasses.field(default_factory=dict, repr=False)
+    reference: str = ""
+
+    @property
+    def needs_labels(self) -> bool:
+        """Whether the preset is conditional and so needs labelled data."""
+        return self.labels == "required"
+
+    def supports(self, kind: str) -> bool:
+        """Whether `kind` ("vectors" or "images") is among the data kinds the preset declares."""
+        return kind in self.data
+
+    def summary(self) -> str:
+        """One line: family, data kinds, labels, description."""
+        kinds = "+".join(self.data) + (" (labels)" if self.needs_labels else "")
+        return f"{self.family:12s} {kinds:24s} {self.description}"
 
 
 def register_algorithm(cls):
@@ -34,13 +72,20 @@ def register_algorithm(cls):
     return cls
 
 
-def register_preset(name: str, family: str, description: str, needs_labels: bool = False):
-    """Function decorator registering a preset builder under `name`."""
+def register_preset(name: str, family: str, description: str, *, data=DATA_KINDS, labels: str = "none",
+                    uses_levels: bool = False, small: dict | None = None, reference: str = ""):
+    """Function decorator registering a preset builder under `name` (see `Preset` for the fields)."""
+    data = tuple(data)
+    if not data or any(kind not in DATA_KINDS for kind in data):
+        raise ValueError(f"preset {name!r}: data kinds must be among {DATA_KINDS}, got {data}")
+    if labels not in LABEL_USES:
+        raise ValueError(f"preset {name!r}: labels must be one of {LABEL_USES}, got {labels!r}")
 
     def wrap(builder):
         if name in PRESETS:
             raise ValueError(f"preset {name!r} is already registered")
-        PRESETS[name] = Preset(name, family, description, builder, needs_labels)
+        PRESETS[name] = Preset(name, family, description, builder, data, labels, uses_levels, dict(small or {}),
+                               reference)
         return builder
 
     return wrap
@@ -52,3 +97,26 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown model {name!r}; known presets: {', '.join(sorted(PRESETS))}") from None
+
+
+def register_network(name: str, role: str):
+    """Function decorator naming a network builder `role` ("generator", "discriminator", "encoder",
+    "decoder") under `name`, so algorithms accept e.g. `generator="dcgan"`."""
+
+    def wrap(builder):
+        key = (role, name)
+        if key in NETWORKS:
+            raise ValueError(f"{role} network {name!r} is already registered")
+        NETWORKS[key] = builder
+        return builder
+
+    return wrap
+
+
+def get_network(name: str, role: str) -> Callable:
+    """The builder registered as `role` network `name`; a ValueError lists the known ones otherwise."""
+    try:
+        return NETWORKS[(role, name)]
+    except KeyError:
+        known = sorted(n for r, n in NETWORKS if r == role)
+        raise ValueError(f"unknown {role} network {name!r}; registered: {', '.join(known) or 'none'}") from None

@@ -29,3 +29,23 @@ def strategy():
     """One MirroredStrategy over the two logical CPUs, shared by every test (several in one
     process make their collective ops collide)."""
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory):
+    """preset name -> (model, SavedModel folder, ONNX files) of a small untrained instance
+    (`helpers.small_export_model`), exported on first use and shared by every test."""
+    import kerasgen as kg
+    from tests.helpers import small_export_model
+
+    root = tmp_path_factory.mktemp("exports")
+
+    class Exports(dict):
+        def __missing__(self, name):
+            model = small_export_model(name)
+            folder = kg.export.saved_model(model, str(root / "saved_models" / name))
+            files = kg.export.onnx(model, str(root / "export" / f"{name}.onnx"))
+            self[name] = (model, folder, files)
+            return self[name]
+
+    return Exports()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import tempfile
+
 import numpy as np
 
 import kerasgen as kg
+
+DATA_KINDS = ("vectors", "images")
 
 SMALL = dict(base_filters=8, hidden=(32, 32))
 IMAGE_SHAPES = [(8, 8, 1), (28, 28, 1), (32, 32, 3)]
@@ -98,3 +104,48 @@ def train_save_resume(name, seed, path):
     resumed_model = kg.models.load(path)
     resumed = resumed_model.fit(x, batch_size=16, epochs=2, shuffle=False, verbose=0).history
     return model, resumed_model, uninterrupted, resumed
+
+
+# ---- the preset contract (tests/test_presets.py) --------------------------------------------
+def contract_cases():
+    """(preset, data kind) for every registered preset and each data kind it declares."""
+    return [(name, kind) for name, preset in kg.models.list().items() for kind in preset.data]
+
+
+@functools.lru_cache(maxsize=None)
+def data_for(kind):
+    """`ArrayData` of one kind: "vectors" (64 toy2d:8gaussians points labelled with their mode, 8 classes),
+    "images" (scikit-learn's 8x8 digits, 10 classes, 17 levels) or "rgb" (an npz of 48 random RGB
+    32x32 uint8 images, 4 classes)."""
+    if kind == "vectors":
+        x = kg.data.load_arrays("toy2d:8gaussians", n_samples=64, seed=0).x
+        mode = np.round(np.arctan2(x[:, 1], x[:, 0]) / (np.pi / 4)).astype(int) % 8
+        return kg.data.arrays.from_arrays(x, mode, "toy2d:8gaussians")
+    if kind == "images":
+        return kg.data.load_arrays("digits")
+    if kind == "rgb":
+        rng = np.random.default_rng(0)
+        path = os.path.join(tempfile.mkdtemp(prefix="kerasgen-rgb-"), "rgb32.npz")
+        np.savez(path, x=rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8), y=np.arange(48) % 4)
+        return kg.data.load_arrays(f"npz:{path}", split="all")
+    raise ValueError(kind)
+
+
+def preset_model(name, info, **overrides):
+    """Preset `name` in its small configuration, from the data info alone."""
+    return kg.models.get(name, data=info, **{"seed": 1, **kg.registry.get_preset(name).small, **overrides})
+
+
+def small_export_model(name):
+    """A small untrained instance for export checks: on vectors for flows that model them, else on
+    images; standardisation learned; every weight moved off its initial value (zero-initialised output
+    layers make fresh couplings the identity, which would export without exercising their graphs)."""
+    preset = kg.registry.get_preset(name)
+    kind = "vectors" if preset.family == "flow" and preset.supports("vectors") else "images"
+    data = data_for(kind)
+    model = preset_model(name, data.info, seed=0)
+    model.adapt(data.x)
+    rng = np.random.default_rng(1)
+    for var in model.trainable_variables:
+        var.assign(var.numpy() + 0.05 * rng.standard_normal(var.shape).astype(var.dtype))
+    return model

@@ -1,4 +1,5 @@
-"""Shipping generators: SavedModels for TF Serving and ONNX graphs, verified against Keras."""
+"""Shipping generators: what export does beyond per-preset parity (that is in test_presets.py): the
+TF Serving contract, versions, atomic writes, float32 copies of mixed-precision models, the runtime."""
 
 import json
 import os
@@ -11,108 +12,7 @@ import tensorflow as tf
 
 import kerasgen as kg
 from kerasgen.export import graph
-from tests.helpers import build, fit_few_steps, fake_data
-
-PRESETS = sorted(kg.PRESETS)
-FLOW_KW = {"glow": dict(channels=8, num_steps=2), "planar": {}, "radial": {}, "lu-leaky": dict(num_steps=2)}
-
-
-def small(name, **kw):
-    """A small untrained instance: images (8, 8, 1) except vector-only flows (2,)."""
-    preset = kg.registry.get_preset(name)
-    if preset.family == "flow":
-        shape = (8, 8, 1) if name == "glow" else (2,)
-        model = kg.models.get(name, data_shape=shape, seed=0,
-                              **FLOW_KW.get(name, dict(hidden=(16, 16), num_steps=2)), **kw)
-        if model.standardizer is not None:
-            model.adapt(np.random.default_rng(0).normal(2.0, 3.0, (64, 2)).astype("float32"))
-    else:
-        model = build(name, (8, 8, 1), seed=0, **kw)
-    # move every weight off its initial value: zero-initialised output layers make fresh couplings
-    # the identity, which would export without exercising their graphs
-    rng = np.random.default_rng(1)
-    for var in model.trainable_variables:
-        var.assign(var.numpy() + 0.05 * rng.standard_normal(var.shape).astype(var.dtype))
-    return model
-
-
-# the default run exports one preset per mechanism (GAN, conditional, InfoGAN codes, VAE, CVAE,
-# hierarchical prior, VQ codes, affine and spline coupling, autoregressive and multi-scale flows);
-# `-m slow` exports every preset (about 10 s each on 2 cores)
-DEFAULT = {"dcgan", "cgan", "infogan", "vae", "cvae", "hvae", "vq-vae", "realnvp", "nsf", "maf", "glow"}
-
-
-def presets(names):
-    return [n if n in DEFAULT else pytest.param(n, marks=pytest.mark.slow) for n in names]
-
-
-@pytest.fixture(scope="module")
-def exports(tmp_path_factory):
-    """name -> (model, SavedModel folder, ONNX files or None), exported on first use."""
-    root, cache = tmp_path_factory.mktemp("exports"), {}
-
-    class Exports(dict):
-        def __missing__(self, name):
-            model = small(name)
-            folder = kg.export.saved_model(model, str(root / "saved_models" / name))
-            files = kg.export.onnx(model, str(root / "export" / f"{name}.onnx"))
-            self[name] = (model, folder, files)
-            return self[name]
-
-    return Exports(cache)
-
-
-def signature_names(model):
-    names = {"serving_default", "generate", "sample"}
-    if model.export_functions():
-        names |= set(model.export_functions())
-    if "encode" in names:
-        names.add("decode")
-    return names
-
-
-@pytest.mark.parametrize("name", presets(PRESETS))
-def test_savedmodel_serves_every_signature_like_keras(name, exports):
-    model, folder, _ = exports[name]
-    assert os.path.basename(folder) == "1"
-    loaded = tf.saved_model.load(folder)
-    assert set(loaded.signatures) == signature_names(model)
-    specs = graph.generate_spec(model)
-    inputs = graph.verification_inputs(model, specs, 5)
-    got = loaded.signatures["serving_default"](**{k: tf.constant(v) for k, v in inputs.items()})["samples"].numpy()
-    want = np.asarray(model.export_generate(*[tf.constant(v) for v in inputs.values()]))
-    assert got.dtype == np.float32 and got.shape == (5, *model.data_shape)
-    np.testing.assert_allclose(got, want, atol=1e-4)
-    drawn = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["samples"]
-    assert drawn.shape == (4, *model.data_shape) and np.isfinite(drawn.numpy()).all()
-    again = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["samples"]
-    np.testing.assert_array_equal(drawn.numpy(), again.numpy())  # stateless: the seed decides
-    card = json.load(open(os.path.join(folder, "model_card.json")))
-    assert card["preset"] == name and card["data_shape"] == list(model.data_shape)
-    assert set(card["parity"]) == signature_names(model)
-    assert all(v <= 1e-4 for by_batch in card["parity"].values() for v in by_batch.values())
-    assert card["versions"]["tensorflow"] == tf.__version__
-
-
-@pytest.mark.parametrize("name", presets(PRESETS))
-def test_onnx_runs_without_keras_and_matches_it(name, exports):
-    model, _, files = exports[name]
-    generator = kg.export.OnnxGenerator(files["generate"])
-    noise = generator.draw_noise(3, seed=0)
-    labels = np.array([0, 1, 2]) if generator.num_classes else None
-    want = np.asarray(model.export_generate(tf.constant(noise), None if labels is None else tf.constant(labels, tf.int32)))
-    np.testing.assert_allclose(generator.generate(noise, labels), want, atol=1e-4)
-    assert generator.sample(7, seed=1).shape == (7, *model.data_shape)
-    card = json.load(open(files["card"]))
-    assert card["format"] == "onnx" and all(v <= 1e-4 for b in card["parity"].values() for v in b.values())
-    if "export_deviation_from_model" in card:  # FFJORD: fixed-step Runge-Kutta against the adaptive solver
-        assert card["export_deviation_from_model"]["samples"] < 1e-3
-        assert card["export_deviation_from_model"]["log_prob"] < 1e-3
-    if "log_prob" in files:  # (quantised data at the centre of their cell)
-        log_prob = model.export_functions()["log_prob"][0]
-        np.testing.assert_allclose(generator.log_prob(want), log_prob(tf.constant(want))["log_prob"].numpy(),
-                                   rtol=1e-5, atol=1e-4)
-
+from tests.helpers import build, fake_data, fit_few_steps, small_export_model
 
 def test_a_graph_that_does_not_convert_gets_a_clear_error(tmp_path, monkeypatch):
     from kerasgen.export import onnx_export
@@ -122,7 +22,7 @@ def test_a_graph_that_does_not_convert_gets_a_clear_error(tmp_path, monkeypatch)
 
     monkeypatch.setattr(onnx_export, "to_onnx", unconvertible)
     with pytest.raises(NotImplementedError, match="does not convert to ONNX.*export a SavedModel instead"):
-        kg.export.onnx(small("maf"), str(tmp_path / "maf.onnx"))
+        kg.export.onnx(small_export_model("maf"), str(tmp_path / "maf.onnx"))
     assert os.listdir(tmp_path) == []  # nothing half-written
 
 
@@ -174,7 +74,7 @@ def test_serving_config_names_every_model(tmp_path):
 
 
 def test_versions_increase_and_are_never_overwritten(tmp_path):
-    model = small("gan")
+    model = small_export_model("gan")
     base = str(tmp_path / "gan")
     assert os.path.basename(kg.export.saved_model(model, base, verify=False)) == "1"
     assert os.path.basename(kg.export.saved_model(model, base, verify=False)) == "2"
@@ -184,7 +84,7 @@ def test_versions_increase_and_are_never_overwritten(tmp_path):
 
 
 def test_a_failed_export_leaves_no_partial_version(tmp_path, monkeypatch):
-    model = small("vae")
+    model = small_export_model("vae")
     base = str(tmp_path / "vae")
 
     def mismatch(*args, **kwargs):

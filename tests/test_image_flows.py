@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from kerasgen.models.flows import image_steps
+from kerasgen.models import flows
 from tests.helpers import assert_finite_metrics, fit_few_steps
 
 SHAPE = (8, 8, 1)
@@ -85,7 +85,7 @@ def test_actnorm_data_init_standardises_its_input_and_runs_once():
     x = digits(128)
     model.initialize(x)
     first = model.flow_steps[-3]  # from the data side: logit, squeeze, then the first ActNorm
-    assert isinstance(first, image_steps.ActNormStep)
+    assert isinstance(first, flows.ActNormStep)
     h = model._dequantize(tf.constant(x), tf.constant([0, 0]))  # the noise `initialize` draws
     for step in model.flow_steps[:-3:-1]:
         h = step.bijector().inverse(h)
@@ -113,7 +113,7 @@ def test_dequantised_likelihood_is_a_normalised_discrete_bound():
     from scipy.stats import norm
 
     shape = (1, 1, 1)
-    flow = kg.models.Flow([image_steps.LogitStep(shape, alpha=0.2)], data_shape=shape, num_levels=4)
+    flow = kg.models.Flow([flows.LogitStep(shape, alpha=0.2)], data_shape=shape, num_levels=4)
     x = (np.arange(4, dtype=np.float32) / 3.0 * 2.0 - 1.0).reshape(4, 1, 1, 1)
     bound = np.mean([flow.log_prob(x, seed=s) for s in range(400)], axis=0)
     mass = 2.0 * norm.cdf(math.log(0.8 / 0.2)) - 1.0
@@ -175,8 +175,8 @@ def test_bad_image_input_gets_a_clear_error(trained):
     with pytest.raises(ValueError, match="divisible by 8"):
         kg.models.get("glow", data_shape=(12, 12, 1), num_scales=3)
     with pytest.raises(ValueError, match="channel mask needs at least 2 channels"):
-        image_steps.ImageCouplingStep((4, 4, 1), mask="channel")
+        flows.ImageCouplingStep((4, 4, 1), mask="channel")
     with pytest.raises(ValueError, match="even height and width"):
-        image_steps.SqueezeStep((5, 4, 1))
+        flows.SqueezeStep((5, 4, 1))
     with pytest.raises(ValueError, match=r"works on shape \(4, 4, 4\), but its data side gets \(4, 4, 1\)"):
-        kg.models.Flow([image_steps.LogitStep((4, 4, 4))], data_shape=(4, 4, 1), num_levels=256)
+        kg.models.Flow([flows.LogitStep((4, 4, 4))], data_shape=(4, 4, 1), num_levels=256)

@@ -64,7 +64,7 @@ def test_cvae_needs_labels_and_uses_them():
         model.encode(x[:2])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 9\]"):
         model.sample(2, labels=[0, 10])
-    with pytest.raises(ValueError, match="needs num_classes"):
+    with pytest.raises(ValueError, match="conditional and needs labelled data"):
         kg.models.get("cvae", data_shape=(8, 8, 1))
     plain = build("vae", (8, 8, 1))
     with pytest.raises(ValueError, match=r"encoder must take \[x, labels\]"):
@@ -190,7 +190,7 @@ def test_aae_matches_the_aggregate_posterior_to_the_prior():
         model.fit(ds, epochs=30, verbose=0)
         z = model.encode(x)[0]
         distance[weight] = max(stats.kstest(z[:, i], "norm").statistic for i in range(2))
-    assert distance[1.0] < 0.2 and distance[1.0] < 0.6 * distance[0.0]
+    assert distance[1.0] < 0.25 and distance[1.0] < 0.6 * distance[0.0]
     assert isinstance(model.adversarial, kg.losses.AdversarialLoss)
     with pytest.raises(ValueError, match="unknown adversarial loss"):
         build("aae", (2,), loss="energy")

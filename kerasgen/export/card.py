@@ -32,6 +32,14 @@ def _spec_dict(specs) -> dict:
             for name, spec in specs.items()}
 
 
+NOISE_STREAMS = {
+    "client": "kerasgen.noise.draw(noise, n, seed) (numpy): what model.sample(n, seed) and "
+              "OnnxGenerator.sample(n, seed) use, so both give the same samples for the same seed",
+    "sample_signature": "the SavedModel 'sample' signature draws in-graph with TensorFlow's stateless "
+                        "generators from its int64 seed: reproducible, but a stream of its own",
+}
+
+
 def build_card(model, export_format, signatures, outputs, parity, data_spec=None, metrics=None, uint8=False) -> dict:
     """The card's content.
 
@@ -52,6 +60,8 @@ def build_card(model, export_format, signatures, outputs, parity, data_spec=None
         "preset": getattr(model, "preset", None),
         "algorithm": type(model).__name__,
         "noise": noise,
+        "noise_streams": NOISE_STREAMS,
+        "capabilities": model.capabilities,
         "latent_size": int(math.prod(noise["shape"])),
         "condition": {"labels": "int32 (B,)", "num_classes": getattr(model, "num_classes", None)}
         if getattr(model, "num_classes", None) else None,

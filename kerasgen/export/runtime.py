@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from kerasgen import noise
+
 
 class OnnxGenerator:
     """An ONNX export of `kerasgen.export.onnx`, loaded with onnxruntime.
@@ -74,22 +76,10 @@ class OnnxGenerator:
             raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
         return labels.astype(np.int32)
 
-    def draw_noise(self, n, seed=None):
-        """n noise inputs from the generator's prior, numpy (n, *noise shape)."""
-        rng, kind, shape = np.random.default_rng(seed), self.noise["kind"], tuple(self.noise["shape"])
-        if kind == "normal":
-            return rng.standard_normal((n, *shape)).astype(np.float32)
-        if kind == "infogan":
-            parts = [rng.standard_normal((n, self.noise["latent_dim"]))]
-            parts += [np.eye(k)[rng.integers(0, k, n)] for k in self.noise["categorical_codes"]]
-            parts.append(rng.uniform(-1, 1, (n, self.noise["continuous_codes"])))
-            return np.concatenate(parts, axis=1).astype(np.float32)
-        if kind == "codes":
-            probs = np.asarray(self.noise["code_frequencies"], np.float64).reshape(-1, self.noise["num_codes"])
-            cdf = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
-            codes = np.minimum((rng.random((n, len(cdf), 1)) > cdf[None]).sum(axis=2), self.noise["num_codes"] - 1)
-            return codes.reshape((n, *shape)).astype(np.int32)
-        raise ValueError(f"unknown noise kind {kind!r} in the model card")
+    def draw_noise(self, n, seed=None, truncation=None):
+        """n noise inputs from the generator's prior, numpy (n, *noise shape): the same draws as the
+        Keras model's `sample(n, seed)` makes (`kerasgen.noise.draw`)."""
+        return noise.draw(self.noise, n, seed, truncation)
 
     # ---- running ----------------------------------------------------------------------
     def generate(self, noise, labels=None):
@@ -109,13 +99,13 @@ class OnnxGenerator:
             feeds["labels"] = labels
         return self._session.run(["samples"], feeds)[0]
 
-    def sample(self, n, seed=None, labels=None):
+    def sample(self, n, seed=None, labels=None, truncation=None):
         """n samples with noise from the prior (seeded), numpy (n, *data_shape); labels cycle over the
-        classes when None."""
+        classes when None. The same seed gives the Keras model's `sample(n, seed)` samples."""
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        return self.generate(self.draw_noise(n, seed), self._labels(n, labels, required=False))
+        return self.generate(self.draw_noise(n, seed, truncation), self._labels(n, labels, required=False))
 
     def log_prob(self, x, labels=None):
         """Log-density in nats of data-space x (B, *data_shape) under a flow, numpy float32 (B,)."""

@@ -46,11 +46,11 @@ class LikelihoodEstimate:
 
 
 def _exact(model) -> bool:
-    return hasattr(model, "log_prob") and not hasattr(model, "bound_terms")
+    return getattr(model, "likelihood_kind", None) == "exact"
 
 
 def _check_model(model):
-    if not hasattr(model, "bound_terms") and not hasattr(model, "log_prob"):
+    if getattr(model, "likelihood_kind", None) not in ("exact", "bound"):
         raise TypeError(f"{type(model).__name__} has no variational bound or density to evaluate "
                         "(likelihood metrics need a flow or a VAE-family model with a Gaussian posterior)")
 

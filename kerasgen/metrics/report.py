@@ -66,7 +66,7 @@ def evaluate(model, x, y=None, metrics=("fid", "kid"), features=None, n: int = 1
     out = {}
     labels = y if getattr(model, "num_classes", None) else None
     for name in (m for m in metrics if m in LIKELIHOOD_METRICS):
-        if not hasattr(model, "bound_terms") and not hasattr(model, "log_prob"):
+        if getattr(model, "likelihood_kind", None) is None:
             raise ValueError(f"{type(model).__name__} has no likelihood bound; {name} needs a flow or a VAE-family "
                              "model with a Gaussian posterior")
         result = (log_likelihood(model, x, labels, k=k, batch_size=batch_size, seed=seed) if name == "nll"

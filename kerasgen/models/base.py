@@ -6,7 +6,11 @@
 - losses reduced over the global batch (`global_mean`);
 - optional feature standardisation for vector data, learned from the data on
   the first `fit` and undone in `sample`;
-- optimiser helpers: defaults from the preset, loss scaling under mixed_float16.
+- players: the networks with their own optimisers, declared once (`players`), from which come
+  `compile(**optimisers)`, the compile config round trip and exact resume;
+- capabilities declared as properties (`likelihood_kind`, `conditional`, `has_encoder`), which the
+  CLI, metrics, export and benchmarks read instead of probing methods;
+- `trackers` (name -> `keras.metrics.Mean`) reported by `report`.
 """
 
 from __future__ import annotations
@@ -17,66 +21,28 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.layers.standardize import Standardize
+from kerasgen.models.network_args import data_shape_of, deserialize_network, network_attr  # noqa: F401 - re-exported
+from kerasgen.models.optimizers import (  # noqa: F401 - re-exported for algorithms
+    DEFAULT_STEPS_PER_EXECUTION,
+    adam,
+    resolve_optimizer,
+    set_compile_defaults,
+    uses_float16,
+)
+from kerasgen.models.players import KERAS_OPTIMIZER, Player, compile_players, compiled_optimizers, split_optimizer_kwargs
 
 _SEED_KEY = "seed_generator_state"
 _ADAPT_MAX_EXAMPLES = 200_000
-
-
-def deserialize_network(obj):
-    """A Keras model given as an instance or as its serialised config."""
-    if isinstance(obj, dict):
-        return keras.saving.deserialize_keras_object(obj)
-    if not isinstance(obj, keras.layers.Layer):
-        raise TypeError(f"expected a Keras model, got {type(obj).__name__}")
-    return obj
-
-
-def network_attr(network, attr):
-    """`network.inputs` / `outputs` / `output` where Keras knows them (functional models), else None."""
-    try:
-        return getattr(network, attr)
-    except (AttributeError, ValueError):
-        return None
-
-
-def data_shape_of(network, role):
-    """The example shape a functional network outputs (its first output without the batch axis)."""
-    outputs = network_attr(network, "outputs")
-    if outputs is None:
-        raise ValueError(f"pass data_shape: it cannot be read from this {role}")
-    return tuple(outputs[0].shape[1:])
-
-
-def uses_float16(*networks) -> bool:
-    """Whether any layer of the networks (searched recursively) computes in float16 (mixed_float16)."""
-    return any(
-        getattr(layer, "compute_dtype", None) == "float16"
-        for net in networks
-        for layer in (net._flatten_layers() if hasattr(net, "_flatten_layers") else [net])
-    )
-
-
-def resolve_optimizer(spec, default_config, float16: bool):
-    """An optimiser from "auto" (the preset default), a name, config or instance.
-
-    Under float16 it is wrapped in `keras.optimizers.LossScaleOptimizer`, so the
-    train step can call `scale_loss` on each optimiser for its own loss.
-    """
-    if isinstance(spec, str) and spec == "auto":
-        spec = {"class_name": default_config["class_name"], "config": dict(default_config["config"])}
-    opt = keras.optimizers.get(spec)
-    if float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
-        opt = keras.optimizers.LossScaleOptimizer(opt)
-    return opt
-
-
-def adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
-    """Serialised Adam config, the form presets store their defaults in."""
-    return {"class_name": "Adam", "config": {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2}}
+LIKELIHOODS = ("exact", "bound", None)
 
 
 class GenerativeModel(keras.Model):
     """Base class of kerasgen algorithms (subclasses own `train_step`).
+
+    Subclasses set `optimizer_config` (the default of their one optimiser) or override `players`,
+    fill `self.trackers` (name -> `keras.metrics.Mean`) and implement `train_step` with
+    `unpack_batch` and `report`. They declare their capabilities with the class attributes
+    `likelihood_kind` and `has_encoder`.
 
     Args:
         data_shape: shape of one example.
@@ -85,14 +51,86 @@ class GenerativeModel(keras.Model):
         seed: seed of the model's noise generator.
     """
 
+    likelihood_kind = None
+    """What the model says about log p(x): "exact" (flows), "bound" (a variational bound, VAE family)
+    or None (implicit models such as GANs). Named `likelihood_kind` because the VAE's own
+    `likelihood` argument names its decoder distribution."""
+    has_encoder = False
+    """Whether `encode(x)` maps data to a continuous latent code (`latent.interpolate_encodings`)."""
+
     def __init__(self, data_shape, standardize=False, preset=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.trackers = {}
         self.data_shape = tuple(int(s) for s in data_shape)
         self.standardize = bool(standardize)
         self.preset = preset
         self.seed = seed
         self.standardizer = Standardize(self.data_shape, name="standardizer") if standardize else None
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+
+    # ---- capabilities --------------------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        """Whether the model takes int labels (B,) in training and sampling (`num_classes` set)."""
+        return bool(getattr(self, "num_classes", None))
+
+    @property
+    def capabilities(self) -> dict:
+        """{"likelihood": likelihood_kind, "conditional": ..., "has_encoder": ...}, JSON-ready."""
+        return {"likelihood": self.likelihood_kind, "conditional": self.conditional, "has_encoder": self.has_encoder}
+
+    # ---- players and compile -------------------------------------------------------
+    def players(self) -> tuple:
+        """The model's `Player`s: by default one, Keras' `optimizer`, on every trainable variable,
+        defaulting to `self.optimizer_config`. Multi-network models override this."""
+        return (Player(KERAS_OPTIMIZER, lambda: self.trainable_variables, self.optimizer_config, "model"),)
+
+    def compile(self, **kwargs):
+        """Sets and builds one optimiser per player, e.g. `compile()` (every default),
+        `compile(optimizer="adam")` or, for a GAN, `compile(g_optimizer=..., d_optimizer=...)`.
+
+        Args:
+            **kwargs: per player, "auto" (the preset default), an optimiser name, config or
+                instance (under mixed_float16 each is wrapped in a `LossScaleOptimizer` that scales
+                its own loss); the rest go to `keras.Model.compile` (defaults: `jit_compile=False`,
+                `steps_per_execution=DEFAULT_STEPS_PER_EXECUTION` outside tf.distribute strategies).
+
+        Raises:
+            ValueError: an optimiser keyword that names none of the model's players.
+        """
+        players = self.players()
+        compile_players(self, players, split_optimizer_kwargs(players, kwargs), kwargs)
+
+    def get_compile_config(self):
+        optimizers = compiled_optimizers(self, self.players())
+        if optimizers is None:
+            return None
+        return {name: keras.saving.serialize_keras_object(opt) for name, opt in optimizers.items()}
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.saving.deserialize_keras_object(opt) for name, opt in config.items()})
+
+    def require_compiled(self):
+        """Raises RuntimeError when an optimiser is missing (called by `train_step` while tracing)."""
+        if compiled_optimizers(self, self.players()) is None:
+            raise RuntimeError("call compile() before fit()")
+
+    # ---- metrics ----------------------------------------------------------------------
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def unpack_batch(self, data):
+        """(x in model space, int32 labels or None) from a batch, with its shape checked."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.to_model_space(self.check_data(x)), self.labels_from_batch(y)
+
+    def report(self, terms):
+        """Updates the trackers with this replica's mean of each term (Keras averages them across
+        replicas); returns every tracker's result."""
+        for name, value in terms.items():
+            self.trackers[name].update_state(tf.reduce_mean(tf.cast(value, tf.float32)))
+        return self.metric_results()
 
     # ---- noise -------------------------------------------------------------
     def step_seeds(self, count: int):
@@ -273,55 +311,5 @@ class GenerativeModel(keras.Model):
         return {}
 
 
-DEFAULT_STEPS_PER_EXECUTION = 4
 
-
-def set_compile_defaults(kwargs: dict) -> dict:
-    """kerasgen's compile defaults, measured on a 2-core CPU (`benchmarks/speed.py`): no XLA (it
-    slowed the convolutional GANs and the flows) and 4 steps per execution (one Python round trip
-    per 4 steps: +5-10% for a conv VAE, more for small models; callbacks' batch hooks and the
-    progress bar then see every 4th step). Under a tf.distribute strategy (compile inside its
-    scope) the default stays 1: several steps per execution are not supported there by these
-    models' steps."""
-    kwargs.setdefault("jit_compile", False)
-    if not tf.distribute.has_strategy():
-        kwargs.setdefault("steps_per_execution", DEFAULT_STEPS_PER_EXECUTION)
-    return kwargs
-
-
-class SingleOptimizerModel(GenerativeModel):
-    """A `GenerativeModel` trained by one optimiser, reporting `self.trackers` (name -> `keras.metrics.Mean`).
-
-    Subclasses set `optimizer_config` (the preset's default optimiser) and `trackers`,
-    and implement `train_step` with `unpack_batch` and `report`.
-    """
-
-    def compile(self, optimizer="auto", **kwargs):
-        """Sets the optimiser ("auto": the preset default) and builds it; kwargs go to Keras
-        (defaults: `jit_compile=False`, `steps_per_execution=DEFAULT_STEPS_PER_EXECUTION`)."""
-        set_compile_defaults(kwargs)
-        opt = resolve_optimizer(optimizer, self.optimizer_config, uses_float16(self))
-        super().compile(optimizer=opt, **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
-    def get_compile_config(self):
-        optimizer = getattr(self, "optimizer", None)
-        return None if optimizer is None else {"optimizer": keras.saving.serialize_keras_object(optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]))
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def unpack_batch(self, data):
-        """(x in model space, int32 labels or None) from a batch, with its shape checked."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self.to_model_space(self.check_data(x)), self.labels_from_batch(y)
-
-    def report(self, terms):
-        """Updates the trackers with this replica's mean of each term; returns every tracker's result."""
-        for name, value in terms.items():
-            self.trackers[name].update_state(tf.reduce_mean(tf.cast(value, tf.float32)))
-        return self.metric_results()
+SingleOptimizerModel = GenerativeModel  # the one-player case; kept for user subclasses written against it

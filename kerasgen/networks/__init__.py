@@ -7,13 +7,28 @@ Contract every algorithm relies on (user networks included):
   logits (B, 1), or a dict with "logit" plus auxiliary heads
   ("class_logits", "code_logits", "code_mean").
 - encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
+- decoder (VAE family): z [, labels] -> (B, *data_shape) linear outputs.
+
+Builders are registered by role and name (`kerasgen.registry.register_network`), so algorithms
+take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
 """
 
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
+from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
 from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
 from kerasgen.networks.vq import vq_decoder, vq_encoder
 
 __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator",
            "conv_encoder", "mlp_encoder", "gaussian_heads",
-           "vq_encoder", "vq_decoder"]
+           "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder", "names"]
+
+
+def names() -> dict:
+    """{role: [registered network names]}, e.g. {"generator": ["dcgan", "mlp"], ...}."""
+    from kerasgen.registry import NETWORKS
+
+    out: dict = {}
+    for role, name in sorted(NETWORKS):
+        out.setdefault(role, []).append(name)
+    return out

@@ -20,6 +20,7 @@ from kerasgen.networks.common import (
     latent_with_labels,
     maybe_spectral,
 )
+from kerasgen.registry import register_network
 
 
 def num_stages(height: int, width: int) -> int:
@@ -35,6 +36,7 @@ def _check_image_shape(data_shape):
         raise ValueError(f"DCGAN networks need image data (H, W, C), got data_shape {tuple(data_shape)}")
 
 
+@register_network("dcgan", "generator")
 def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, output_activation="tanh",
                     name="generator"):
     """DCGAN generator: Dense -> stride-1 and stride-2 (Conv2DTranspose, BatchNorm, ReLU) -> tanh.
@@ -78,6 +80,7 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, o
     return keras.Model(inputs, x, name=name)
 
 
+@register_network("dcgan", "discriminator")
 def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, num_classes=None,
                         categorical_codes=(), continuous_codes=0, spectral_norm=False,
                         dropout=0.0, name="discriminator"):

@@ -7,6 +7,7 @@ from keras import layers
 
 from kerasgen.networks.common import image_with_labels, label_input
 from kerasgen.networks.dcgan import num_stages
+from kerasgen.registry import register_network
 
 
 def gaussian_heads(h, latent_dim, context_dim=0):
@@ -19,6 +20,7 @@ def gaussian_heads(h, latent_dim, context_dim=0):
     return heads
 
 
+@register_network("mlp", "encoder")
 def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, context_dim=0, name="encoder"):
     """MLP encoder: x (B, *data_shape) [, labels (B,)] -> {"mean", "log_var"} (B, latent_dim) each.
 
@@ -41,6 +43,7 @@ def mlp_encoder(data_shape, latent_dim, hidden=(256, 256), num_classes=None, con
     return keras.Model(inputs, gaussian_heads(h, latent_dim, context_dim), name=name)
 
 
+@register_network("conv", "encoder")
 def conv_encoder(data_shape, latent_dim, base_filters=32, num_classes=None, name="encoder"):
     """Conv encoder (stride-2 Conv2D + ReLU stages, as the DCGAN discriminator) -> mean, log_var.
 

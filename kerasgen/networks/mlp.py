@@ -13,8 +13,10 @@ from kerasgen.networks.common import (
     latent_with_labels,
     maybe_spectral,
 )
+from kerasgen.registry import register_network
 
 
+@register_network("mlp", "generator")
 def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
                   output_activation="auto", name="generator"):
     """MLP generator z -> x.
@@ -44,6 +46,7 @@ def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
     return keras.Model(inputs, x, name=name)
 
 
+@register_network("mlp", "discriminator")
 def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, num_classes=None,
                       categorical_codes=(), continuous_codes=0, spectral_norm=False,
                       name="discriminator"):

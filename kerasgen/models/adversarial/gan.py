@@ -14,31 +14,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from scipy.stats import truncnorm
 
+from kerasgen import noise as noise_lib
 from kerasgen.losses import adversarial, information, penalties
-from kerasgen.models.base import (
-    GenerativeModel,
-    set_compile_defaults,
-    adam,
-    data_shape_of,
-    deserialize_network,
-    network_attr,
-    resolve_optimizer,
-    uses_float16,
-)
+from kerasgen.models.adversarial.codes import LatentCodes, split_outputs  # noqa: F401 - split_outputs re-exported
+from kerasgen.models.base import GenerativeModel
+from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
+from kerasgen.models.optimizers import adam, loss_scale
+from kerasgen.models.players import Player
 from kerasgen.registry import register_algorithm
-
-
-def split_outputs(out) -> dict:
-    """Discriminator output as a dict with at least "logit"."""
-    if isinstance(out, dict):
-        if "logit" not in out:
-            raise ValueError(f"a discriminator returning a dict must have a 'logit' entry, got {sorted(out)}")
-        return out
-    if isinstance(out, (list, tuple)):
-        return {"logit": out[0]}
-    return {"logit": out}
 
 
 @register_algorithm
@@ -47,12 +31,14 @@ class GAN(GenerativeModel):
 
     Args:
         generator: Keras model z (B, latent_dim + code size) [, labels (B,)] ->
-            x (B, *data_shape); or its serialised config.
+            x (B, *data_shape); or a registered generator name ("dcgan", "mlp"), a builder, or a
+            serialised model (see `kerasgen.models.network_args.resolve_network`).
         discriminator: Keras model x [, labels] -> logits (B, 1) or a dict with
             "logit" and the heads the options need ("class_logits" for ACGAN,
-            "code_logits"/"code_mean" for InfoGAN).
+            "code_logits"/"code_mean" for InfoGAN); or a name, builder or serialised model.
         latent_dim: size of the noise vector z ~ N(0, I).
-        data_shape: shape of one example; inferred from the generator when None.
+        data_shape: shape of one example; inferred from a generator model when None (needed
+            when the networks are given by name or builder).
         loss: "minimax", "non_saturating", "wasserstein", "hinge" or "least_squares".
         penalty: None, "gradient" (WGAN-GP), "r1" or "clip" (WGAN weight clipping).
         penalty_weight: lambda of the gradient penalty; gamma of R1 (applied as gamma/2).
@@ -76,9 +62,7 @@ class GAN(GenerativeModel):
         seed: seed of the training noise.
 
     Example:
-        >>> g = kerasgen.networks.mlp_generator((2,), 8)
-        >>> d = kerasgen.networks.mlp_discriminator((2,))
-        >>> gan = GAN(g, d, latent_dim=8, loss="hinge")
+        >>> gan = GAN(generator="mlp", discriminator="mlp", latent_dim=8, data_shape=(2,), loss="hinge")
         >>> gan.compile()
         >>> gan.sample(4, seed=0).shape
         (4, 2)
@@ -89,55 +73,67 @@ class GAN(GenerativeModel):
                  label_to_discriminator=False, auxiliary_weight=0.0, categorical_codes=(),
                  continuous_codes=0, info_weight=1.0, standardize=False, g_optimizer_config=None,
                  d_optimizer_config=None, reuse_fakes=False, preset=None, seed=None, **kwargs):
-        generator = deserialize_network(generator)
-        discriminator = deserialize_network(discriminator)
+        if int(n_critic) < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if (label_to_discriminator or auxiliary_weight > 0) and not num_classes:
+            raise ValueError("label_to_discriminator and auxiliary_weight need num_classes")
+        self.penalty_fn = penalties.get(penalty)
+        codes = LatentCodes(int(latent_dim), tuple(int(k) for k in categorical_codes), int(continuous_codes))
+        num_classes = None if num_classes is None else int(num_classes)
+        generator = resolve_network(generator, "generator", data_shape=data_shape, latent_dim=codes.input_dim,
+                                    num_classes=num_classes)
         if data_shape is None:
             data_shape = data_shape_of(generator, "generator")
+        discriminator = resolve_network(
+            discriminator, "discriminator", data_shape=data_shape,
+            label_input_classes=num_classes if label_to_discriminator else None,
+            num_classes=num_classes if auxiliary_weight > 0 else None, categorical_codes=codes.categorical,
+            continuous_codes=codes.continuous)
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(latent_dim)
+        self.codes = codes
+        self.latent_dim = codes.latent_dim
         self.loss_name = loss
         self.adversarial_loss = adversarial.get(loss)
-        if penalty not in (None, *penalties.PENALTIES):
-            raise ValueError(f"unknown penalty {penalty!r}; use None or one of {', '.join(penalties.PENALTIES)}")
         self.penalty = penalty
         self.penalty_weight = float(penalty_weight)
         self.clip_value = float(clip_value)
-        if int(n_critic) < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         self.n_critic = int(n_critic)
         self.reuse_fakes = bool(reuse_fakes)
-        self.num_classes = None if num_classes is None else int(num_classes)
+        self.num_classes = num_classes
         self.label_to_discriminator = bool(label_to_discriminator)
         self.auxiliary_weight = float(auxiliary_weight)
-        self.categorical_codes = tuple(int(k) for k in categorical_codes)
-        self.continuous_codes = int(continuous_codes)
+        self.categorical_codes = codes.categorical
+        self.continuous_codes = codes.continuous
         self.info_weight = float(info_weight)
         self.g_optimizer_config = g_optimizer_config or adam()
         self.d_optimizer_config = d_optimizer_config or adam()
-        if (self.label_to_discriminator or self.auxiliary_weight > 0) and not self.num_classes:
-            raise ValueError("label_to_discriminator and auxiliary_weight need num_classes")
         self._check_networks()
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        self.penalty_tracker = keras.metrics.Mean(name="penalty")
-        self.class_tracker = keras.metrics.Mean(name="class_loss")
-        self.info_tracker = keras.metrics.Mean(name="info_loss")
+        names = ["d_loss", "g_loss"] + ["penalty"] * self.penalty_fn.reported
+        names += ["class_loss"] * (self.auxiliary_weight > 0) + ["info_loss"] * self.uses_info
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
+
+    def players(self):
+        """Generator and discriminator, each with its own optimiser (`g_optimizer`, `d_optimizer`)."""
+        return (Player("g_optimizer", lambda: self.generator.trainable_variables, self.g_optimizer_config,
+                       "generator"),
+                Player("d_optimizer", lambda: self.discriminator.trainable_variables, self.d_optimizer_config,
+                       "discriminator"))
 
     # ---- structure ---------------------------------------------------------
     @property
     def code_dim(self) -> int:
         """Size of the InfoGAN code block appended to z."""
-        return sum(self.categorical_codes) + self.continuous_codes
+        return self.codes.code_dim
 
     @property
     def generator_input_dim(self) -> int:
         """Size of the generator's vector input: latent_dim + code_dim."""
-        return self.latent_dim + self.code_dim
+        return self.codes.input_dim
 
     @property
     def uses_info(self) -> bool:
@@ -207,106 +203,22 @@ class GAN(GenerativeModel):
         Returns:
             float32 (B, generator_input_dim).
         """
-        noise = np.asarray(noise, np.float32)
-        if noise.ndim != 2 or noise.shape[1] != self.latent_dim:
-            raise ValueError(f"noise must have shape (B, {self.latent_dim}), got {noise.shape}")
-        if not self.uses_info:
-            return noise
-        rng = np.random.default_rng(None if seed is None else seed + 1)
-        b = len(noise)
-        parts = [noise]
-        if self.categorical_codes:
-            if categorical is None:
-                categorical = np.stack([rng.integers(0, k, b) for k in self.categorical_codes], 1)
-            categorical = np.asarray(categorical).reshape(b, len(self.categorical_codes))
-            parts += [np.eye(k, dtype=np.float32)[categorical[:, i]] for i, k in enumerate(self.categorical_codes)]
-        if self.continuous_codes:
-            if continuous is None:
-                continuous = rng.uniform(-1, 1, (b, self.continuous_codes))
-            parts.append(np.asarray(continuous, np.float32).reshape(b, self.continuous_codes))
-        return np.concatenate(parts, axis=1).astype(np.float32)
+        return self.codes.combine(noise, categorical, continuous, seed)
 
-    # ---- training noise --------------------------------------------------------------
-    def _draw(self, batch, seed, labels):
-        """Noise, InfoGAN codes and generator labels for one update."""
-        s = tf.unstack(tf.random.experimental.stateless_split(seed, num=3))
-        z = tf.random.stateless_normal((batch, self.latent_dim), seed=s[0])
-        parts, cat, cont = [z], None, None
-        if self.categorical_codes:
-            cat = tf.stack(
-                [tf.random.stateless_uniform((batch,), seed=s[1] + i, minval=0, maxval=k, dtype=tf.int32)
-                 for i, k in enumerate(self.categorical_codes)], axis=1)
-            parts += [tf.one_hot(cat[:, i], k) for i, k in enumerate(self.categorical_codes)]
-        if self.continuous_codes:
-            cont = tf.random.stateless_uniform((batch, self.continuous_codes), seed=s[2], minval=-1.0, maxval=1.0)
-            parts.append(cont)
-        z_full = tf.concat(parts, axis=1) if len(parts) > 1 else z
-        return z_full, cat, cont
-
-    def _head_losses(self, heads, labels, cat, cont):
-        """Per-example ACGAN class loss and InfoGAN code loss (zeros when unused)."""
-        zero = tf.zeros_like(tf.cast(tf.reshape(heads["logit"], (-1,)), tf.float32))
-        class_loss = information.class_cross_entropy(labels, heads["class_logits"]) if self.auxiliary_weight > 0 else zero
-        info = zero
-        if self.categorical_codes:
-            info = info + information.categorical_codes_nll(cat, heads["code_logits"], self.categorical_codes)
-        if self.continuous_codes:
-            info = info + information.continuous_codes_nll(cont, heads["code_mean"])
-        return class_loss, info
+    def _class_loss(self, heads, labels):
+        """ACGAN's per-example class loss from a discriminator's heads (0 without the auxiliary head)."""
+        if self.auxiliary_weight > 0:
+            return information.class_cross_entropy(labels, heads["class_logits"])
+        return tf.zeros_like(tf.cast(tf.reshape(heads["logit"], (-1,)), tf.float32))
 
     # ---- training ---------------------------------------------------------------------
-    def compile(self, g_optimizer="auto", d_optimizer="auto", **kwargs):
-        """Sets both optimisers and builds their variables.
-
-        Args:
-            g_optimizer, d_optimizer: "auto" (the preset defaults), an optimiser
-                name, config or instance. Under mixed_float16 each is wrapped in
-                a `LossScaleOptimizer` that scales its own loss.
-            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
-                `steps_per_execution`; defaults in `kerasgen.models.base.set_compile_defaults`).
-        """
-        super().compile(optimizer=None, **set_compile_defaults(kwargs))
-        float16 = uses_float16(self.generator, self.discriminator)
-        self.g_optimizer = resolve_optimizer(g_optimizer, self.g_optimizer_config, float16)
-        self.d_optimizer = resolve_optimizer(d_optimizer, self.d_optimizer_config, float16)
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
-
-    @property
-    def metrics(self):
-        trackers = [self.d_loss_tracker, self.g_loss_tracker]
-        if self.penalty in ("gradient", "r1"):
-            trackers.append(self.penalty_tracker)
-        if self.auxiliary_weight > 0:
-            trackers.append(self.class_tracker)
-        if self.uses_info:
-            trackers.append(self.info_tracker)
-        return trackers
-
-    def _loss_scale(self, optimizer):
-        return tf.cast(optimizer.dynamic_scale, tf.float32) if hasattr(optimizer, "dynamic_scale") else 1.0
-
     def _discriminator_step(self, real, labels, seed, drawn=None):
         """One discriminator update; `drawn` = (fake batch, InfoGAN codes) to score instead of drawing
         and generating a batch here."""
         batch = tf.shape(real)[0]
         s_noise, s_alpha = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
         if drawn is None:
-            z_full, cat, cont = self._draw(batch, s_noise, labels)
+            z_full, cat, cont = self.codes.draw(batch, s_noise)
             fake = tf.cast(self._generate(z_full, labels, True), tf.float32)
         else:
             fake, cat, cont = drawn
@@ -317,45 +229,29 @@ class GAN(GenerativeModel):
             fake_heads = self._discriminate(fake, labels, True)
             per_example = self.adversarial_loss.discriminator(real_heads["logit"], fake_heads["logit"])
             penalty = tf.zeros_like(per_example)
-            critic = lambda x: self._discriminate(x, labels, True)["logit"]
-            scale = self._loss_scale(self.d_optimizer)
-            if self.penalty == "gradient":
-                alpha_shape = tf.concat([[batch], tf.ones(len(self.data_shape), tf.int32)], 0)
-                alpha = tf.random.stateless_uniform(alpha_shape, seed=s_alpha)
-                penalty = penalties.gradient_penalty(critic, real, fake, alpha, scale)
-                per_example = per_example + self.penalty_weight * penalty
-            elif self.penalty == "r1":
-                penalty = penalties.r1_penalty(critic, real, scale)
-                per_example = per_example + 0.5 * self.penalty_weight * penalty
-            class_fake, info = self._head_losses(fake_heads, labels, cat, cont)
-            class_loss = class_fake
+            if self.penalty_fn.term is not None:
+                critic = lambda x: self._discriminate(x, labels, True)["logit"]  # noqa: E731
+                penalty = self.penalty_fn.term(critic, real, fake, s_alpha, loss_scale(self.d_optimizer))
+                per_example = per_example + self.penalty_fn.factor * self.penalty_weight * penalty
+            info = self.codes.loss(fake_heads, cat, cont)
+            class_loss = self._class_loss(fake_heads, labels)
             if self.auxiliary_weight > 0:  # ACGAN's discriminator also classifies real data
-                class_loss = class_loss + information.class_cross_entropy(labels, real_heads["class_logits"])
+                class_loss = class_loss + self._class_loss(real_heads, labels)
             per_example = per_example + self.auxiliary_weight * class_loss + self.info_weight * info
             loss = self.global_mean(per_example)
             scaled = self.d_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, d_vars)
         self.d_optimizer.apply(grads, d_vars)
-        if self.penalty == "clip":
-            self._clip_discriminator()
+        if self.penalty_fn.constraint is not None:
+            self.penalty_fn.constraint(d_vars, self.clip_value)
         return per_example, penalty, class_loss, info
-
-    def _clip_discriminator(self):
-        clip = self.clip_value
-
-        def update(strategy, variables):
-            for v in variables:
-                strategy.extended.update(v, lambda var: var.assign(tf.clip_by_value(var, -clip, clip)))
-
-        variables = [getattr(v, "value", v) for v in self.discriminator.trainable_variables]
-        tf.distribute.get_replica_context().merge_call(update, args=(variables,))
 
     def _generator_step(self, labels, batch, seed, real=None, critic_seed=None):
         """One generator update with fresh noise from `seed`; or, with `real` and `critic_seed`, the last
         discriminator update and then the generator update on the same generated batch (`reuse_fakes`).
         Returns the generator's per-example loss and the discriminator step's outputs (or None)."""
         noise_seed = seed if real is None else tf.unstack(tf.random.experimental.stateless_split(critic_seed, num=2))[0]
-        z_full, cat, cont = self._draw(batch, noise_seed, labels)
+        z_full, cat, cont = self.codes.draw(batch, noise_seed)
         g_vars = self.generator.trainable_variables
         d_out = None
         with tf.GradientTape() as tape:
@@ -365,7 +261,7 @@ class GAN(GenerativeModel):
                     d_out = self._discriminator_step(real, labels, critic_seed, drawn=(fake, cat, cont))
             heads = self._discriminate(fake, labels, True)
             per_example = self.adversarial_loss.generator(heads["logit"])
-            class_loss, info = self._head_losses(heads, labels, cat, cont)
+            class_loss, info = self._class_loss(heads, labels), self.codes.loss(heads, cat, cont)
             per_example = per_example + self.auxiliary_weight * class_loss + self.info_weight * info
             loss = self.global_mean(per_example)
             scaled = self.g_optimizer.scale_loss(loss)
@@ -374,12 +270,8 @@ class GAN(GenerativeModel):
         return per_example, d_out
 
     def train_step(self, data):
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if self.g_optimizer is None:
-            raise RuntimeError("call compile() before fit()")
-        x = self.check_data(x)
-        labels = self.labels_from_batch(y)
-        real = self.to_model_space(x)
+        self.require_compiled()
+        real, labels = self.unpack_batch(data)
         batch = tf.shape(real)[0]
         seeds = self.step_seeds(self.n_critic + 1)
         separate = self.n_critic - 1 if self.reuse_fakes else self.n_critic
@@ -390,16 +282,9 @@ class GAN(GenerativeModel):
         else:
             g_per_example, _ = self._generator_step(labels, batch, seeds[-1])
         d_per_example, penalty, class_loss, info = d_out
-        # Trackers take this replica's mean; Keras averages them across replicas.
-        self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
-        self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
-        if self.penalty in ("gradient", "r1"):
-            self.penalty_tracker.update_state(tf.reduce_mean(penalty))
-        if self.auxiliary_weight > 0:
-            self.class_tracker.update_state(tf.reduce_mean(class_loss))
-        if self.uses_info:
-            self.info_tracker.update_state(tf.reduce_mean(info))
-        return self.metric_results()
+        terms = {"d_loss": d_per_example, "g_loss": g_per_example, "penalty": penalty, "class_loss": class_loss,
+                 "info_loss": info}
+        return self.report({name: terms[name] for name in self.trackers})
 
     def test_step(self, data):
         return self.metric_results()
@@ -407,19 +292,16 @@ class GAN(GenerativeModel):
     # ---- sampling -------------------------------------------------------------------------
     def sample_noise(self, n, seed=None, truncation=None):
         """Noise z (n, latent_dim) float32; truncated to |z| <= truncation when set."""
-        rng = np.random.default_rng(seed)
-        if truncation is None:
-            return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
-        if truncation <= 0:
-            raise ValueError(f"truncation must be > 0, got {truncation}")
-        return truncnorm.rvs(-truncation, truncation, size=(n, self.latent_dim), random_state=rng).astype(np.float32)
+        spec = {"kind": "normal", "shape": [self.latent_dim]}
+        return noise_lib.draw(spec, n, seed, truncation)
 
     def sample(self, n, seed=None, labels=None, truncation=None, batch_size=256):
         """Draws n samples in data space.
 
         Args:
             n: number of samples.
-            seed: the same seed gives the same samples.
+            seed: the same seed gives the same samples (and the same as the ONNX export's
+                `OnnxGenerator.sample(n, seed)`: both draw with `kerasgen.noise.draw`).
             labels: int (n,) classes for conditional models; when None, classes
                 cycle 0, 1, ..., num_classes - 1.
             truncation: truncate the noise to |z| <= truncation (the truncation trick).
@@ -429,11 +311,8 @@ class GAN(GenerativeModel):
             float32 numpy array (n, *data_shape); images in [-1, 1], vectors on
             the training data's scale.
         """
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        z = self.make_latent(self.sample_noise(n, seed, truncation), seed=seed)
-        labels = self.sample_labels(n, labels)
+        z = noise_lib.draw(self.export_noise(), n, seed, truncation)
+        labels = self.sample_labels(len(z), labels)
         return self.generate(z, labels, batch_size)
 
     def generate(self, z, labels=None, batch_size=256):
@@ -450,14 +329,10 @@ class GAN(GenerativeModel):
 
     # ---- export hooks ---------------------------------------------------------------------
     def export_noise(self) -> dict:
-        if not self.uses_info:
-            return {"name": "z", "shape": [self.generator_input_dim], "dtype": "float32", "kind": "normal"}
-        return {"name": "z", "shape": [self.generator_input_dim], "dtype": "float32", "kind": "infogan",
-                "latent_dim": self.latent_dim, "categorical_codes": list(self.categorical_codes),
-                "continuous_codes": self.continuous_codes}
+        return self.codes.noise_spec()
 
     def prior_noise(self, n, seed):
-        return self._draw(n, seed, None)[0]
+        return self.codes.draw(n, seed)[0]
 
     def get_config(self):
         return {

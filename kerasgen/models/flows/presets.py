@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import math
 
+from kerasgen.models.flows.autoregressive import AutoregressiveStep
+from kerasgen.models.flows.continuous import FFJORDStep
+from kerasgen.models.flows.coupling import CouplingStep, ImageCouplingStep
 from kerasgen.models.flows.flow import Flow
-from kerasgen.models.flows import image_steps
-from kerasgen.models.flows import steps as flow_steps
+from kerasgen.models.flows.linear import ActNormStep, InvertibleConv1x1Step, LeakyReLUStep, LULinearStep, ScaleStep
+from kerasgen.models.flows.multiscale import FactorOutStep, FlattenStep, LogitStep, SqueezeStep
+from kerasgen.models.flows.planar import PlanarStep, RadialStep
+from kerasgen.models.flows.residual import ResidualStep
 from kerasgen.registry import register_preset
 
 CONTEXT_DIM = 8
@@ -40,8 +45,8 @@ def _flow(name, data_shape, steps, num_classes, num_levels=256, **kw):
     data_shape = tuple(data_shape)
     if _is_image(data_shape):
         if len(steps[-1].event_shape) == 1:
-            steps = steps + [image_steps.FlattenStep(data_shape, name="flatten")]
-        steps = steps + [image_steps.LogitStep(data_shape, alpha=kw.pop("alpha", 0.05), name="logit")]
+            steps = steps + [FlattenStep(data_shape, name="flatten")]
+        steps = steps + [LogitStep(data_shape, alpha=kw.pop("alpha", 0.05), name="logit")]
         kw.setdefault("standardize", False)
         kw["num_levels"] = num_levels
     else:
@@ -68,22 +73,22 @@ def _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, c
     shape, steps = tuple(data_shape), []
 
     def coupling(mask, parity, tag):
-        return image_steps.ImageCouplingStep(shape, mask, parity, transform, hidden=channels, context_dim=context,
-                                             name=tag, **extra)
+        return ImageCouplingStep(shape, mask, parity, transform, hidden=channels, context_dim=context,
+                                 name=tag, **extra)
 
     for scale in range(num_scales):
         last = scale == num_scales - 1
         for i in range(4 if last else 3):
             steps.append(coupling("checkerboard", i % 2, f"s{scale}_checker_{i}"))
         if final_actnorm:
-            steps.append(image_steps.ActNormStep(shape, name=f"s{scale}_actnorm"))
+            steps.append(ActNormStep(shape, name=f"s{scale}_actnorm"))
         if last:
             break
-        steps.append(image_steps.SqueezeStep(shape, name=f"s{scale}_squeeze"))
+        steps.append(SqueezeStep(shape, name=f"s{scale}_squeeze"))
         shape = steps[-1].latent_shape
         for i in range(3):
             steps.append(coupling("channel", i % 2, f"s{scale}_channel_{i}"))
-        steps.append(image_steps.FactorOutStep(shape, name=f"s{scale}_factor_out"))
+        steps.append(FactorOutStep(shape, name=f"s{scale}_factor_out"))
         shape = steps[-1].latent_shape
     return _flow(name, data_shape, steps[::-1], num_classes, **kw)
 
@@ -96,28 +101,34 @@ def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, 
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
     extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
-    steps = [flow_steps.CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
-                                     name=f"coupling_{i}", **extra) for i in range(num_steps)]
+    steps = [CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
+                          name=f"coupling_{i}", **extra) for i in range(num_steps)]
     if final_scale:
-        steps.append(flow_steps.ScaleStep(dim, name="scale"))
+        steps.append(ScaleStep(dim, name="scale"))
     return _flow(name, data_shape, steps, num_classes, **kw)
 
 
-@register_preset("nice", "flow", "NICE: additive coupling steps and a final diagonal scaling")
+@register_preset("nice", "flow", "NICE: additive coupling steps and a final diagonal scaling",
+                 labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16), channels=8, num_scales=1),
+                 reference="Dinh et al. 2015, NICE: Non-linear Independent Components Estimation, arXiv:1410.8516")
 def nice(data_shape, latent_dim=None, num_classes=None, num_steps=6, hidden=(128, 128), **kw):
     """NICE (Dinh et al. 2015); returns an uncompiled `Flow`. On images: the multi-scale coupling
     architecture with additive couplings and an ActNorm scaling per scale."""
     return _coupling_flow("nice", "additive", data_shape, num_classes, num_steps, hidden, final_scale=True, **kw)
 
 
-@register_preset("realnvp", "flow", "RealNVP: affine coupling steps with alternating masks")
+@register_preset("realnvp", "flow", "RealNVP: affine coupling steps with alternating masks",
+                 labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16), channels=8),
+                 reference="Dinh et al. 2017, Density estimation using Real NVP, arXiv:1605.08803")
 def realnvp(data_shape, latent_dim=None, num_classes=None, num_steps=8, hidden=(128, 128), **kw):
     """RealNVP (Dinh et al. 2017); returns an uncompiled `Flow`. On images: `num_scales` scales of
     checkerboard and channel-masked convolutional couplings with squeeze and factor-out."""
     return _coupling_flow("realnvp", "affine", data_shape, num_classes, num_steps, hidden, **kw)
 
 
-@register_preset("nsf", "flow", "Neural spline flow: rational-quadratic spline coupling, 8 bins on [-4, 4]")
+@register_preset("nsf", "flow", "Neural spline flow: rational-quadratic spline coupling, 8 bins on [-4, 4]",
+                 labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16), channels=8, num_scales=1),
+                 reference="Durkan et al. 2019, Neural Spline Flows, arXiv:1906.04032")
 def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128, 128), **kw):
     """Coupling neural spline flow (Durkan et al. 2019); returns an uncompiled `Flow` (multi-scale on images)."""
     return _coupling_flow("nsf", "spline", data_shape, num_classes, num_steps, hidden, **kw)
@@ -126,12 +137,14 @@ def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128,
 def _autoregressive(name, data_shape, num_classes, num_steps, hidden, inverse, **kw):
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
-    steps = [flow_steps.AutoregressiveStep(dim, hidden=hidden, reverse=i % 2 == 1, inverse=inverse,
-                                           context_dim=context, name=f"autoregressive_{i}") for i in range(num_steps)]
+    steps = [AutoregressiveStep(dim, hidden=hidden, reverse=i % 2 == 1, inverse=inverse,
+                                context_dim=context, name=f"autoregressive_{i}") for i in range(num_steps)]
     return _flow(name, data_shape, steps, num_classes, **kw)
 
 
-@register_preset("glow", "flow", "Glow: ActNorm, invertible 1x1 convolution and affine coupling, multi-scale (images)")
+@register_preset("glow", "flow", "Glow: ActNorm, invertible 1x1 convolution and affine coupling, multi-scale (images)",
+                 data=("images",), labels="optional", uses_levels=True, small=dict(num_steps=1, channels=8),
+                 reference="Kingma & Dhariwal 2018, Glow: Generative Flow with Invertible 1x1 Convolutions, arXiv:1807.03039")
 def glow(data_shape, latent_dim=None, num_classes=None, num_steps=8, num_scales=2, channels=64, **kw):
     """Glow (Kingma & Dhariwal 2018) on images; returns an uncompiled `Flow`.
 
@@ -147,26 +160,30 @@ def glow(data_shape, latent_dim=None, num_classes=None, num_steps=8, num_scales=
     context = CONTEXT_DIM if num_classes else 0
     shape, steps = tuple(data_shape), []
     for scale in range(num_scales):
-        steps.append(image_steps.SqueezeStep(shape, name=f"s{scale}_squeeze"))
+        steps.append(SqueezeStep(shape, name=f"s{scale}_squeeze"))
         shape = steps[-1].latent_shape
         for i in range(num_steps):
-            steps += [image_steps.ActNormStep(shape, name=f"s{scale}_actnorm_{i}"),
-                      image_steps.InvertibleConv1x1Step(shape, seed=100 * scale + i, name=f"s{scale}_inv1x1_{i}"),
-                      image_steps.ImageCouplingStep(shape, "channel", 0, "affine", hidden=channels,
-                                                    context_dim=context, name=f"s{scale}_coupling_{i}")]
+            steps += [ActNormStep(shape, name=f"s{scale}_actnorm_{i}"),
+                      InvertibleConv1x1Step(shape, seed=100 * scale + i, name=f"s{scale}_inv1x1_{i}"),
+                      ImageCouplingStep(shape, "channel", 0, "affine", hidden=channels,
+                                        context_dim=context, name=f"s{scale}_coupling_{i}")]
         if scale < num_scales - 1:
-            steps.append(image_steps.FactorOutStep(shape, name=f"s{scale}_factor_out"))
+            steps.append(FactorOutStep(shape, name=f"s{scale}_factor_out"))
             shape = steps[-1].latent_shape
     return _flow("glow", data_shape, steps[::-1], num_classes, **kw)
 
 
-@register_preset("maf", "flow", "MAF: masked autoregressive affine steps (fast density, sequential sampling)")
+@register_preset("maf", "flow", "MAF: masked autoregressive affine steps (fast density, sequential sampling)",
+                 labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16)),
+                 reference="Papamakarios et al. 2017, Masked Autoregressive Flow for Density Estimation, arXiv:1705.07057")
 def maf(data_shape, latent_dim=None, num_classes=None, num_steps=5, hidden=(128, 128), **kw):
     """Masked autoregressive flow (Papamakarios et al. 2017); returns an uncompiled `Flow`."""
     return _autoregressive("maf", data_shape, num_classes, num_steps, hidden, inverse=False, **kw)
 
 
-@register_preset("iaf", "flow", "IAF: inverse autoregressive steps (fast sampling, sequential density)")
+@register_preset("iaf", "flow", "IAF: inverse autoregressive steps (fast sampling, sequential density)",
+                 labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16)),
+                 reference="Kingma et al. 2016, Improved Variational Inference with Inverse Autoregressive Flow, arXiv:1606.04934")
 def iaf(data_shape, latent_dim=None, num_classes=None, num_steps=5, hidden=(128, 128), **kw):
     """Inverse autoregressive flow (Kingma et al. 2016); returns an uncompiled `Flow`."""
     return _autoregressive("iaf", data_shape, num_classes, num_steps, hidden, inverse=True, **kw)
@@ -182,19 +199,25 @@ def _parameter_steps(name, step_class, data_shape, num_classes, num_steps, kw):
     return _flow(name, data_shape, steps, None, **kw)
 
 
-@register_preset("planar", "flow", "Planar flow: 16 planar steps with the invertibility constraint")
+@register_preset("planar", "flow", "Planar flow: 16 planar steps with the invertibility constraint",
+                 data=("vectors",), small=dict(num_steps=4),
+                 reference="Rezende & Mohamed 2015, Variational Inference with Normalizing Flows, arXiv:1505.05770")
 def planar(data_shape, latent_dim=None, num_classes=None, num_steps=16, **kw):
     """Planar flow (Rezende & Mohamed 2015); returns an uncompiled `Flow`."""
-    return _parameter_steps("planar", flow_steps.PlanarStep, data_shape, num_classes, num_steps, kw)
+    return _parameter_steps("planar", PlanarStep, data_shape, num_classes, num_steps, kw)
 
 
-@register_preset("radial", "flow", "Radial flow: 32 radial steps with the invertibility constraint")
+@register_preset("radial", "flow", "Radial flow: 32 radial steps with the invertibility constraint",
+                 data=("vectors",), small=dict(num_steps=4),
+                 reference="Rezende & Mohamed 2015, Variational Inference with Normalizing Flows, arXiv:1505.05770")
 def radial(data_shape, latent_dim=None, num_classes=None, num_steps=32, **kw):
     """Radial flow (Rezende & Mohamed 2015); returns an uncompiled `Flow`."""
-    return _parameter_steps("radial", flow_steps.RadialStep, data_shape, num_classes, num_steps, kw)
+    return _parameter_steps("radial", RadialStep, data_shape, num_classes, num_steps, kw)
 
 
-@register_preset("lu-leaky", "flow", "Elementwise/linear flow: LU-decomposed linear steps between leaky ReLUs")
+@register_preset("lu-leaky", "flow", "Elementwise/linear flow: LU-decomposed linear steps between leaky ReLUs",
+                 data=("vectors",), small=dict(num_steps=2),
+                 reference="Oliva et al. 2018, Transformation Autoregressive Networks (leaky-ReLU flows), arXiv:1801.09819; Kingma & Dhariwal 2018 (LU parameterisation)")
 def lu_leaky(data_shape, latent_dim=None, num_classes=None, num_steps=6, **kw):
     """`num_steps` pairs (LU linear, leaky ReLU) and a final LU linear step; returns an uncompiled `Flow`."""
     if num_classes:
@@ -203,30 +226,34 @@ def lu_leaky(data_shape, latent_dim=None, num_classes=None, num_steps=6, **kw):
     kw.pop("hidden", None)
     steps = []
     for i in range(num_steps):
-        steps += [flow_steps.LULinearStep(dim, permutation_seed=i, name=f"linear_{i}"),
-                  flow_steps.LeakyReLUStep(dim, name=f"leaky_{i}")]
-    steps.append(flow_steps.LULinearStep(dim, permutation_seed=num_steps, name=f"linear_{num_steps}"))
+        steps += [LULinearStep(dim, permutation_seed=i, name=f"linear_{i}"),
+                  LeakyReLUStep(dim, name=f"leaky_{i}")]
+    steps.append(LULinearStep(dim, permutation_seed=num_steps, name=f"linear_{num_steps}"))
     return _flow("lu-leaky", data_shape, steps, None, **kw)
 
 
-@register_preset("residual", "flow", "Residual flow: 4 spectrally normalised residual steps, roulette log-det")
+@register_preset("residual", "flow", "Residual flow: 4 spectrally normalised residual steps, roulette log-det",
+                 data=("vectors",), small=dict(num_steps=2, hidden=(16, 16)),
+                 reference="Chen et al. 2019, Residual Flows for Invertible Generative Modeling, arXiv:1906.02735; Behrmann et al. 2019 (i-ResNet)")
 def residual(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(64, 64), coeff=0.9,
              estimator="roulette", **kw):
     """i-ResNet / Residual Flow steps and a final elementwise scale; returns an uncompiled `Flow`."""
     if num_classes:
         raise ValueError("preset 'residual' takes no labels")
     dim = _event_dim("residual", data_shape)
-    steps = [flow_steps.ResidualStep(dim, hidden=hidden, coeff=coeff, estimator=estimator, name=f"residual_{i}")
+    steps = [ResidualStep(dim, hidden=hidden, coeff=coeff, estimator=estimator, name=f"residual_{i}")
              for i in range(num_steps)]
-    return _flow("residual", data_shape, steps + [flow_steps.ScaleStep(dim, name="scale")], None, **kw)
+    return _flow("residual", data_shape, steps + [ScaleStep(dim, name="scale")], None, **kw)
 
 
-@register_preset("ffjord", "flow", "FFJORD: one continuous-time step, tanh MLP dynamics, Hutchinson traces")
+@register_preset("ffjord", "flow", "FFJORD: one continuous-time step, tanh MLP dynamics, Hutchinson traces",
+                 data=("vectors",), small=dict(hidden=(16, 16), tolerance=1e-3),
+                 reference="Grathwohl et al. 2019, FFJORD: Free-form Continuous Dynamics, arXiv:1810.01367")
 def ffjord(data_shape, latent_dim=None, num_classes=None, num_steps=1, hidden=(64, 64), tolerance=1e-5, **kw):
     """FFJORD (Grathwohl et al. 2019) on vectors; returns an uncompiled `Flow`."""
     if num_classes:
         raise ValueError("preset 'ffjord' takes no labels")
     dim = _event_dim("ffjord", data_shape)
-    steps = [flow_steps.FFJORDStep(dim, hidden=hidden, tolerance=tolerance, name=f"ffjord_{i}")
+    steps = [FFJORDStep(dim, hidden=hidden, tolerance=tolerance, name=f"ffjord_{i}")
              for i in range(num_steps)]
     return _flow("ffjord", data_shape, steps, None, **kw)

@@ -8,6 +8,9 @@ truncation, which makes the series estimate unbiased (Chen et al. 2019, Residual
 for evaluation it is computed exactly from the Jacobian (cheap for the vector sizes
 this step is meant for). Sampling inverts the step by the fixed-point iteration
 x <- z - g(x), a contraction because Lip(g) < 1.
+
+`ResidualStep` owns g (`LipschitzMLP`, spectrally normalised) and builds `ResidualInverse`,
+whose log-determinant is `roulette_log_det` in training and `exact_log_det` otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
+
+from kerasgen.models.flows.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -155,3 +160,35 @@ class ResidualInverse(tfb.Bijector):
         if self._seed is None:
             return exact_log_det(self._g, x)
         return roulette_log_det(self._g, x, self._seed)
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ResidualStep(FlowStep):
+    """Invertible residual step (i-ResNet / Residual Flows): x + g(x) = z with Lip(g) < 1.
+
+    Args:
+        event_dim: size D of the vectors.
+        hidden: widths of the spectrally normalised ELU MLP g.
+        coeff: per-layer Lipschitz bound of g.
+        estimator: how training estimates log det(I + J_g): "roulette" (unbiased Hutchinson power
+            series with Russian-roulette truncation) or "exact" (the full Jacobian). Evaluation
+            is always exact.
+    """
+
+    def __init__(self, event_dim, hidden=(64, 64), coeff=0.9, estimator="roulette", **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        if estimator not in ("roulette", "exact"):
+            raise ValueError(f"unknown log-det estimator {estimator!r}; use 'roulette' or 'exact'")
+        self.hidden, self.coeff, self.estimator = tuple(hidden), float(coeff), estimator
+        self.net = LipschitzMLP(self.event_dim, self.hidden, self.coeff, name="g")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        training = seed is not None
+        stochastic = training and self.estimator == "roulette"
+        return ResidualInverse(lambda x: self.net(x, training=training), seed=seed if stochastic else None)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": list(self.hidden), "coeff": self.coeff,
+                "estimator": self.estimator}

@@ -17,7 +17,9 @@ import keras
 import tensorflow as tf
 
 from kerasgen.losses import adversarial
-from kerasgen.models.base import adam, deserialize_network, resolve_optimizer, set_compile_defaults, uses_float16
+from kerasgen.models.network_args import resolve_network
+from kerasgen.models.optimizers import adam
+from kerasgen.models.players import KERAS_OPTIMIZER, Player
 from kerasgen.models.variational.vae import VAE, reparameterise
 from kerasgen.registry import register_algorithm
 
@@ -28,7 +30,8 @@ class AAE(VAE):
 
     Args:
         encoder, decoder: as for `VAE` (the encoder gives a Gaussian q(z|x)).
-        discriminator: Keras model z (B, latent_dim) -> logits (B, 1).
+        discriminator: Keras model z (B, latent_dim) -> logits (B, 1), or a registered
+            discriminator name ("mlp"), a builder or a serialised model.
         latent_dim: size of z.
         loss: adversarial loss name from `kerasgen.losses.LOSSES` ("non_saturating" default).
         adversarial_weight: weight of the encoder's adversarial loss against reconstruction.
@@ -47,7 +50,8 @@ class AAE(VAE):
         adversarial_loss = adversarial.get(loss)
         super().__init__(encoder, decoder, latent_dim, **kwargs)
         self.adversarial = adversarial_loss
-        self.discriminator = deserialize_network(discriminator)
+        self.discriminator = resolve_network(discriminator, "discriminator", data_shape=(int(latent_dim),),
+                                             name="latent_discriminator")
         self.loss_name = loss
         self.adversarial_weight = float(adversarial_weight)
         self.d_optimizer_config = d_optimizer_config or adam(1e-3, 0.5, 0.999)
@@ -57,25 +61,11 @@ class AAE(VAE):
         d_ids = {id(v) for v in self.discriminator.trainable_variables}
         return [v for v in self.trainable_variables if id(v) not in d_ids]
 
-    def compile(self, optimizer="auto", d_optimizer="auto", **kwargs):
-        """Sets and builds the autoencoder and discriminator optimisers ("auto": preset defaults)."""
-        set_compile_defaults(kwargs)
-        float16 = uses_float16(self.encoder, self.decoder, self.discriminator)
-        opt = resolve_optimizer(optimizer, self.optimizer_config, float16)
-        self.d_optimizer = resolve_optimizer(d_optimizer, self.d_optimizer_config, float16)
-        keras.Model.compile(self, optimizer=opt, **kwargs)  # not VAE.compile: it builds on every variable
-        self.optimizer.build(self._autoencoder_variables())
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if getattr(self, "optimizer", None) is None or self.d_optimizer is None:
-            return None
-        return {"optimizer": keras.saving.serialize_keras_object(self.optimizer),
-                "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(optimizer=keras.saving.deserialize_keras_object(config["optimizer"]),
-                     d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]))
+    def players(self):
+        """The autoencoder (Keras' `optimizer`) and the latent discriminator (`d_optimizer`)."""
+        return (Player(KERAS_OPTIMIZER, self._autoencoder_variables, self.optimizer_config, "autoencoder"),
+                Player("d_optimizer", lambda: self.discriminator.trainable_variables, self.d_optimizer_config,
+                       "discriminator"))
 
     def _autoencoder_terms(self, x_model, labels, seed, training):
         mean, log_var = self._posterior(x_model, labels, training)
@@ -91,8 +81,7 @@ class AAE(VAE):
         return self.adversarial.discriminator(real, fake)
 
     def train_step(self, data):
-        if self.d_optimizer is None:
-            raise RuntimeError("call compile() before fit()")
+        self.require_compiled()
         x_model, labels = self.unpack_batch(data)
         seed_ae, seed_prior = self.step_seeds(2)
         ae_vars = self._autoencoder_variables()

@@ -13,12 +13,11 @@ KL(q(z2 | z1) || N(0, I)) (the z1 part has no closed form and stays sampled).
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from kerasgen.losses import divergences
-from kerasgen.models.base import deserialize_network
+from kerasgen.models.network_args import deserialize_network
 from kerasgen.models.variational.vae import VAE, per_sample, posterior_outputs, reparameterise, tile_samples
 from kerasgen.registry import register_algorithm
 
@@ -62,10 +61,10 @@ class HierarchicalVAE(VAE):
         kl_analytic = per_sample(log_q1 - log_p1 + divergences.gaussian_kl(mean2, log_var2), k)
         return z1, kl_mc, kl_analytic
 
-    def _prior_latents(self, n, rng):
-        z2 = rng.standard_normal((n, self.top_latent_dim)).astype(np.float32)
-        eps = rng.standard_normal((n, self.latent_dim)).astype(np.float32)
-        if n == 0:
+    def _latents_from_noise(self, noise):
+        """z1 from noise (B, top_latent_dim + latent_dim): z2, then z1 = mean + std * eps under p(z1 | z2)."""
+        z2, eps = noise[:, :self.top_latent_dim], noise[:, self.top_latent_dim:]
+        if len(noise) == 0:
             return eps
         mean1, log_var1 = posterior_outputs(self.top_prior(z2, training=False))
         return ops.convert_to_numpy(mean1 + tf.exp(0.5 * log_var1) * eps)

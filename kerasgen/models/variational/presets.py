@@ -7,7 +7,8 @@ algorithm's keyword arguments as overrides (e.g. `likelihood="logistic"`).
 
 from __future__ import annotations
 
-from kerasgen.models.flows.steps import AutoregressiveStep, PlanarStep
+from kerasgen.models.flows.autoregressive import AutoregressiveStep
+from kerasgen.models.flows.planar import PlanarStep
 from kerasgen.models.variational.aae import AAE
 from kerasgen.models.variational.flow_posterior import FlowPosteriorVAE
 from kerasgen.models.variational.hierarchical import HierarchicalVAE
@@ -15,25 +16,25 @@ from kerasgen.models.variational.vae import VAE
 from kerasgen.models.variational.vqvae import VQVAE
 from kerasgen.networks import (
     conv_encoder,
-    dcgan_generator,
+    dcgan_decoder,
+    mlp_decoder,
     mlp_discriminator,
     mlp_encoder,
-    mlp_generator,
     vq_decoder,
     vq_encoder,
 )
 from kerasgen.registry import register_preset
 
+SMALL = dict(base_filters=8, hidden=(32, 32))  # networks small enough for tests
+
 
 def _encoder_decoder(data_shape, latent_dim, conv, hidden, base_filters, num_classes=None):
     if conv and len(data_shape) == 3:
         encoder = conv_encoder(data_shape, latent_dim, base_filters=base_filters, num_classes=num_classes)
-        decoder = dcgan_generator(data_shape, latent_dim, base_filters=base_filters, num_classes=num_classes,
-                                  output_activation=None, name="decoder")
+        decoder = dcgan_decoder(data_shape, latent_dim, base_filters=base_filters, num_classes=num_classes)
     else:
         encoder = mlp_encoder(data_shape, latent_dim, hidden=hidden, num_classes=num_classes)
-        decoder = mlp_generator(data_shape, latent_dim, hidden=tuple(reversed(hidden)), num_classes=num_classes,
-                                output_activation=None, name="decoder")
+        decoder = mlp_decoder(data_shape, latent_dim, hidden=tuple(reversed(hidden)), num_classes=num_classes)
     return encoder, decoder
 
 
@@ -52,19 +53,22 @@ def _vae(name, data_shape, latent_dim, conv, hidden, base_filters, num_classes=N
                preset=name, **_data_defaults(data_shape, kw))
 
 
-@register_preset("vae", "variational", "MLP VAE, analytic KL, Bernoulli (images) or Gaussian (vectors) decoder")
+@register_preset("vae", "variational", "MLP VAE, analytic KL, Bernoulli (images) or Gaussian (vectors) decoder",
+                 small=SMALL, reference="Kingma & Welling 2014, Auto-Encoding Variational Bayes, arXiv:1312.6114")
 def vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """MLP encoder and decoder; returns an uncompiled `VAE`."""
     return _vae("vae", data_shape, latent_dim or 16, False, hidden, base_filters, **kw)
 
 
-@register_preset("conv-vae", "variational", "Convolutional VAE (DCGAN-style encoder and decoder)")
+@register_preset("conv-vae", "variational", "Convolutional VAE (DCGAN-style encoder and decoder)",
+                 small=SMALL, reference="Kingma & Welling 2014, Auto-Encoding Variational Bayes, arXiv:1312.6114")
 def conv_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """Conv encoder and transposed-conv decoder (MLPs for vectors); returns an uncompiled `VAE`."""
     return _vae("conv-vae", data_shape, latent_dim or 16, True, hidden, base_filters, **kw)
 
 
-@register_preset("beta-vae", "variational", "beta-VAE: beta 4 with a linear KL warm-up over 1,000 steps")
+@register_preset("beta-vae", "variational", "beta-VAE: beta 4 with a linear KL warm-up over 1,000 steps",
+                 small=SMALL, reference="Higgins et al. 2017, beta-VAE (ICLR); Bowman et al. 2016 for the KL warm-up, arXiv:1511.06349")
 def beta_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """Conv beta-VAE (beta 4, KL warm-up over 1,000 steps); returns an uncompiled `VAE`."""
     kw.setdefault("beta", 4.0)
@@ -72,7 +76,8 @@ def beta_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), b
     return _vae("beta-vae", data_shape, latent_dim or 10, True, hidden, base_filters, **kw)
 
 
-@register_preset("cvae", "variational", "Conditional VAE: labels to the encoder and the decoder", needs_labels=True)
+@register_preset("cvae", "variational", "Conditional VAE: labels to the encoder and the decoder", labels="required",
+                 small=SMALL, reference="Sohn et al. 2015, Learning Structured Output Representation using Deep Conditional Generative Models (NeurIPS)")
 def cvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """MLP CVAE (labels embedded in both networks); returns an uncompiled `VAE` with num_classes."""
     if not num_classes:
@@ -80,7 +85,8 @@ def cvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_
     return _vae("cvae", data_shape, latent_dim or 16, False, hidden, base_filters, num_classes=num_classes, **kw)
 
 
-@register_preset("iwae", "variational", "IWAE: MLP VAE trained on the importance-weighted bound, K=5")
+@register_preset("iwae", "variational", "IWAE: MLP VAE trained on the importance-weighted bound, K=5",
+                 small=SMALL, reference="Burda et al. 2016, Importance Weighted Autoencoders, arXiv:1509.00519")
 def iwae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """MLP VAE trained on the K-sample bound (k_samples=5 unless given); returns an uncompiled `VAE`."""
     kw.setdefault("objective", "iwae")
@@ -88,7 +94,8 @@ def iwae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_
     return _vae("iwae", data_shape, latent_dim or 16, False, hidden, base_filters, **kw)
 
 
-@register_preset("hvae", "variational", "Two-level hierarchical VAE: p(z2) p(z1|z2) p(x|z1), MLPs")
+@register_preset("hvae", "variational", "Two-level hierarchical VAE: p(z2) p(z1|z2) p(x|z1), MLPs",
+                 small=SMALL, reference="Sonderby et al. 2016, Ladder Variational Autoencoders, arXiv:1602.02282 (two-level top-down model)")
 def hvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, top_latent_dim=None,
          **kw):
     """MLP `HierarchicalVAE`; latent_dim is z1's size (default 32), z2 half of it unless given."""
@@ -104,7 +111,8 @@ def hvae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_
                            **_data_defaults(data_shape, kw))
 
 
-@register_preset("vq-vae", "variational", "VQ-VAE: 128-code codebook, straight-through, commitment 0.25")
+@register_preset("vq-vae", "variational", "VQ-VAE: 128-code codebook, straight-through, commitment 0.25",
+                 small=SMALL, reference="van den Oord et al. 2017, Neural Discrete Representation Learning, arXiv:1711.00937")
 def vq_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """Conv (images) or MLP (vectors) `VQVAE`; latent_dim is the code size (default 16); `ema=True`
     learns the codebook by moving averages."""
@@ -116,7 +124,8 @@ def vq_vae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), bas
     return VQVAE(encoder, decoder, data_shape=data_shape, preset="vq-vae", **_data_defaults(data_shape, kw))
 
 
-@register_preset("aae", "variational", "Adversarial autoencoder: a latent-space discriminator instead of the KL")
+@register_preset("aae", "variational", "Adversarial autoencoder: a latent-space discriminator instead of the KL",
+                 small=SMALL, reference="Makhzani et al. 2016, Adversarial Autoencoders, arXiv:1511.05644")
 def aae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32, **kw):
     """MLP `AAE` with an MLP discriminator on z (non-saturating loss); returns it uncompiled."""
     data_shape = tuple(data_shape)
@@ -130,7 +139,8 @@ def aae(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_f
 POSTERIORS = ("planar", "iaf")
 
 
-@register_preset("vae-flow", "variational", "VAE with a flow posterior: 10 amortised planar steps (or IAF)")
+@register_preset("vae-flow", "variational", "VAE with a flow posterior: 10 amortised planar steps (or IAF)",
+                 small=dict(SMALL, num_flow_steps=2), reference="Rezende & Mohamed 2015, Variational Inference with Normalizing Flows, arXiv:1505.05770; Kingma et al. 2016 (IAF), arXiv:1606.04934")
 def vae_flow(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), base_filters=32,
              posterior="planar", num_flow_steps=None, context_dim=32, **kw):
     """MLP `FlowPosteriorVAE`: `posterior="planar"` (10 amortised planar steps, Rezende & Mohamed
@@ -140,8 +150,7 @@ def vae_flow(data_shape, latent_dim=None, num_classes=None, hidden=(256, 256), b
     data_shape = tuple(data_shape)
     latent_dim = latent_dim or 16
     encoder = mlp_encoder(data_shape, latent_dim, hidden=hidden, context_dim=context_dim)
-    decoder = mlp_generator(data_shape, latent_dim, hidden=tuple(reversed(hidden)), output_activation=None,
-                            name="decoder")
+    decoder = mlp_decoder(data_shape, latent_dim, hidden=tuple(reversed(hidden)))
     if posterior == "planar":
         steps = [PlanarStep(latent_dim, context_dim=context_dim, name=f"planar_{i}")
                  for i in range(num_flow_steps or 10)]

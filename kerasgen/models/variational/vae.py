@@ -7,7 +7,7 @@ Monte Carlo estimate; beta follows a schedule (constant, linear warm-up, or
 cyclical) driven by the optimiser's step counter, so it survives save/resume.
 With `num_classes` the encoder and decoder also take labels (CVAE); with
 `objective="iwae"` the step maximises the K-sample importance-weighted bound.
-Subclasses change the latent part only (`_latent`, `_prior_latents`): the
+Subclasses change the latent part only (`_latent`, `_latents_from_noise`): the
 hierarchical VAE adds a second stochastic layer; the adversarial autoencoder
 replaces the KL with a latent-space discriminator.
 
@@ -26,15 +26,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasgen import noise as noise_lib
 from kerasgen.layers.likelihood import DecoderLikelihood
 from kerasgen.losses import divergences
-from kerasgen.models.base import (
-    SingleOptimizerModel,
-    adam,
-    data_shape_of,
-    deserialize_network,
-    network_attr,
-)
+from kerasgen.models.base import GenerativeModel
+from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
+from kerasgen.models.optimizers import adam
 from kerasgen.registry import register_algorithm
 
 OBJECTIVES = ("elbo", "iwae")
@@ -67,14 +64,16 @@ def per_sample(values, k):
 
 
 @register_algorithm
-class VAE(SingleOptimizerModel):
+class VAE(GenerativeModel):
     """Variational autoencoder with a diagonal Gaussian posterior.
 
     Args:
         encoder: Keras model x (B, *data_shape) [, labels (B,)] -> {"mean", "log_var"}
-            (B, latent_dim) each, or a pair [mean, log_var].
+            (B, latent_dim) each, or a pair [mean, log_var]; or a registered encoder name
+            ("mlp", "conv"), a builder or a serialised model.
         decoder: Keras model z (B, latent_dim) [, labels (B,)] -> (B, *data_shape): logits
-            for "bernoulli", the mean / location otherwise.
+            for "bernoulli", the mean / location otherwise; or a registered decoder name
+            ("mlp", "dcgan"), a builder or a serialised model (a name needs `data_shape`).
         latent_dim: size of z.
         data_shape: shape of one example (read from the decoder when None).
         likelihood: "bernoulli", "gaussian" or "logistic" (see `DecoderLikelihood`).
@@ -94,14 +93,17 @@ class VAE(SingleOptimizerModel):
     """
 
     tracker_names = ("objective", "neg_elbo", "reconstruction", "kl", "beta")
+    likelihood_kind = "bound"
+    has_encoder = True
 
     def __init__(self, encoder, decoder, latent_dim, data_shape=None, likelihood="bernoulli", decoder_scale=None,
                  beta=1.0, kl_warmup_steps=0, kl_cycle_steps=0, kl="analytic", objective="elbo", k_samples=1,
                  num_classes=None, standardize=False, optimizer_config=None, preset=None, seed=None, **kwargs):
-        encoder = deserialize_network(encoder)
-        decoder = deserialize_network(decoder)
+        context = dict(latent_dim=int(latent_dim), num_classes=num_classes)
+        decoder = resolve_network(decoder, "decoder", data_shape=data_shape, **context)
         if data_shape is None:
             data_shape = data_shape_of(decoder, "decoder")
+        encoder = resolve_network(encoder, "encoder", data_shape=data_shape, **context)
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; use one of {', '.join(OBJECTIVES)}")
@@ -260,23 +262,23 @@ class VAE(SingleOptimizerModel):
         """decode(posterior mean of x) in data space."""
         return self.decode(self.encode(x, labels)[0], labels)
 
-    def _prior_latents(self, n, rng):
-        """n draws of the decoder's input z from the prior, numpy (n, latent_dim)."""
-        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+    def _latents_from_noise(self, noise):
+        """The decoder's z (B, latent_dim) from prior noise (B, *export_noise shape), numpy: the
+        noise itself for a standard-normal prior."""
+        return noise
 
     def sample(self, n, seed=None, labels=None, batch_size=256):
         """n samples (decoder means for z from the prior) in data space, numpy (n, *data_shape).
 
         Args:
             n: number of samples.
-            seed: the same seed gives the same samples.
+            seed: the same seed gives the same samples (and the ONNX export's
+                `OnnxGenerator.sample(n, seed)` gives them too: both draw with `kerasgen.noise.draw`).
             labels: int (n,) classes for a CVAE; when None, classes cycle 0..num_classes-1.
         """
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        labels = self.sample_labels(n, labels)
-        return self.decode(self._prior_latents(n, np.random.default_rng(seed)), labels, batch_size)
+        prior = noise_lib.draw(self.export_noise(), n, seed)
+        labels = self.sample_labels(len(prior), labels)
+        return self.decode(self._latents_from_noise(prior), labels, batch_size)
 
     def bound_terms(self, x, labels=None, k=1, seed=0, stream=0):
         """Per-sample ELBO parts for data-space x, for evaluation (no update).

@@ -20,14 +20,17 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasgen import noise as noise_lib
 from kerasgen.layers.likelihood import DecoderLikelihood
 from kerasgen.layers.vector_quantizer import VectorQuantizer
-from kerasgen.models.base import SingleOptimizerModel, adam, data_shape_of, deserialize_network, network_attr
+from kerasgen.models.base import GenerativeModel
+from kerasgen.models.network_args import data_shape_of, deserialize_network, network_attr
+from kerasgen.models.optimizers import adam
 from kerasgen.registry import register_algorithm
 
 
 @register_algorithm
-class VQVAE(SingleOptimizerModel):
+class VQVAE(GenerativeModel):
     """Vector-quantised VAE.
 
     Args:
@@ -42,6 +45,8 @@ class VQVAE(SingleOptimizerModel):
         data_shape: read from the decoder when None.
         standardize, optimizer_config, preset, seed: as for `VAE`.
     """
+
+    has_encoder = False  # `encode` gives discrete codes, not a continuous latent space
 
     def __init__(self, encoder, decoder, num_codes=128, commitment_weight=0.25, ema=False, ema_decay=0.99,
                  likelihood="gaussian", decoder_scale=None, prior_decay=0.99, dead_threshold=0.03, data_shape=None, standardize=False,
@@ -165,12 +170,8 @@ class VQVAE(SingleOptimizerModel):
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        probs = ops.convert_to_numpy(self.code_frequencies).astype(np.float64).reshape(-1, self.num_codes)
-        probs /= probs.sum(axis=1, keepdims=True)
-        cdf = np.cumsum(probs, axis=1)
-        u = np.random.default_rng(seed).random((n, len(probs), 1))
-        indices = np.minimum((u > cdf[None]).sum(axis=2), self.num_codes - 1)
-        return self.decode(indices.reshape((n, *self.grid_shape)), batch_size)
+        codes = noise_lib.draw(self.export_noise(), n, seed)  # the ONNX export's `sample` draws the same
+        return self.decode(codes, batch_size)
 
     # ---- export hooks -----------------------------------------------------------------
     def export_noise(self) -> dict:

@@ -1,9 +1,12 @@
-"""FFJORD: a continuous-time flow dx/dt = f(x, t) solved by an ODE solver (`tfb.FFJORD`).
+"""Continuous-time flows (FFJORD): dx/dt = f(x, t) solved by an ODE solver (`tfb.FFJORD`).
 
 The log-density changes by -tr(df/dx) along the trajectory; training estimates the
 trace with Hutchinson's estimator (one Gaussian probe per example, drawn from the
 step's stateless seed), evaluation computes it exactly (cheap for small D). The
-dynamics are a Keras 3 MLP of (x, t), so Keras tracks and saves its weights.
+dynamics are a Keras 3 MLP of (x, t) (`ODEFunction`), so Keras tracks and saves its weights.
+`FFJORDStep` owns the dynamics; `ffjord_bijector` builds the bijector with the adaptive solver,
+or with fixed Runge-Kutta steps and unrolled exact traces (`rk4_solve`,
+`trace_jacobian_unrolled`) for export.
 
 Reference: Grathwohl et al. 2019, "FFJORD: Free-form Continuous Dynamics for Scalable
 Reversible Generative Models".
@@ -18,6 +21,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability.python.bijectors import ffjord as tfp_ffjord
+
+from kerasgen.models.flows.step import FlowStep
 
 tfb = tfp.bijectors
 
@@ -116,3 +121,35 @@ def trace_jacobian_unrolled(ode_fn, state_shape, dtype):
         return derivative, diagonal
 
     return augmented_ode_fn
+
+
+EXPORT_STEPS = 32
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class FFJORDStep(FlowStep):
+    """Continuous-time step: the ODE dx/dt = f(x, t) over t in [0, 1] (`tfb.FFJORD`).
+
+    Args:
+        event_dim: size D of the vectors.
+        hidden: widths of the tanh MLP f.
+        tolerance: absolute and relative tolerance of the adaptive ODE solver.
+    """
+
+    def __init__(self, event_dim, hidden=(64, 64), tolerance=1e-5, **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        self.hidden, self.tolerance = tuple(hidden), float(tolerance)
+        self.dynamics = ODEFunction(self.event_dim, self.hidden, name="dynamics")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return ffjord_bijector(self.dynamics, seed=seed, tolerance=self.tolerance)
+
+    def export_bijector(self, context=None):
+        """Fixed-step Runge-Kutta (`EXPORT_STEPS` steps) with exact traces: no solver loops, so the
+        graph converts to ONNX; `kerasgen.export` records its deviation from the adaptive solver."""
+        return ffjord_bijector(self.dynamics, fixed_steps=EXPORT_STEPS)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": list(self.hidden), "tolerance": self.tolerance}

@@ -1,16 +1,25 @@
-"""MADE: a masked autoencoder whose output i depends only on inputs before i in an ordering.
+"""Autoregressive flows: masked autoregressive (MAF) and inverse autoregressive (IAF) affine steps
+on a MADE conditioner.
 
-A Keras 3 layer (TFP's own `AutoregressiveNetwork` is a tf-keras layer that Keras 3 models do
-not track). Used by the MAF and IAF flows.
+`MADE` is a masked autoencoder whose output i depends only on inputs before i in an ordering: a
+Keras 3 layer (TFP's own `AutoregressiveNetwork` is a tf-keras layer that Keras 3 models do not
+track). `AutoregressiveStep` wraps it in `tfb.MaskedAutoregressiveFlow` (MAF) or its inverse (IAF).
 
-Reference: Germain et al. 2015, "MADE: Masked Autoencoder for Distribution Estimation".
+References: Germain et al. 2015, "MADE: Masked Autoencoder for Distribution Estimation";
+Papamakarios et al. 2017 (MAF); Kingma et al. 2016 (IAF).
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
 from keras import ops
+
+from kerasgen.models.flows.step import LOG_SCALE_BOUND, FlowStep
+
+tfb = tfp.bijectors
 
 
 def made_masks(event_dim: int, hidden, reverse: bool = False):
@@ -75,3 +84,35 @@ class MADE(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "event_dim": self.event_dim, "hidden": list(self.hidden),
                 "num_params": self.num_params, "reverse": self.reverse, "context_dim": self.context_dim}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class AutoregressiveStep(FlowStep):
+    """Masked autoregressive affine step on a MADE: `tfb.MaskedAutoregressiveFlow` (MAF: one pass
+    for the density, D passes to sample) or its inverse (IAF: one pass to sample, D for the density).
+
+    Args:
+        event_dim, context_dim: as in `FlowStep`.
+        hidden: MADE widths.
+        reverse: reverse the autoregressive order (alternate it between steps).
+        inverse: build the IAF direction.
+    """
+
+    def __init__(self, event_dim, hidden=(64, 64), reverse=False, inverse=False, context_dim=0, **kwargs):
+        super().__init__(event_dim, context_dim, **kwargs)
+        self.hidden, self.reverse, self.inverse = tuple(hidden), bool(reverse), bool(inverse)
+        self.made = MADE(self.event_dim, self.hidden, num_params=2, reverse=self.reverse,
+                         context_dim=self.context_dim, dtype=self.dtype_policy, name="made")
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        def shift_and_log_scale(x):
+            params = self.made(x, context)
+            return params[..., 0], LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
+
+        maf = tfb.MaskedAutoregressiveFlow(shift_and_log_scale_fn=shift_and_log_scale)
+        return tfb.Invert(maf) if self.inverse else maf
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": list(self.hidden), "reverse": self.reverse,
+                "inverse": self.inverse}

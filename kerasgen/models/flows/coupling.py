@@ -1,0 +1,367 @@
+"""Coupling flows (NICE, RealNVP, neural spline flows and Glow's coupling): the masked part of
+the input passes through and conditions an elementwise transform of the rest.
+
+The steps (`CouplingStep` on vectors with alternating masks, `ImageCouplingStep` on images with
+checkerboard or channel masks), their bijectors (`MaskedCoupling`: additive, affine, or the
+rational-quadratic spline `RationalQuadratic`) and their conditioner networks (`CouplingMLP`,
+`CouplingConvNet`: masked input [, context] -> per-dimension parameters).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+from keras import layers, ops
+
+from kerasgen.models.flows.step import LOG_SCALE_BOUND, FlowStep, ImageStep
+
+tfb = tfp.bijectors
+
+TRANSFORMS = {"affine": 2, "additive": 1}
+
+
+def alternating_mask(event_dim, parity):
+    """1 on the dimensions i with i % 2 == parity (the part passed through)."""
+    return (np.arange(event_dim) % 2 == parity).astype("float32")
+
+
+def checkerboard_mask(shape, parity):
+    """(H, W, C) mask, 1 where (row + column) % 2 == parity (the part passed through)."""
+    h, w, c = shape
+    board = (np.add.outer(np.arange(h), np.arange(w)) % 2 == parity).astype("float32")
+    return np.repeat(board[:, :, None], c, axis=2)
+
+
+def channel_mask(shape, parity):
+    """(H, W, C) mask, 1 on the first half of the channels (parity 0) or on the second (parity 1)."""
+    h, w, c = shape
+    first = (np.arange(c) < c // 2).astype("float32")
+    row = first if parity == 0 else 1.0 - first
+    return np.broadcast_to(row, (h, w, c)).copy()
+
+
+MASKS = {"checkerboard": checkerboard_mask, "channel": channel_mask}
+
+
+def spline_param_count(num_bins: int) -> int:
+    """Parameters per dimension of a rational-quadratic spline: widths, heights, inner slopes."""
+    return 3 * num_bins - 1
+
+
+def rational_quadratic_spline(params, num_bins, bound):
+    """An elementwise `RationalQuadratic` spline on [-bound, bound] (identity outside) from raw
+    params (..., 3 * num_bins - 1); bins and slopes are kept away from zero."""
+    widths, heights, slopes = tf.split(params, [num_bins, num_bins, num_bins - 1], axis=-1)
+    min_size, min_slope = 1e-3, 1e-3
+    to_bins = lambda raw: (tf.nn.softmax(raw, -1) * (1 - min_size * num_bins) + min_size) * 2 * bound
+    return RationalQuadratic(to_bins(widths), to_bins(heights), tf.nn.softplus(slopes) + min_slope, bound)
+
+
+class RationalQuadratic(tfb.Bijector):
+    """Elementwise monotone rational-quadratic spline (Durkan et al. 2019) on [-bound, bound],
+    identity outside, with unit slopes at both ends: the map of `tfb.RationalQuadraticSpline`.
+
+    Bins are selected with one-hot masks rather than TFP's batched gathers and searchsorted, so
+    the graph compiles under XLA and converts to ONNX.
+
+    Args:
+        bin_widths, bin_heights: (..., K) positive, each summing to 2 * bound.
+        knot_slopes: (..., K - 1) positive slopes at the interior knots.
+        bound: half-width of the interval.
+    """
+
+    def __init__(self, bin_widths, bin_heights, knot_slopes, bound, name="rational_quadratic"):
+        parameters = dict(locals())
+        self._widths, self._heights = bin_widths, bin_heights
+        ones = tf.ones_like(knot_slopes[..., :1])
+        self._slopes = tf.concat([ones, knot_slopes, ones], axis=-1)  # (..., K + 1) with the boundary slopes
+        self._bound = float(bound)
+        self._x_knots, self._y_knots = self._knots(bin_widths), self._knots(bin_heights)
+        self._memo = {}  # direction -> (tensor, (value, log-det)): TFP asks for each in separate calls
+        super().__init__(forward_min_event_ndims=0, validate_args=False, parameters=parameters, name=name)
+
+    def _knots(self, sizes):
+        return tf.concat([tf.zeros_like(sizes[..., :1]), tf.cumsum(sizes, axis=-1)], axis=-1) - self._bound
+
+    def _bin(self, v, knots):
+        """Per-bin quantities at the bin of each v: one-hot over the K bins of `knots` (..., K + 1)."""
+        k = self._widths.shape[-1]
+        inside = tf.cast(v[..., None] >= knots[..., 1:k], v.dtype)  # interior knots passed
+        onehot = tf.one_hot(tf.cast(tf.reduce_sum(inside, -1), tf.int32), k, dtype=v.dtype)
+        pick = lambda a: tf.reduce_sum(onehot * a, -1)
+        return (pick(self._x_knots[..., :k]), pick(self._y_knots[..., :k]), pick(self._widths),
+                pick(self._heights), pick(self._slopes[..., :k]), pick(self._slopes[..., 1:]))
+
+    def _remember(self, direction, v, compute):
+        memo = self._memo.get(direction)
+        if memo is None or memo[0] is not v:
+            memo = self._memo[direction] = (v, compute(v))
+        return memo[1]
+
+    def _forward_parts(self, x):
+        """(y, log dy/dx): the spline inside the interval, identity and 0 outside."""
+        def compute(x):
+            xk, yk, w, h, d0, d1 = self._bin(x, self._x_knots)
+            s = h / w
+            xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
+            t = xi * (1.0 - xi)
+            denom = s + (d1 + d0 - 2.0 * s) * t
+            y = yk + h * (s * xi**2 + d0 * t) / denom
+            log_dy = 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
+                - 2.0 * tf.math.log(denom)
+            inside = tf.abs(x) < self._bound
+            return tf.where(inside, y, x), tf.where(inside, log_dy, tf.zeros_like(x))
+
+        return self._remember("forward", x, compute)
+
+    def _inverse_parts(self, y):
+        """(x, log dx/dy): the spline's inverse inside the interval, identity and 0 outside."""
+        def compute(y):
+            xk, yk, w, h, d0, d1 = self._bin(y, self._y_knots)
+            s = h / w
+            dy = y - yk
+            a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
+            b = h * d0 - dy * (d1 + d0 - 2.0 * s)
+            c = -s * dy
+            xi = 2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0)))
+            x = tf.where(tf.abs(y) < self._bound, xk + xi * w, y)
+            return x, -self._forward_parts(x)[1]
+
+        return self._remember("inverse", y, compute)
+
+    def _forward(self, x):
+        return self._forward_parts(x)[0]
+
+    def _forward_log_det_jacobian(self, x):
+        return self._forward_parts(x)[1]
+
+    def _inverse(self, y):
+        return self._inverse_parts(y)[0]
+
+    def _inverse_log_det_jacobian(self, y):
+        return self._inverse_parts(y)[1]
+
+
+def _sum_event(t, event_ndims):
+    return tf.reduce_sum(t, axis=list(range(-event_ndims, 0))) if event_ndims else t
+
+
+class MaskedCoupling(tfb.Bijector):
+    """x = m * z + (1 - m) * g(z; theta(m * z)): the masked part conditions an elementwise
+    transform g of the rest (Dinh et al. 2015 additive, 2017 affine; Durkan et al. 2019 spline).
+
+    Args:
+        mask: 0/1 tensor of the event shape; 1 = passed through and conditioned on.
+        conditioner: callable (masked input of the event shape) -> params (..., *event, P),
+            P = 2 (affine: shift, log-scale), 1 (additive) or 3 * num_bins - 1 (spline).
+        transform: "affine", "additive" or "spline".
+        num_bins, bound: the spline's bins and half-width.
+        event_ndims: 1 for vectors, 3 for images.
+    """
+
+    def __init__(self, mask, conditioner, transform="affine", num_bins=8, bound=3.0, event_ndims=1,
+                 name="masked_coupling"):
+        parameters = dict(locals())
+        self._mask = tf.cast(mask, tf.float32)
+        self._conditioner = conditioner
+        self._transform = transform
+        self._num_bins, self._bound = num_bins, bound
+        self._memo = None
+        super().__init__(forward_min_event_ndims=event_ndims, is_constant_jacobian=transform == "additive",
+                         validate_args=False, parameters=parameters, name=name)
+
+    def _elementwise(self, conditioned_on):
+        # TFP asks for the transform and its log-det in separate calls on the same tensor:
+        # run the conditioner once per tensor
+        if self._memo is not None and self._memo[0] is conditioned_on:
+            return self._memo[1]
+        params = self._conditioner(conditioned_on * self._mask)
+        if self._transform == "additive":
+            g = tfb.Shift(params[..., 0])
+        elif self._transform == "affine":
+            log_scale = LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
+            g = tfb.Chain([tfb.Shift(params[..., 0]), tfb.Scale(log_scale=log_scale)])
+        else:
+            g = rational_quadratic_spline(params, self._num_bins, self._bound)
+        self._memo = (conditioned_on, g)
+        return g
+
+    def _forward(self, z):
+        g = self._elementwise(z)
+        return self._mask * z + (1 - self._mask) * g.forward(z)
+
+    def _inverse(self, x):
+        g = self._elementwise(x)  # m * x == m * z
+        return self._mask * x + (1 - self._mask) * g.inverse(x)
+
+    def _forward_log_det_jacobian(self, z):
+        g = self._elementwise(z)
+        return _sum_event((1 - self._mask) * g.forward_log_det_jacobian(z, event_ndims=0),
+                          self.forward_min_event_ndims)
+
+    def _inverse_log_det_jacobian(self, x):
+        g = self._elementwise(x)
+        return _sum_event((1 - self._mask) * g.inverse_log_det_jacobian(x, event_ndims=0),
+                          self.forward_min_event_ndims)
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class CouplingMLP(keras.layers.Layer):
+    """MLP x (B, D) [, context (B, C)] -> params (B, D, num_params), the last layer starting at zero
+    (so the coupling starts as the identity).
+
+    Args:
+        event_dim: D.
+        num_params: parameters per dimension.
+        hidden: widths of the ReLU hidden layers.
+    """
+
+    def __init__(self, event_dim, num_params, hidden=(64, 64), **kwargs):
+        super().__init__(**kwargs)
+        self.event_dim, self.num_params, self.hidden = int(event_dim), int(num_params), tuple(hidden)
+        self.dense = [layers.Dense(w, activation="relu", dtype=self.dtype_policy, name=f"dense_{i}") for i, w in enumerate(self.hidden)]
+        self.out = layers.Dense(self.event_dim * self.num_params, kernel_initializer="zeros",
+                                  dtype=self.dtype_policy, name="out")
+
+    def build(self, input_shape, context_shape=None):
+        width = input_shape[-1] + (context_shape[-1] if context_shape else 0)
+        for layer in self.dense:
+            layer.build((None, width))
+            width = layer.units
+        self.out.build((None, width))
+        self.built = True
+
+    def call(self, x, context=None):
+        h = x if context is None else ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1)
+        for layer in self.dense:
+            h = layer(h)
+        return ops.reshape(self.out(h), (-1, self.event_dim, self.num_params))
+
+    def get_config(self):
+        return {**super().get_config(), "event_dim": self.event_dim, "num_params": self.num_params,
+                "hidden": list(self.hidden)}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class CouplingConvNet(keras.layers.Layer):
+    """Convolutional conditioner of image coupling steps: masked image (B, H, W, C) [, context (B, K)]
+    -> params (B, H, W, C, num_params). A 3x3 ReLU conv, a 1x1 ReLU conv and a zero-initialised
+    3x3 output conv (so the coupling starts as the identity), as in Glow's coupling network.
+    The context is broadcast over the pixels and joins the input as extra channels.
+
+    Args:
+        channels: C of the images.
+        num_params: parameters per value.
+        hidden: channels of the hidden convolutions.
+    """
+
+    def __init__(self, channels, num_params, hidden=64, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.num_params, self.hidden = int(channels), int(num_params), int(hidden)
+        self.convs = [layers.Conv2D(self.hidden, 3, padding="same", activation="relu", dtype=self.dtype_policy,
+                                    name="conv_in"),
+                      layers.Conv2D(self.hidden, 1, activation="relu", dtype=self.dtype_policy, name="conv_mid")]
+        self.out = layers.Conv2D(self.channels * self.num_params, 3, padding="same", kernel_initializer="zeros",
+                                 dtype=self.dtype_policy, name="conv_out")
+
+    def build(self, input_shape, context_shape=None):
+        width = input_shape[-1] + (context_shape[-1] if context_shape else 0)
+        for conv in self.convs:
+            conv.build((None, None, None, width))
+            width = conv.filters
+        self.out.build((None, None, None, width))
+        self.built = True
+
+    def call(self, x, context=None):
+        h = x
+        if context is not None:
+            context = ops.cast(context, x.dtype)[:, None, None, :]
+            h = ops.concatenate([x, ops.broadcast_to(context, (*ops.shape(x)[:3], ops.shape(context)[-1]))], axis=-1)
+        for conv in self.convs:
+            h = conv(h)
+        out = self.out(h)
+        return ops.reshape(out, (*ops.shape(x)[:3], self.channels, self.num_params))
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "num_params": self.num_params,
+                "hidden": self.hidden}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class CouplingStep(FlowStep):
+    """Coupling step with an alternating mask: "additive" (NICE), "affine" (RealNVP) or
+    "spline" (rational-quadratic, neural spline flows), conditioned by an MLP.
+
+    Args:
+        event_dim, context_dim: as in `FlowStep`.
+        parity: which half (even or odd dimensions) passes through.
+        transform: "additive", "affine" or "spline".
+        hidden: widths of the conditioner MLP.
+        num_bins, bound: spline bins on [-bound, bound] (identity outside).
+    """
+
+    def __init__(self, event_dim, parity=0, transform="affine", hidden=(64, 64), num_bins=8, bound=4.0,
+                 context_dim=0, **kwargs):
+        super().__init__(event_dim, context_dim, **kwargs)
+        if transform not in (*TRANSFORMS, "spline"):
+            raise ValueError(f"unknown coupling transform {transform!r}; use additive, affine or spline")
+        if self.event_dim < 2:
+            raise ValueError("coupling steps need at least 2 dimensions")
+        self.parity, self.transform, self.hidden = int(parity), transform, tuple(hidden)
+        self.num_bins, self.bound = int(num_bins), float(bound)
+        params = spline_param_count(self.num_bins) if transform == "spline" else TRANSFORMS[transform]
+        self.net = CouplingMLP(self.event_dim, params, self.hidden, dtype=self.dtype_policy, name="conditioner")
+        self.net.build((None, self.event_dim), (None, self.context_dim) if self.context_dim else None)
+        self.mask = alternating_mask(self.event_dim, self.parity)
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return MaskedCoupling(self.mask, lambda masked: self.net(masked, context), self.transform,
+                              self.num_bins, self.bound, event_ndims=1)
+
+    def get_config(self):
+        return {**super().get_config(), "parity": self.parity, "transform": self.transform,
+                "hidden": list(self.hidden), "num_bins": self.num_bins, "bound": self.bound}
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ImageCouplingStep(ImageStep):
+    """Coupling step on images with a checkerboard or channel mask and a convolutional conditioner
+    (RealNVP's masks; with a channel mask after a 1x1 convolution, Glow's affine coupling).
+
+    Args:
+        event_shape, context_dim: (H, W, C) and the context size (0: unconditional).
+        mask: "checkerboard" or "channel" (needs C >= 2).
+        parity: which half passes through.
+        transform: "additive", "affine" or "spline".
+        hidden: channels of the conditioner's hidden convolutions.
+        num_bins, bound: spline bins on [-bound, bound].
+    """
+
+    def __init__(self, event_shape, mask="checkerboard", parity=0, transform="affine", hidden=64, num_bins=8,
+                 bound=4.0, context_dim=0, **kwargs):
+        super().__init__(event_shape, context_dim, **kwargs)
+        if mask not in MASKS:
+            raise ValueError(f"unknown mask {mask!r}; use {' or '.join(MASKS)}")
+        if transform not in (*TRANSFORMS, "spline"):
+            raise ValueError(f"unknown coupling transform {transform!r}; use additive, affine or spline")
+        if mask == "channel" and self.event_shape[2] < 2:
+            raise ValueError("a channel mask needs at least 2 channels (squeeze first)")
+        self.mask_kind, self.parity, self.transform = mask, int(parity), transform
+        self.hidden, self.num_bins, self.bound = int(hidden), int(num_bins), float(bound)
+        params = spline_param_count(self.num_bins) if transform == "spline" else TRANSFORMS[transform]
+        self.net = CouplingConvNet(self.event_shape[2], params, self.hidden, dtype=self.dtype_policy,
+                                   name="conditioner")
+        self.net.build((None, *self.event_shape), (None, self.context_dim) if self.context_dim else None)
+        self.mask = MASKS[mask](self.event_shape, self.parity)
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return MaskedCoupling(self.mask, lambda masked: self.net(masked, context), self.transform,
+                              self.num_bins, self.bound, event_ndims=3)
+
+    def get_config(self):
+        return {**super().get_config(), "mask": self.mask_kind, "parity": self.parity, "transform": self.transform,
+                "hidden": self.hidden, "num_bins": self.num_bins, "bound": self.bound}
