@@ -69,6 +69,7 @@ def test_errors_are_one_line(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
+@pytest.mark.slow
 
 def test_console_entry_point_exits_nonzero_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kerasgen", "sample", str(tmp_path / "none")],
@@ -76,6 +77,7 @@ def test_console_entry_point_exits_nonzero_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "no trained model" in proc.stderr
 
+@pytest.mark.slow
 
 def test_train_under_mixed_bfloat16(tmp_path):
     run = str(tmp_path / "bf16")
@@ -166,6 +168,7 @@ def test_evaluate_mode_coverage_on_a_toy_mixture(tmp_path, capsys):
     assert records["modes"]["modes"] == expected["modes"] and records["modes"]["num_modes"] == 8
     assert records["fid"]["features"] == "identity" and records["fid"]["n_real"] == 500
 
+@pytest.mark.slow
 
 def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
     run = str(tmp_path / "flow")
@@ -184,6 +187,7 @@ def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
         evaluation = json.load(f)["nll"]
     assert evaluation["n"] == 2048 and evaluation["k"] == 0 and 0 < evaluation["nll"] < 5  # k 0: exact
 
+@pytest.mark.slow
 
 def test_train_and_evaluate_an_image_flow_in_bits_per_dim(tmp_path, capsys):
     run = str(tmp_path / "glow")

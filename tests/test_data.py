@@ -54,7 +54,7 @@ def test_mixture_log_density_and_centres(name, k, std, radius):
     assert (d < 4 * std).mean() > 0.99
 
 
-@pytest.mark.parametrize("name", ["moons", "circles", "spirals", "checkerboard"])
+@pytest.mark.parametrize("name", ["checkerboard"] + [pytest.param(n, marks=pytest.mark.slow) for n in ("moons", "circles", "spirals")])
 def test_curve_and_checkerboard_densities_are_normalised_and_match_their_samples(name):
     density = kg.data.get_density(name)
     g = np.linspace(-4, 4, 201)

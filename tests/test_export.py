@@ -25,6 +25,7 @@ def test_a_graph_that_does_not_convert_gets_a_clear_error(tmp_path, monkeypatch)
         kg.export.onnx(small_export_model("maf"), str(tmp_path / "maf.onnx"))
     assert os.listdir(tmp_path) == []  # nothing half-written
 
+@pytest.mark.slow
 
 def test_saved_model_cli_lists_the_documented_signatures(exports):
     _, folder, _ = exports["cvae"]

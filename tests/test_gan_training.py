@@ -120,7 +120,7 @@ def test_global_mean_sums_to_the_global_batch_mean(strategy):
     np.testing.assert_allclose(total.numpy(), 4.0)
 
 
-@pytest.mark.parametrize("name", ["dcgan", "wgan-gp", "wgan", "acgan"])
+@pytest.mark.parametrize("name", ["dcgan"] + [pytest.param(n, marks=pytest.mark.slow) for n in ("wgan-gp", "wgan", "acgan")])
 def test_mirrored_strategy_matches_one_device_scale(name, strategy):
     x, y = fake_data((8, 8, 1), n=64)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
@@ -139,6 +139,7 @@ def test_mirrored_strategy_matches_one_device_scale(name, strategy):
     if name == "wgan":
         assert max(float(np.abs(v.numpy()).max()) for v in mirrored.discriminator.trainable_variables) <= 0.01 + 1e-7
 
+@pytest.mark.slow
 
 def test_mixed_bfloat16_trains_on_cpu():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -150,6 +151,7 @@ def test_mixed_bfloat16_trains_on_cpu():
     samples = model.sample(3, seed=0)
     assert samples.dtype == np.float32 and np.isfinite(samples).all()
 
+@pytest.mark.slow
 
 def test_mixed_float16_wraps_each_optimizer_in_loss_scaling():
     keras.mixed_precision.set_global_policy("mixed_float16")
@@ -162,7 +164,7 @@ def test_mixed_float16_wraps_each_optimizer_in_loss_scaling():
     assert all(np.isfinite(v) for v in metrics.values())
 
 
-@pytest.mark.parametrize("name", ["dcgan", "wgan", "wgan-gp", "sngan", "infogan"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) for n in ("wgan-gp", "dcgan", "wgan", "sngan", "infogan")])
 def test_train_step_compiles_with_xla(name):
     assert_trains_under_xla(name)
 

@@ -28,15 +28,20 @@ def digits(n=256, split="train"):
 @pytest.fixture(scope="module")
 def trained():
     """Each preset after a few epochs on 256 digits (17 levels), with its NLL history."""
-    x, out = digits(), {}
-    for name in IMAGE_FLOWS:
-        model = small_image_flow(name)
-        model.compile()
-        out[name] = (model, model.fit(x, batch_size=64, epochs=3, shuffle=False, verbose=0).history["nll"])
-    return out
+    x = digits()
+
+    class Trained(dict):  # trained on first use, so deselected presets cost nothing
+        def __missing__(self, name):
+            model = small_image_flow(name)
+            model.compile()
+            self[name] = (model, model.fit(x, batch_size=64, epochs=3, shuffle=False, verbose=0).history["nll"])
+            return self[name]
+
+    return Trained()
 
 
-@pytest.mark.parametrize("name", IMAGE_FLOWS)
+@pytest.mark.parametrize("name", ["glow"] + [pytest.param(n, marks=pytest.mark.slow)
+                                              for n in ("nice", "realnvp", "nsf", "maf")])
 def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, trained):
     model, history = trained[name]
     assert history[-1] < history[0] - 1.0
@@ -47,23 +52,7 @@ def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, traine
         assert grad is not None and np.abs(grad.numpy()).max() > 0, f"{var.path} gets no gradient"
 
 
-@pytest.mark.parametrize("name", IMAGE_FLOWS)
-def test_inverse_undoes_forward_and_the_log_det_is_exact(name, trained):
-    model = trained[name][0]
-    bijector = model.bijector()
-    z = tf.constant(np.random.default_rng(1).normal(size=(3, 64)), tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(z)
-        x = bijector.forward(z)
-        flat = tf.reshape(x, (3, 64))
-    jacobian = tape.batch_jacobian(flat, z).numpy().astype(np.float64)
-    assert x.shape == (3, *SHAPE)
-    np.testing.assert_allclose(model.bijector().inverse(tf.identity(x)).numpy(), z.numpy(), atol=2e-4)
-    np.testing.assert_allclose(bijector.forward_log_det_jacobian(z, event_ndims=1).numpy(),
-                               np.linalg.slogdet(jacobian)[1], rtol=1e-4, atol=2e-3)
-
-
-@pytest.mark.parametrize("name", IMAGE_FLOWS)
+@pytest.mark.parametrize("name", ["glow"])
 def test_save_and_reload_keep_log_prob_samples_and_actnorm(name, trained, tmp_path):
     model = trained[name][0]
     path = str(tmp_path / "flow.keras")
@@ -105,6 +94,7 @@ def test_training_initialises_actnorm_on_the_first_batch_inside_the_step():
     model.train_on_batch(x)  # no `fit`: the compiled step initialises
     assert all(float(s.initialized.numpy()) == 1.0 for s in model._data_init_steps())
 
+@pytest.mark.slow
 
 def test_dequantised_likelihood_is_a_normalised_discrete_bound():
     """One pixel, 4 levels, a flow that is only the logit step (alpha = 0.2) on N(0, 1) noise: its
@@ -122,14 +112,15 @@ def test_dequantised_likelihood_is_a_normalised_discrete_bound():
     assert estimate.bits_per_dim == pytest.approx(estimate.nll / math.log(2), rel=1e-9)
 
 
-def test_noise_of_a_multiscale_flow_has_every_pixel_once(trained):
-    model = trained["realnvp"][0]
+def test_noise_of_a_multiscale_flow_has_every_pixel_once():
+    model = small_image_flow("realnvp")
     assert model.noise_dim == 64
     z = model.inverse(digits(4))
     assert z.shape == (4, 64)
     np.testing.assert_allclose(model.forward(z), digits(4), atol=1e-5)  # the cell centre maps back to its level
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
 def test_image_flows_train_in_float32_under_mixed_policies(precision):
     import keras
@@ -140,6 +131,7 @@ def test_image_flows_train_in_float32_under_mixed_policies(precision):
         model.compile()
         assert_finite_metrics(fit_few_steps(model, digits(32), None))
 
+@pytest.mark.slow
 
 def test_glow_compiles_with_xla_and_trains_mirrored(strategy):
     model = small_image_flow("glow")
@@ -151,6 +143,7 @@ def test_glow_compiles_with_xla_and_trains_mirrored(strategy):
     assert_finite_metrics(fit_few_steps(model, digits(32), None))
     assert all(float(s.initialized.numpy()) == 1.0 for s in model._data_init_steps())
 
+@pytest.mark.slow
 
 def test_conditional_image_flow_takes_labels():
     data = kg.data.load_arrays("digits")

@@ -24,6 +24,7 @@ def free_ports(n):
         s.close()
     return ports
 
+@pytest.mark.slow
 
 def test_two_workers_train_every_family_in_lockstep(tmp_path):
     workers = [f"localhost:{port}" for port in free_ports(2)]

@@ -83,6 +83,7 @@ def test_the_bundled_digit_classifier_is_accurate_on_held_out_digits():
     noise = np.random.default_rng(0).uniform(-1, 1, x.shape)
     assert kg.metrics.fid(train, x * 2 - 1, features="digits") * 20 < kg.metrics.fid(train, noise, features="digits")
 
+@pytest.mark.slow
 
 def test_the_digit_classifier_training_script_learns(tmp_path):
     from kerasgen.metrics import digit_classifier
@@ -119,6 +120,7 @@ def test_inception_features_need_a_local_weights_file_and_never_download(tmp_pat
     with pytest.raises(FileNotFoundError, match="no Inception-v3 weights file"):
         kg.metrics.InceptionFeatures(weights=str(tmp_path / "nothing.h5"))
 
+@pytest.mark.slow
 
 def test_inception_features_from_a_weights_file_in_the_keras_cache(tmp_path, monkeypatch):
     import keras

@@ -89,6 +89,7 @@ def test_training_lowers_the_negative_elbo_on_digits():
     recon = model.reconstruct(kg.data.load_arrays("digits", split="test").x[:100])
     assert recon.min() >= -1 and recon.max() <= 1
 
+@pytest.mark.slow
 
 def test_mirrored_strategy_matches_one_device(strategy):
     import tensorflow as tf
@@ -158,10 +159,11 @@ def test_mixed_precision_trains_with_float32_terms(name, precision):
     assert model.sample(2, seed=0).dtype == np.float32
 
 
-@pytest.mark.parametrize("name", ["vae", "vq-vae", "aae"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) for n in ("aae", "vae", "vq-vae")])
 def test_train_step_compiles_with_xla(name):
     assert_trains_under_xla(name)
 
+@pytest.mark.slow
 
 def test_resume_continues_exactly(tmp_path):
     _, _, uninterrupted, resumed = train_save_resume("beta-vae", 4, str(tmp_path / "v.keras"))

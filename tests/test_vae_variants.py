@@ -148,6 +148,7 @@ def test_dead_codes_restart_on_batch_vectors():
     assert all(np.isclose(z.numpy(), code).all(1).any() for code in codebook)
     assert len(np.unique(vq(z)["indices"].numpy())) > 1
 
+@pytest.mark.slow
 
 def test_vq_vae_ema_under_mirrored_strategy_matches_one_device(strategy):
     x, _ = fake_data((8, 8, 1), n=64)
@@ -171,11 +172,12 @@ def test_vq_vae_ema_under_mirrored_strategy_matches_one_device(strategy):
     np.testing.assert_allclose(mirrored.code_frequencies.numpy(), single.code_frequencies.numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["aae", "vq-vae"])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) for n in ("aae", "vq-vae")])
 def test_two_optimiser_and_codebook_models_resume_exactly(name, tmp_path):
     _, _, uninterrupted, resumed = train_save_resume(name, 2, str(tmp_path / "m.keras"))
     assert resumed == uninterrupted
 
+@pytest.mark.slow
 
 def test_aae_matches_the_aggregate_posterior_to_the_prior():
     from scipy import stats
@@ -195,6 +197,7 @@ def test_aae_matches_the_aggregate_posterior_to_the_prior():
     with pytest.raises(ValueError, match="unknown adversarial loss"):
         build("aae", (2,), loss="energy")
 
+@pytest.mark.slow
 
 def test_latent_tools_on_a_trained_vae():
     model = kg.models.get("vae", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=4, seed=0)
@@ -219,7 +222,7 @@ def test_latent_tools_on_a_trained_vae():
         kg.latent.traversal_grid(model, dims=[4])
 
 
-@pytest.mark.parametrize("posterior", ["planar", "iaf"])
+@pytest.mark.parametrize("posterior", ["planar", pytest.param("iaf", marks=pytest.mark.slow)])
 def test_flow_posterior_is_a_normalised_density_and_trains(posterior):
     model = kg.models.get("vae-flow", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=2, seed=0,
                           posterior=posterior, context_dim=8)
