@@ -100,6 +100,7 @@ def test_resume_continues_exactly(tmp_path):
     for a, b in zip(model.generator.weights, resumed_model.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
+@pytest.mark.slow
 
 def test_a_gan_learns_a_gaussian():
     rng = np.random.default_rng(0)

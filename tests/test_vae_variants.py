@@ -83,6 +83,7 @@ def test_iwae_reports_a_bound_at_least_as_tight_as_the_elbo():
     with pytest.raises(ValueError, match="unknown objective"):
         build("vae", (2,), objective="wake-sleep")
 
+@pytest.mark.slow
 
 def test_hierarchical_vae_kl_estimators_agree_and_training_lowers_the_bound():
     model = kg.models.get("hvae", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=8, seed=0)
