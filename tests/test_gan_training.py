@@ -85,6 +85,23 @@ def test_infogan_codes_control_the_generator():
     assert z0.shape == (3, model.latent_dim + 12)
     np.testing.assert_array_equal(z1[:, model.latent_dim + 7], 1.0)
     assert not np.allclose(model.generate(z0), model.generate(z1))
+    # sampling draws the layout make_latent builds: z, then one-hot codes, then uniforms in [-1, 1]
+    z = kg.noise.draw(model.export_noise(), 50, seed=0)
+    one_hot, uniform = z[:, model.latent_dim:model.latent_dim + 10], z[:, model.latent_dim + 10:]
+    assert set(np.unique(one_hot)) == {0.0, 1.0} and np.all(one_hot.sum(axis=1) == 1.0)
+    assert uniform.shape == (50, 2) and np.abs(uniform).max() <= 1.0 and np.abs(uniform).mean() > 0.2
+
+
+@pytest.mark.parametrize("loss,d_loss,g_loss", [("non_saturating", 2 * np.log(2), np.log(2)), ("hinge", 2.0, 0.0),
+                                                ("wasserstein", 0.0, 0.0)])
+def test_reported_losses_are_the_players_own(loss, d_loss, g_loss):
+    """A discriminator whose output is 0 everywhere has known losses: each tracker must report its own."""
+    g = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    gan = kg.models.GAN(g, d, latent_dim=4, loss=loss)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0), run_eagerly=True)
+    metrics = gan.fit(np.random.rand(16, 3).astype("float32"), batch_size=16, verbose=0).history
+    np.testing.assert_allclose([metrics["d_loss"][0], metrics["g_loss"][0]], [d_loss, g_loss], atol=1e-6)
 
 
 def test_weight_clipping_bounds_the_critic():

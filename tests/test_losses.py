@@ -50,6 +50,13 @@ def test_gradient_penalty_linear_critic_is_exact():
     alpha = tf.random.uniform((6, 1))
     np.testing.assert_allclose(penalties.gradient_penalty(critic, real, fake, alpha), np.full(6, 16.0), rtol=1e-5)
     np.testing.assert_allclose(penalties.r1_penalty(critic, real), np.full(6, 25.0), rtol=1e-5)
+    # the registry records a step applies: R1 enters as gamma / 2, the gradient penalty as lambda
+    r1, gp = penalties.get("r1"), penalties.get("gradient")
+    np.testing.assert_allclose(r1.factor * r1.term(critic, real, fake, None), np.full(6, 12.5), rtol=1e-5)
+    np.testing.assert_allclose(gp.factor * gp.term(critic, real, fake, tf.constant([1, 2])), np.full(6, 16.0), rtol=1e-5)
+    assert penalties.get("clip").constraint is penalties.clip_weights and penalties.get(None).term is None
+    with pytest.raises(ValueError, match="unknown penalty 'l2'"):
+        penalties.get("l2")
 
 
 def test_gradient_penalty_quadratic_critic_uses_interpolates():
