@@ -210,6 +210,7 @@ def test_generator_update_is_exact_per_global_batch(distributed, strategy):
     gan.fit(np.zeros((32, 2), "float32"), batch_size=32, epochs=1, verbose=0)
     np.testing.assert_allclose(gan.generator.layers[0].bias.numpy() - bias_before, lr * np.array(w), atol=1e-6)
 
+@pytest.mark.slow
 
 def test_reusing_the_fakes_saves_a_generator_pass_and_keeps_the_step_exact():
     x, _ = fake_data((8, 8, 1), n=32)

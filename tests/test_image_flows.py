@@ -40,8 +40,8 @@ def trained():
     return Trained()
 
 
-@pytest.mark.parametrize("name", ["glow"] + [pytest.param(n, marks=pytest.mark.slow)
-                                              for n in ("nice", "realnvp", "nsf", "maf")])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
+                                  for n in ("glow", "nice", "realnvp", "nsf", "maf")])
 def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, trained):
     model, history = trained[name]
     assert history[-1] < history[0] - 1.0
@@ -86,6 +86,7 @@ def test_actnorm_data_init_standardises_its_input_and_runs_once():
     model.fit(-x, batch_size=64, epochs=1, verbose=0)  # other data: no second initialisation
     np.testing.assert_array_equal(first.bias.numpy(), bias)
 
+@pytest.mark.slow
 
 def test_training_initialises_actnorm_on_the_first_batch_inside_the_step():
     model = small_image_flow("glow")

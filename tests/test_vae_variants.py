@@ -223,7 +223,7 @@ def test_latent_tools_on_a_trained_vae():
         kg.latent.traversal_grid(model, dims=[4])
 
 
-@pytest.mark.parametrize("posterior", ["planar", pytest.param("iaf", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("posterior", [pytest.param(p, marks=pytest.mark.slow) for p in ("planar", "iaf")])
 def test_flow_posterior_is_a_normalised_density_and_trains(posterior):
     model = kg.models.get("vae-flow", data_shape=(8, 8, 1), hidden=(64, 64), latent_dim=2, seed=0,
                           posterior=posterior, context_dim=8)
