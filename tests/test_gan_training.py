@@ -110,6 +110,7 @@ def test_weight_clipping_bounds_the_critic():
     fit_few_steps(model, *fake_data((2,)))
     assert max(float(np.abs(v.numpy()).max()) for v in model.discriminator.trainable_variables) <= 0.01 + 1e-7
 
+@pytest.mark.slow
 
 def test_resume_continues_exactly(tmp_path):
     model, resumed_model, uninterrupted, resumed = train_save_resume("wgan-gp", 5, str(tmp_path / "m.keras"))
