@@ -16,7 +16,7 @@ import keras
 
 ALGORITHMS: dict[str, type] = {}
 PRESETS: dict[str, "Preset"] = {}
-NETWORKS: dict[str, Callable] = {}
+NETWORKS: dict[tuple, Callable] = {}  # (role, name) -> builder
 
 DATA_KINDS = ("vectors", "images")
 LABEL_USES = ("none", "optional", "required")

@@ -13,8 +13,6 @@ import kerasgen as kg
 DATA_KINDS = ("vectors", "images")
 
 SMALL = dict(base_filters=8, hidden=(32, 32))
-IMAGE_SHAPES = [(8, 8, 1), (28, 28, 1), (32, 32, 3)]
-VECTOR_SHAPES = [(2,)]
 
 
 def build(name, data_shape, num_classes=10, **kwargs):
@@ -61,13 +59,6 @@ def assert_samples(samples, n, data_shape, is_image):
     assert np.isfinite(samples).all()
     if is_image:
         assert samples.min() >= -1.0 and samples.max() <= 1.0
-
-
-def preset_cases(family):
-    """(preset, data_shape) pairs for every registered preset of `family`, with readable ids."""
-    names = sorted(name for name, p in kg.PRESETS.items() if p.family == family)
-    cases = [(name, shape) for name in names for shape in IMAGE_SHAPES + VECTOR_SHAPES]
-    return cases, [f"{n}-{'x'.join(map(str, s))}" for n, s in cases]
 
 
 def build_fit_sample(name, shape, metric_names, seed=1):

@@ -33,7 +33,6 @@ from kerasgen.models.players import KERAS_OPTIMIZER, Player, compile_players, co
 
 _SEED_KEY = "seed_generator_state"
 _ADAPT_MAX_EXAMPLES = 200_000
-LIKELIHOODS = ("exact", "bound", None)
 
 
 class GenerativeModel(keras.Model):
