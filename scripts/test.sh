@@ -7,6 +7,6 @@ bash scripts/setup.sh
 export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND=tensorflow
 workers="${KERASGEN_TEST_WORKERS:-2}"
 if [ "$workers" -gt 1 ]; then
-  set -- -n "$workers" "$@"
+  set -- -n "$workers" --dist loadgroup "$@"
 fi
 .venv/bin/python -m pytest -q "$@"

@@ -19,7 +19,7 @@ def ppca(seed=0):
     return w, b
 
 
-def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False):
+def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False, **kwargs):
     """A VAE whose decoder is the PPCA model and whose encoder is its exact posterior, optionally
     perturbed (the posterior is diagonal because W's columns are orthogonal)."""
     m_diag = (w**2).sum(0) + SIGMA**2
@@ -34,7 +34,7 @@ def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False):
     decoder = keras.Model(z_in, keras.layers.Dense(D, name="linear")(z_in))
     decoder.get_layer("linear").set_weights([w.T, b])
     return kg.models.VAE(encoder, decoder, latent_dim=LATENT, data_shape=(D,), likelihood="gaussian",
-                         decoder_scale=SIGMA, standardize=standardize)
+                         decoder_scale=SIGMA, standardize=standardize, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,79 @@ def test_monte_carlo_kl_agrees_with_the_analytic_kl_in_expectation(data):
     w, b, x, _ = data
     terms = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6).bound_terms(x[:50], k=4000)
     np.testing.assert_allclose(terms["log_weight"].mean(0), terms["elbo"].mean(0), atol=0.05)
+
+
+def test_iwae_objective_is_the_k_sample_importance_bound(data):
+    # rejects: the analytic KL inside the importance weights (off by 0.2 nats here, 14 Monte Carlo
+    # standard errors), a bound without the -log K (off by log 10)
+    w, b, _, _ = data
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(2000, LATENT)) @ w.T + b + SIGMA * rng.normal(size=(2000, D))).astype(np.float32)
+    model = linear_vae(w, b, log_var_shift=2.0, objective="iwae", k_samples=10)  # a posterior too wide
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    trained = model.fit(x, batch_size=500, epochs=1, shuffle=False, verbose=0).history["neg_iwae"][-1]
+    evaluated = model.evaluate(x, batch_size=500, verbose=0, return_dict=True)["neg_iwae"]
+    draws = [kg.metrics.log_likelihood(model, x, k=10, seed=seed).nll for seed in range(6)]
+    # the same data in every estimate: only the posterior draws differ, so the error is their spread
+    for value in (trained, evaluated):
+        assert abs(value - np.mean(draws)) < 4 * np.sqrt(2) * np.std(draws), (value, draws)
+    assert kg.metrics.elbo(model, x, k=1).nll - np.mean(draws) > 0.2  # K = 10 is tighter than the ELBO here
+
+
+def two_level_linear_vae(mean_shift=0.0):
+    """A two-level linear-Gaussian `HierarchicalVAE` with its exact posterior (optionally perturbed),
+    and its marginal log p(x) as a function.
+
+    z2 ~ N(0, I), z1 | z2 ~ N(a * z2 + c, diag(s1)), x | z1 ~ N(W z1 + b, sigma^2 I), so
+    x ~ N(W c + b, W diag(a^2 + s1) W^T + sigma^2 I); with W's columns orthogonal, p(z1 | x) and
+    p(z2 | z1) are diagonal Gaussians, which the encoders represent exactly.
+    """
+    w, b = ppca(3)
+    a, c, s1 = np.array([1.5, 0.6]), np.array([0.5, -1.0]), np.array([0.3, 0.8])
+    prior1 = a**2 + s1  # marginal variance of z1
+    post1 = 1.0 / (1.0 / prior1 + (w**2).sum(0) / SIGMA**2)  # Var(z1 | x)
+    post2 = 1.0 / (1.0 + a**2 / s1)  # Var(z2 | z1)
+
+    def dense(inputs, units, name, kernel, bias):
+        layer = keras.layers.Dense(units, name=name)
+        out = layer(inputs)
+        layer.set_weights([kernel, bias])
+        return out
+
+    def gaussian_net(dim_in, dim_out, kernel, bias, log_var):
+        inputs = keras.Input((dim_in,))
+        return keras.Model(inputs, {"mean": dense(inputs, dim_out, "mean", kernel, bias),
+                                    "log_var": dense(inputs, dim_out, "log_var", np.zeros((dim_in, dim_out)), log_var)})
+
+    # E[z1 | x] = post1 * (c / prior1 + W^T (x - b) / sigma^2)
+    encoder = gaussian_net(D, LATENT, w * post1 / SIGMA**2, post1 * (c / prior1 - w.T @ b / SIGMA**2) + mean_shift,
+                           np.log(post1))
+    # E[z2 | z1] = post2 * a / s1 * (z1 - c)
+    top_encoder = gaussian_net(LATENT, LATENT, np.diag(post2 * a / s1), -post2 * a / s1 * c, np.log(post2))
+    top_prior = gaussian_net(LATENT, LATENT, np.diag(a), c, np.log(s1))
+    z_in = keras.Input((LATENT,))
+    decoder = keras.Model(z_in, dense(z_in, D, "linear", w.T, b))
+    model = kg.models.HierarchicalVAE(encoder, decoder, top_encoder, top_prior, LATENT, LATENT, data_shape=(D,),
+                                      likelihood="gaussian", decoder_scale=SIGMA)
+    marginal = multivariate_normal(w @ c + b, w @ np.diag(prior1) @ w.T + SIGMA**2 * np.eye(D))
+    return model, marginal
+
+
+def test_hierarchical_vae_importance_weights_are_the_two_level_marginal_likelihood():
+    # rejects: p(z1 | z2) replaced by N(0, I), a z2 term left out of the weight, the top prior's mean or
+    # variance ignored (each leaves weights that vary across samples and miss log p(x))
+    model, marginal = two_level_linear_vae()
+    x = marginal.rvs(100, random_state=4).astype(np.float32)
+    log_p = marginal.logpdf(x)
+    terms = model.bound_terms(x, k=8)
+    np.testing.assert_allclose(terms["log_weight"], np.broadcast_to(log_p, (8, len(x))), atol=5e-4)
+    # the analytic z2 KL is exact only in expectation over z1 and z2
+    assert abs(kg.metrics.elbo(model, x, k=500).nll + log_p.mean()) < 0.02
+    perturbed, _ = two_level_linear_vae(mean_shift=0.5)
+    neg_elbo = kg.metrics.elbo(perturbed, x, k=20).nll
+    estimate = kg.metrics.log_likelihood(perturbed, x, k=2000).nll
+    assert neg_elbo + log_p.mean() > 0.2  # a real gap that the importance estimate closes
+    assert -0.01 < estimate + log_p.mean() < 0.03
 
 
 def test_standardised_models_report_the_density_of_the_data_on_its_own_scale(data):

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from tests.helpers import DATA_KINDS, contract_cases, data_for, preset_model
+from tests.helpers import DATA_KINDS, contract_cases, data_for, perturb_weights, preset_model
 
 CASES = contract_cases()
 # The contract's fit step runs eagerly (the same step, five times faster to run than to trace);
@@ -68,11 +68,36 @@ def _check_samples(model, data, kind):
     return samples
 
 
-def _check_exact_likelihood(model, data):
-    """Invertibility, log-det against the autodiff Jacobian, a gradient for every variable.
+# Weight noise before the exact-likelihood checks: after one step from zero-initialised output layers a flow
+# is near the identity (|log det| 0.006-0.04), where invertibility and log-det checks test an identity map.
+PERTURBATION = {"vectors": 0.3, "images": 0.1}
+PERTURBATION_OF = {("iaf", "images"): 0.25, ("realnvp", "vectors"): 0.6, ("ffjord", "vectors"): 0.1,
+                   ("planar", "vectors"): 0.6, ("radial", "vectors"): 1.0, ("residual", "vectors"): 0.6}
+# flows whose construction bounds their log-det on 2-D data (contractive residual blocks, planar and radial
+# layers) or makes it constant (NICE's additive couplings)
+BOUNDED_LOG_DET = {"nice", "planar", "radial", "residual"}
+
+
+def _assert_far_from_identity(model, kind, jacobian, log_det):
+    """The perturbed flow's map is no near-identity: its Jacobian (B, D, D) differs from I by > 0.5
+    (vectors), or couples pixels by > 0.5 (images, whose fixed logit step is elementwise); vector flows with
+    unbounded log-dets also have |log det| > 0.5."""
+    if kind == "vectors":
+        deviation = np.linalg.norm(jacobian - np.eye(jacobian.shape[-1]), axis=(1, 2))
+        if model.preset not in BOUNDED_LOG_DET:
+            assert np.abs(log_det).mean() > 0.5, f"the flow is near the identity: log det {log_det}"
+    else:
+        deviation = np.linalg.norm(jacobian * (1 - np.eye(jacobian.shape[-1])), axis=(1, 2))
+    assert deviation.mean() > 0.5, f"the flow is near the identity: Jacobian deviation {deviation}"
+
+
+def _check_exact_likelihood(model, data, kind):
+    """Invertibility, log-det against the autodiff Jacobian, a gradient for every variable, on a flow whose
+    weights were moved well off the identity (asserted by `_assert_far_from_identity`).
 
     The Jacobian is taken in the direction the flow computes in one pass (sampling for IAF,
     density for the others), on 3 vectors or 1 image (an image's Jacobian is D x D)."""
+    perturb_weights(model, PERTURBATION_OF.get((model.preset, kind), PERTURBATION[kind]))
     rng = np.random.default_rng(1)
     batch = 3 if len(model.data_shape) == 1 else 1
     z = tf.constant(rng.normal(size=(batch, model.noise_dim)), tf.float32)
@@ -93,6 +118,7 @@ def _check_exact_likelihood(model, data):
                else bijector.inverse_log_det_jacobian(start, event_ndims=len(model.data_shape)))
     np.testing.assert_allclose(np.broadcast_to(np.asarray(log_det), (batch,)), np.linalg.slogdet(jacobian)[1],
                                rtol=1e-4, atol=5e-3 if model.preset == "ffjord" else 2e-3)
+    _assert_far_from_identity(model, kind, jacobian, np.broadcast_to(np.asarray(log_det), (batch,)))
     labels = tf.constant(data.y[:8]) if model.conditional else None
     with tf.GradientTape() as tape:
         nll = -tf.reduce_mean(model._log_prob(model.to_model_space(data.x[:8]), labels, noise_seed=tf.constant([1, 2])))
@@ -102,7 +128,14 @@ def _check_exact_likelihood(model, data):
         assert grad is not None and np.abs(grad.numpy()).max() > 0, f"{var.path} gets no gradient"
 
 
-@pytest.mark.parametrize("name,kind", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+# two cases take 30-40 s each on 2 cores (FFJORD's ODE solves through a perturbed field; IAF's density on
+# images is 64 sequential passes, in its fit steps and its Jacobian): they run with -m slow, which CI runs too
+SLOW_CONTRACT = {("ffjord", "vectors"), ("iaf", "images")}
+CONTRACT_CASES = [pytest.param(n, k, id=f"{n}-{k}", marks=[pytest.mark.slow] if (n, k) in SLOW_CONTRACT else [])
+                  for n, k in CASES]
+
+
+@pytest.mark.parametrize("name,kind", CONTRACT_CASES)
 def test_preset_keeps_the_contract(name, kind, tmp_path):
     data = data_for(kind)
     model = preset_model(name, data.info)
@@ -123,8 +156,7 @@ def test_preset_keeps_the_contract(name, kind, tmp_path):
     model.save(path)
     loaded = kg.models.load(path)
     assert loaded.capabilities == model.capabilities
-    # the training noise stream resumes where it stopped (exact resume; tests/test_gan_training.py,
-    # test_vae.py and test_vae_variants.py continue training on reloaded models under -m slow)
+    # the training noise stream resumes where it stopped
     np.testing.assert_array_equal(np.asarray(loaded.seed_generator.state), np.asarray(model.seed_generator.state))
     np.testing.assert_allclose(loaded.sample(6, seed=3), samples, atol=1e-6)
     before, after = model.get_compile_config(), loaded.get_compile_config()
@@ -135,11 +167,21 @@ def test_preset_keeps_the_contract(name, kind, tmp_path):
         assert len(mine.variables) == len(theirs.variables)
         for a, b in zip(mine.variables, theirs.variables):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # exact resume: one more step of the model and of its reload gives the same losses and weights, bit for bit
+    # (rejects a reload that loses optimiser slots, the noise generator's position, batch-norm statistics or
+    # a flow's data-initialised state)
+    loaded.run_eagerly = model.run_eagerly
+    batch = (data.x[16:32], data.y[16:32]) if model.conditional else (data.x[16:32],)
+    uninterrupted = model.fit(*batch, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+    assert loaded.fit(*batch, batch_size=16, epochs=1, shuffle=False, verbose=0).history == uninterrupted
+    assert [v.shape for v in loaded.weights] == [v.shape for v in model.weights]
+    for a, b in zip(model.weights, loaded.weights):
+        np.testing.assert_array_equal(np.asarray(b), np.asarray(a), err_msg=a.path)
 
     if model.likelihood_kind == "exact":
         np.testing.assert_allclose(loaded.log_prob(data.x[:4], data.y[:4] if model.conditional else None),
                                    model.log_prob(data.x[:4], data.y[:4] if model.conditional else None), atol=1e-4)
-        _check_exact_likelihood(model, data)
+        _check_exact_likelihood(model, data, kind)
 
 
 @pytest.mark.parametrize("name,kind", COMPILED_CASES)
@@ -226,7 +268,10 @@ def test_players_compile_round_trip_and_refuse_unknown_optimisers():
 # hierarchical prior, VQ codes, affine coupling, autoregressive flows); `-m slow` exports every preset
 # (about 10 s each on 2 cores, glow 30 s, minutes for FFJORD)
 DEFAULT_EXPORTS = {"dcgan", "cgan", "infogan", "vae", "cvae", "hvae", "vq-vae", "realnvp", "maf"}
-EXPORT_CASES = [n if n in DEFAULT_EXPORTS else pytest.param(n, marks=pytest.mark.slow) for n in sorted(kg.PRESETS)]
+# Both formats of one preset run on one xdist worker (`--dist loadgroup`): the session fixture exports a preset
+# once per worker, and FFJORD's and the residual flow's unrolled export graphs take minutes.
+EXPORT_CASES = [pytest.param(n, marks=[pytest.mark.xdist_group(f"export-{n}")]
+                             + ([] if n in DEFAULT_EXPORTS else [pytest.mark.slow])) for n in sorted(kg.PRESETS)]
 
 
 def signature_names(model):
@@ -253,6 +298,13 @@ def test_savedmodel_serves_every_signature_like_keras(name, exports):
     assert drawn.shape == (4, *model.data_shape) and np.isfinite(drawn.numpy()).all()
     again = loaded.signatures["sample"](num_samples=tf.constant(4), seed=tf.constant(3, tf.int64))["samples"]
     np.testing.assert_array_equal(drawn.numpy(), again.numpy())  # stateless: the seed decides
+    # `sample` is `generate` of its documented noise (rejects a signature that draws other noise, ignores the
+    # seed, or pairs the noise with other labels)
+    documented = {model.export_noise()["name"]: model.prior_noise(4, tf.constant([3, 0], tf.int64))}
+    if getattr(model, "num_classes", None):
+        documented["labels"] = tf.range(4, dtype=tf.int32) % model.num_classes
+    np.testing.assert_allclose(drawn.numpy(), loaded.signatures["generate"](**documented)["samples"].numpy(),
+                               atol=1e-6)
     card = json.load(open(os.path.join(folder, "model_card.json")))
     assert card["preset"] == name and card["data_shape"] == list(model.data_shape)
     assert card["capabilities"] == model.capabilities and "sample_signature" in card["noise_streams"]
@@ -269,9 +321,11 @@ def test_onnx_runs_without_keras_and_matches_it(name, exports):
     labels = np.array([0, 1, 2]) if generator.num_classes else None
     want = np.asarray(model.export_generate(tf.constant(noise), None if labels is None else tf.constant(labels, tf.int32)))
     np.testing.assert_allclose(generator.generate(noise, labels), want, atol=1e-4)
-    # one noise path: the same seed gives the Keras model's samples
-    np.testing.assert_allclose(generator.sample(7, seed=11), model.sample(7, seed=11), atol=1e-4)
     card = json.load(open(files["card"]))
+    # one noise path: the same seed gives the Keras model's samples (FFJORD's export integrates with fixed
+    # Runge-Kutta steps, the model adaptively: they agree within the 1e-3 its card is held to below)
+    atol = 1e-3 if "export_deviation_from_model" in card else 1e-4
+    np.testing.assert_allclose(generator.sample(7, seed=11), model.sample(7, seed=11), atol=atol)
     assert card["format"] == "onnx" and all(v <= 1e-4 for b in card["parity"].values() for v in b.values())
     if "export_deviation_from_model" in card:  # FFJORD: fixed-step Runge-Kutta against the adaptive solver
         assert card["export_deviation_from_model"]["samples"] < 1e-3

@@ -20,13 +20,17 @@ def test_lsgan_covers_the_ring():
     assert result["high_quality"] > 0.5
 
 
-def test_dcgan_on_digits_fools_a_classifier_into_every_class():
-    from sklearn.linear_model import LogisticRegression
+def test_dcgan_on_digits_reaches_a_sample_quality_noise_cannot():
+    """600 steps of the default DCGAN on the digits, scored in the bundled digit features against the
+    held-out test digits (1,000 samples; 2-core CPU: FID 311-374, coverage 0.41-0.49 over runs).
 
-    train = kg.data.load_arrays("digits")
-    clf = LogisticRegression(max_iter=2000).fit(train.x.reshape(len(train.x), -1), train.y)
-    model = kg.models.get("dcgan", data_shape=(8, 8, 1), seed=0)
+    Rejects generators of noise or of one image: uniform noise (FID 748, coverage 0.07), clipped Gaussian
+    noise (662, 0.08), the mean digit plus noise (880, 0.10) all miss both bounds by a wide margin."""
+    test = kg.data.load_arrays("digits", split="test").x
+    model = kg.models.get("dcgan", data=kg.data.load_arrays("digits").info, seed=0)
     model.compile()
-    model.fit(kg.data.load("digits", batch_size=64), epochs=100, verbose=0)
-    predicted = clf.predict(model.sample(1000, seed=0).reshape(1000, -1))
-    assert len(np.unique(predicted)) == 10
+    model.fit(kg.data.load("digits", batch_size=64, seed=0), epochs=25, verbose=0)  # 24 steps an epoch
+    assert int(model.g_optimizer.iterations.numpy()) == 600
+    samples = model.sample(1000, seed=0)
+    assert kg.metrics.fid(test, samples, "digits") < 450
+    assert kg.metrics.density_coverage(test, samples, "digits").coverage > 0.3

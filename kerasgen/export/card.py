@@ -35,8 +35,9 @@ def _spec_dict(specs) -> dict:
 NOISE_STREAMS = {
     "client": "kerasgen.noise.draw(noise, n, seed) (numpy): what model.sample(n, seed) and "
               "OnnxGenerator.sample(n, seed) use, so both give the same samples for the same seed",
-    "sample_signature": "the SavedModel 'sample' signature draws in-graph with TensorFlow's stateless "
-                        "generators from its int64 seed: reproducible, but a stream of its own",
+    "sample_signature": "the SavedModel 'sample' signature is 'generate' of model.prior_noise(num_samples, "
+                        "[seed, 0]) (TensorFlow's stateless generators, in-graph) and labels cycling over the "
+                        "classes: reproducible from its int64 seed, but a stream of its own",
 }
 
 
