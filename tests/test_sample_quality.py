@@ -245,3 +245,52 @@ def test_the_quality_callback_clips_samples_to_the_image_range():
     logs = {}
     monitor.on_epoch_end(0, logs)
     assert logs["fid"] == pytest.approx(kg.metrics.fid(real, np.clip(samples, -1, 1), features="digits"), rel=1e-9)
+
+
+def fit_with_quality_and(logger, epochs=1):
+    """A small DCGAN fitted with SampleQuality (every epoch, FID and KID) ahead of `logger`; returns the
+    callback's values. (With every > 1 CSVLogger would miss them: it fixes its columns at the first epoch.)"""
+    import keras
+
+    real = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype(np.float32)
+    model = build("dcgan", (8, 8, 1), seed=3)
+    model.compile()
+    keras.utils.set_random_seed(0)
+    monitor = kg.callbacks.SampleQuality(real, features="digits", every=1, n=32, metrics=("fid", "kid"))
+    model.fit(real, batch_size=32, epochs=epochs, verbose=0, callbacks=[monitor, logger])
+    return monitor.values
+
+
+def test_the_quality_callback_reaches_csv_logger(tmp_path):
+    # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
+    # CSVLogger never sees them
+    import csv
+
+    import keras
+
+    path = str(tmp_path / "log.csv")
+    values = fit_with_quality_and(keras.callbacks.CSVLogger(path))
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    assert float(rows[0]["fid"]) == pytest.approx(values[1]["fid"], rel=1e-9)
+    assert float(rows[0]["kid"]) == pytest.approx(values[1]["kid"], rel=1e-9)
+
+
+def test_the_quality_callback_reaches_tensorboard(tmp_path):
+    # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
+    # TensorBoard never writes them
+    pytest.importorskip("tensorboard", reason="keras.callbacks.TensorBoard needs the tensorboard package")
+    import glob
+
+    import keras
+    import tensorflow as tf
+
+    values = fit_with_quality_and(keras.callbacks.TensorBoard(str(tmp_path / "tb")))
+    scalars = {}
+    for path in glob.glob(str(tmp_path / "tb" / "train" / "*tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for v in event.summary.value:
+                scalars[(v.tag, event.step)] = float(tf.make_ndarray(v.tensor))
+    assert scalars[("epoch_fid", 0)] == pytest.approx(values[1]["fid"], rel=1e-6)
+    assert scalars[("epoch_kid", 0)] == pytest.approx(values[1]["kid"], rel=1e-6)
