@@ -19,7 +19,7 @@ def ppca(seed=0):
     return w, b
 
 
-def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False):
+def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False, kl="analytic"):
     """A VAE whose decoder is the PPCA model and whose encoder is its exact posterior, optionally
     perturbed (the posterior is diagonal because W's columns are orthogonal)."""
     m_diag = (w**2).sum(0) + SIGMA**2
@@ -34,7 +34,7 @@ def linear_vae(w, b, mean_shift=0.0, log_var_shift=0.0, standardize=False):
     decoder = keras.Model(z_in, keras.layers.Dense(D, name="linear")(z_in))
     decoder.get_layer("linear").set_weights([w.T, b])
     return kg.models.VAE(encoder, decoder, latent_dim=LATENT, data_shape=(D,), likelihood="gaussian",
-                         decoder_scale=SIGMA, standardize=standardize)
+                         decoder_scale=SIGMA, standardize=standardize, kl=kl)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,31 @@ def test_monte_carlo_kl_agrees_with_the_analytic_kl_in_expectation(data):
     w, b, x, _ = data
     terms = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6).bound_terms(x[:50], k=4000)
     np.testing.assert_allclose(terms["log_weight"].mean(0), terms["elbo"].mean(0), atol=0.05)
+
+
+def test_training_with_monte_carlo_kl_reports_the_sampled_kl(data):
+    # rejects: kl="monte_carlo" silently training on the analytic KL (every step's kl would equal it), the
+    # estimate's sign or densities wrong (its mean would miss the analytic KL), or the same posterior draw
+    # every step (no spread between steps)
+    w, b, x, _ = data
+    x = x[:64]
+    mean, log_var = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6).encode(x)
+    analytic = np.mean(0.5 * np.sum(mean**2 + np.exp(log_var) - 1.0 - log_var, axis=1))
+    per_step = {}
+    for kl in ("analytic", "monte_carlo"):
+        model = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6, kl=kl)
+        # frozen (learning rate 0): every step sees the same posterior; one step per execution
+        model.compile(optimizer=keras.optimizers.SGD(0.0), steps_per_execution=1)
+        running = []  # the epoch's running mean of kl after each step
+        log = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: running.append(logs["kl"]))
+        model.fit(np.tile(x, (40, 1)), batch_size=64, epochs=1, shuffle=False, verbose=0, callbacks=[log])
+        steps = np.arange(1, len(running) + 1)
+        per_step[kl] = steps * np.array(running) - (steps - 1) * np.r_[0.0, running[:-1]]
+    np.testing.assert_allclose(per_step["analytic"], analytic, rtol=1e-4)
+    mc = per_step["monte_carlo"]
+    spread = mc.std(ddof=1)
+    assert spread > 0.01 * analytic and np.all(np.abs(mc - analytic) > 1e-6)
+    assert abs(mc.mean() - analytic) < 4 * spread / np.sqrt(len(mc))
 
 
 def test_standardised_models_report_the_density_of_the_data_on_its_own_scale(data):
