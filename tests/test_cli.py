@@ -43,18 +43,29 @@ def test_train_sample_and_resume(tmp_path, capsys):
     assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1"]) == 0
     samples = np.load(npy)
     assert samples.shape == (10, 2)
+    # rejects: `sample --truncation` ignored, or not passed to model.sample as its truncation
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1", "--truncation", "0.3"]) == 0
+    truncated = np.load(npy)
+    np.testing.assert_allclose(truncated, model.sample(10, seed=1, truncation=0.3), rtol=1e-6, atol=1e-6)
+    assert np.abs(truncated - samples).max() > 1e-3
     png = str(tmp_path / "s.png")
     assert main(["sample", run, "--n", "500", "--out", png]) == 0
     assert Image.open(png).size == (400, 400)
 
 
 def test_train_conditional_image_preset(tmp_path):
+    # rejects: `train --image-size` ignored (the model would be built for the digits' own 8x8)
     run = str(tmp_path / "acgan")
     assert main(["train", "acgan", "--data", "digits", "--epochs", "1", "--batch-size", "256",
-                 "--out", run, "--quiet"]) == 0
+                 "--image-size", "8", "12", "--out", run, "--quiet"]) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["data_info"]["data_shape"] == [8, 12, 1]
     grid = str(tmp_path / "g.png")
     assert main(["sample", run, "--n", "10", "--labels", "3", "--out", grid]) == 0
-    assert Image.open(grid).mode == "L"
+    image = Image.open(grid)
+    # 10 samples: 4 columns, 3 rows of 8x12 images with 1-pixel gaps, drawn at 4x
+    assert image.mode == "L" and image.size == ((4 * (12 + 1) + 1) * 4, (3 * (8 + 1) + 1) * 4)
 
 
 @pytest.mark.parametrize("argv,message", [
