@@ -261,6 +261,7 @@ def fit_with_quality_and(logger, epochs=1):
     return monitor.values
 
 
+@pytest.mark.slow
 def test_the_quality_callback_reaches_csv_logger(tmp_path):
     # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
     # CSVLogger never sees them
@@ -277,6 +278,7 @@ def test_the_quality_callback_reaches_csv_logger(tmp_path):
     assert float(rows[0]["kid"]) == pytest.approx(values[1]["kid"], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_the_quality_callback_reaches_tensorboard(tmp_path):
     # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
     # TensorBoard never writes them
