@@ -45,6 +45,9 @@ def assert_trains_under_xla(name):
     model = build(name, (8, 8, 1), seed=2)
     model.compile(jit_compile=True)
     assert_finite_metrics(fit_few_steps(model, *fake_data((8, 8, 1))))
+    # rejects: XLA silently off (Keras turns jit_compile off, with only a warning, when a layer has
+    # supports_jit=False; or compile dropping the keyword): the step above would then run unjitted
+    assert model.jit_compile is True
 
 
 def assert_finite_metrics(metrics):

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import kerasgen as kg
@@ -42,18 +43,29 @@ def test_train_sample_and_resume(tmp_path, capsys):
     assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1"]) == 0
     samples = np.load(npy)
     assert samples.shape == (10, 2)
+    # rejects: `sample --truncation` ignored, or not passed to model.sample as its truncation
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1", "--truncation", "0.3"]) == 0
+    truncated = np.load(npy)
+    np.testing.assert_allclose(truncated, model.sample(10, seed=1, truncation=0.3), rtol=1e-6, atol=1e-6)
+    assert np.abs(truncated - samples).max() > 1e-3
     png = str(tmp_path / "s.png")
     assert main(["sample", run, "--n", "500", "--out", png]) == 0
     assert Image.open(png).size == (400, 400)
 
 
 def test_train_conditional_image_preset(tmp_path):
+    # rejects: `train --image-size` ignored (the model would be built for the digits' own 8x8)
     run = str(tmp_path / "acgan")
     assert main(["train", "acgan", "--data", "digits", "--epochs", "1", "--batch-size", "256",
-                 "--out", run, "--quiet"]) == 0
+                 "--image-size", "8", "12", "--out", run, "--quiet"]) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        assert json.load(f)["data_info"]["data_shape"] == [8, 12, 1]
     grid = str(tmp_path / "g.png")
     assert main(["sample", run, "--n", "10", "--labels", "3", "--out", grid]) == 0
-    assert Image.open(grid).mode == "L"
+    image = Image.open(grid)
+    # 10 samples: 4 columns, 3 rows of 8x12 images with 1-pixel gaps, drawn at 4x
+    assert image.mode == "L" and image.size == ((4 * (12 + 1) + 1) * 4, (3 * (8 + 1) + 1) * 4)
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -224,3 +236,30 @@ def test_export_writes_a_served_version_and_an_onnx_graph(tmp_path, capsys):
     capsys.readouterr()
     assert main(["export", run, "--format", "savedmodel", "--out", out, "--version", "1"]) == 2
     assert "never overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_with_strategy_mirrored_trains_on_both_logical_cpus(tmp_path, monkeypatch, strategy):
+    # rejects: --strategy mirrored mapped to the default strategy, or the model built and compiled outside
+    # strategy.scope() (Keras then trains it on one device); run.json not recording the strategy
+    from kerasgen import cli
+
+    monkeypatch.setattr(cli, "_STRATEGIES", {})
+    # MirroredStrategy() takes every local GPU, or one CPU: here, the conftest's two logical CPUs (one
+    # strategy per process: a second one's collective ops would collide with the shared one)
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", lambda: strategy)
+    trained, save = [], kg.io.save_model
+    monkeypatch.setattr(kg.io, "save_model", lambda model, path: trained.append(model) or save(model, path))
+    run = str(tmp_path / "mirrored")
+    assert main(["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--batch-size", "128", "--n-samples",
+                 "512", "--out", run, "--quiet", "--strategy", "mirrored"]) == 0
+    with open(os.path.join(run, "run.json")) as f:
+        info = json.load(f)
+    assert info["strategy"] == "mirrored" and info["replicas"] == 2
+    model = trained[0]
+    assert model.distribute_strategy is strategy
+    assert isinstance(model.generator.trainable_variables[0].value, tf.distribute.DistributedValues)
+    with open(os.path.join(run, "history.json")) as f:
+        assert np.isfinite(json.load(f)["g_loss"]).all()
+    reloaded = kg.models.load(os.path.join(run, "model.keras"))
+    np.testing.assert_allclose(reloaded.sample(5, seed=0), model.sample(5, seed=0), rtol=1e-6, atol=1e-6)

@@ -147,6 +147,31 @@ def test_hierarchical_vae_importance_weights_are_the_two_level_marginal_likeliho
     assert -0.01 < estimate + log_p.mean() < 0.03
 
 
+def test_training_with_monte_carlo_kl_reports_the_sampled_kl(data):
+    # rejects: kl="monte_carlo" silently training on the analytic KL (every step's kl would equal it), the
+    # estimate's sign or densities wrong (its mean would miss the analytic KL), or the same posterior draw
+    # every step (no spread between steps)
+    w, b, x, _ = data
+    x = x[:64]
+    mean, log_var = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6).encode(x)
+    analytic = np.mean(0.5 * np.sum(mean**2 + np.exp(log_var) - 1.0 - log_var, axis=1))
+    per_step = {}
+    for kl in ("analytic", "monte_carlo"):
+        model = linear_vae(w, b, mean_shift=0.4, log_var_shift=0.6, kl=kl)
+        # frozen (learning rate 0): every step sees the same posterior; one step per execution
+        model.compile(optimizer=keras.optimizers.SGD(0.0), steps_per_execution=1)
+        running = []  # the epoch's running mean of kl after each step
+        log = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: running.append(logs["kl"]))
+        model.fit(np.tile(x, (40, 1)), batch_size=64, epochs=1, shuffle=False, verbose=0, callbacks=[log])
+        steps = np.arange(1, len(running) + 1)
+        per_step[kl] = steps * np.array(running) - (steps - 1) * np.r_[0.0, running[:-1]]
+    np.testing.assert_allclose(per_step["analytic"], analytic, rtol=1e-4)
+    mc = per_step["monte_carlo"]
+    spread = mc.std(ddof=1)
+    assert spread > 0.01 * analytic and np.all(np.abs(mc - analytic) > 1e-6)
+    assert abs(mc.mean() - analytic) < 4 * spread / np.sqrt(len(mc))
+
+
 def test_standardised_models_report_the_density_of_the_data_on_its_own_scale(data):
     w, b, x, log_p = data
     model = linear_vae(w, b, standardize=True)

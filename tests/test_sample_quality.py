@@ -1,6 +1,7 @@
 """Inception score, precision/recall, density/coverage, cached reference statistics and the
 FID/KID training callback, against known cases."""
 
+import json
 import os
 
 import numpy as np
@@ -180,3 +181,118 @@ def test_the_quality_callback_logs_fid_and_kid_every_n_epochs():
     assert monitor.values[4]["fid"] == pytest.approx(kg.metrics.fid(real, samples, features="digits"), rel=1e-6)
     with pytest.raises(ValueError, match="metrics"):
         kg.callbacks.SampleQuality(real, metrics=("is",))
+
+
+class FixedSamples:
+    """A stand-in model whose `sample(n)` is the first n rows of a fixed array."""
+
+    likelihood_kind, num_classes, preset = None, None, "fixed"
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def sample(self, n, seed=None):
+        return self.samples[:n].copy()
+
+
+def samples_a_tenth_out_of_range(n=40, seed=0):
+    """(n, 8, 8, 1) images in [-1, 1] except exactly 10% of the values (half above 1, half below -1);
+    another 5% lie exactly on the bounds (in range, not clipped)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 8, 8, 1)).astype(np.float32)
+    flat = x.reshape(-1)
+    idx = rng.permutation(flat.size)
+    out, edge = flat.size // 10, flat.size // 20
+    flat[idx[: out // 2]] = 1.0 + rng.uniform(1e-3, 2.0, out // 2)
+    flat[idx[out // 2 : out]] = -1.0 - rng.uniform(1e-3, 2.0, out - out // 2)
+    flat[idx[out : out + edge]] = np.where(np.arange(edge) % 2, 1.0, -1.0)
+    return x
+
+
+def test_evaluate_clips_samples_and_records_the_clipped_fraction(tmp_path, monkeypatch, capsys):
+    # rejects: the fraction counted after clipping (0), counting one side of the range only, counting
+    # values on the bounds (>= / <=), or not clipping (the digit features refuse out-of-range values)
+    from kerasgen.cli import main
+
+    real = kg.data.load_arrays("digits", split="test").x
+    samples = samples_a_tenth_out_of_range()
+    model = FixedSamples(samples)
+    records = kg.metrics.evaluate(model, real, metrics=["fid", "kid"], features="digits", n=40)
+    assert records["fid"]["clipped_fraction"] == pytest.approx(0.1, abs=1e-12)
+    assert records["kid"]["clipped_fraction"] == pytest.approx(0.1, abs=1e-12)
+    assert records["fid"]["value"] == pytest.approx(kg.metrics.fid(real, np.clip(samples, -1, 1), features="digits"),
+                                                    rel=1e-9)
+    # `kerasgen evaluate` records and prints the same fraction
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.keras").write_bytes(b"")  # never read: models.load returns the stand-in
+    monkeypatch.setattr(kg.models, "load", lambda path: model)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--data", "digits", "--metrics", "fid", "--n", "40"]) == 0
+    assert "10.00% of values clipped" in capsys.readouterr().out
+    with open(run / "evaluation.json") as f:
+        assert json.load(f)["fid"]["clipped_fraction"] == pytest.approx(0.1, abs=1e-12)
+
+
+def test_the_quality_callback_clips_samples_to_the_image_range():
+    # rejects: SampleQuality passing out-of-range samples on (the digit features refuse them) or clipping
+    # to another range than the extractor's
+    real = kg.data.load_arrays("digits", split="test").x
+    samples = samples_a_tenth_out_of_range()
+    monitor = kg.callbacks.SampleQuality(real, features="digits", every=1, n=40, metrics=("fid",))
+    monitor.set_model(FixedSamples(samples))
+    monitor.on_train_begin()
+    logs = {}
+    monitor.on_epoch_end(0, logs)
+    assert logs["fid"] == pytest.approx(kg.metrics.fid(real, np.clip(samples, -1, 1), features="digits"), rel=1e-9)
+
+
+def fit_with_quality_and(logger, epochs=1):
+    """A small DCGAN fitted with SampleQuality (every epoch, FID and KID) ahead of `logger`; returns the
+    callback's values. (With every > 1 CSVLogger would miss them: it fixes its columns at the first epoch.)"""
+    import keras
+
+    real = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype(np.float32)
+    model = build("dcgan", (8, 8, 1), seed=3)
+    model.compile()
+    keras.utils.set_random_seed(0)
+    monitor = kg.callbacks.SampleQuality(real, features="digits", every=1, n=32, metrics=("fid", "kid"))
+    model.fit(real, batch_size=32, epochs=epochs, verbose=0, callbacks=[monitor, logger])
+    return monitor.values
+
+
+@pytest.mark.slow
+def test_the_quality_callback_reaches_csv_logger(tmp_path):
+    # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
+    # CSVLogger never sees them
+    import csv
+
+    import keras
+
+    path = str(tmp_path / "log.csv")
+    values = fit_with_quality_and(keras.callbacks.CSVLogger(path))
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    assert float(rows[0]["fid"]) == pytest.approx(values[1]["fid"], rel=1e-9)
+    assert float(rows[0]["kid"]) == pytest.approx(values[1]["kid"], rel=1e-9)
+
+
+@pytest.mark.slow
+def test_the_quality_callback_reaches_tensorboard(tmp_path):
+    # rejects: SampleQuality putting its values in a copy of the logs (or after the loggers ran), so that
+    # TensorBoard never writes them
+    pytest.importorskip("tensorboard", reason="keras.callbacks.TensorBoard needs the tensorboard package")
+    import glob
+
+    import keras
+    import tensorflow as tf
+
+    values = fit_with_quality_and(keras.callbacks.TensorBoard(str(tmp_path / "tb")))
+    scalars = {}
+    for path in glob.glob(str(tmp_path / "tb" / "train" / "*tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for v in event.summary.value:
+                scalars[(v.tag, event.step)] = float(tf.make_ndarray(v.tensor))
+    assert scalars[("epoch_fid", 0)] == pytest.approx(values[1]["fid"], rel=1e-6)
+    assert scalars[("epoch_kid", 0)] == pytest.approx(values[1]["kid"], rel=1e-6)
