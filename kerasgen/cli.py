@@ -9,6 +9,7 @@ Errors a user can fix print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 
@@ -232,6 +233,9 @@ def cmd_sample(args) -> int:
         labels = np.resize(np.asarray(args.labels), args.n)
         kwargs["labels"] = labels
     if args.truncation is not None:
+        if "truncation" not in inspect.signature(model.sample).parameters:
+            raise UsageError(f"--truncation is for GANs and VAEs (a Gaussian prior); {model.preset} samples "
+                             f"without it")
         kwargs["truncation"] = args.truncation
     samples = model.sample(args.n, seed=args.seed, **kwargs)
     if args.out.endswith(".npy"):

@@ -112,6 +112,12 @@ def test_train_sample_and_evaluate_a_vae(tmp_path, capsys):
     out = str(tmp_path / "v.npy")
     assert main(["sample", run, "--n", "6", "--out", out, "--seed", "0"]) == 0
     assert np.load(out).shape == (6, 8, 8, 1)
+    # rejects: --truncation ignored for VAEs (or a traceback): the truncated prior's decodings
+    truncated = str(tmp_path / "t.npy")
+    assert main(["sample", run, "--n", "6", "--out", truncated, "--seed", "0", "--truncation", "0.3"]) == 0
+    reloaded = kg.models.load(os.path.join(run, "model.keras"))
+    np.testing.assert_allclose(np.load(truncated), reloaded.sample(6, seed=0, truncation=0.3), atol=1e-6)
+    assert not np.allclose(np.load(truncated), np.load(out))
     capsys.readouterr()
     assert main(["evaluate", run, "--metric", "nll", "--k", "20", "--limit", "60"]) == 0
     assert main(["evaluate", run, "--metric", "elbo", "--limit", "60"]) == 0
@@ -192,6 +198,8 @@ def test_train_sample_and_evaluate_a_2d_flow(tmp_path, capsys):
     assert main(["sample", run, "--n", "7", "--out", out, "--seed", "0"]) == 0
     assert np.load(out).shape == (7, 2)
     capsys.readouterr()
+    assert main(["sample", run, "--n", "7", "--out", out, "--truncation", "0.5"]) == 2
+    assert "--truncation is for GANs and VAEs" in capsys.readouterr().err
     assert main(["evaluate", run, "--metric", "nll"]) == 0
     printed = capsys.readouterr().out
     assert "realnvp on toy2d:moons (test, 2048 real examples)" in printed and "NLL (nats)" in printed

@@ -267,7 +267,7 @@ class VAE(GenerativeModel):
         noise itself for a standard-normal prior."""
         return noise
 
-    def sample(self, n, seed=None, labels=None, batch_size=256):
+    def sample(self, n, seed=None, labels=None, truncation=None, batch_size=256):
         """n samples (decoder means for z from the prior) in data space, numpy (n, *data_shape).
 
         Args:
@@ -275,8 +275,10 @@ class VAE(GenerativeModel):
             seed: the same seed gives the same samples (and the ONNX export's
                 `OnnxGenerator.sample(n, seed)` gives them too: both draw with `kerasgen.noise.draw`).
             labels: int (n,) classes for a CVAE; when None, classes cycle 0..num_classes-1.
+            truncation: draw the prior noise truncated to |z| <= truncation (the truncation trick:
+                typical samples at the cost of variety), or None for the full prior.
         """
-        prior = noise_lib.draw(self.export_noise(), n, seed)
+        prior = noise_lib.draw(self.export_noise(), n, seed, truncation)
         labels = self.sample_labels(len(prior), labels)
         return self.decode(self._latents_from_noise(prior), labels, batch_size)
 
