@@ -147,11 +147,19 @@ def test_glow_compiles_with_xla_and_trains_mirrored(strategy):
 @pytest.mark.slow
 
 def test_conditional_image_flow_takes_labels():
+    # rejects: a conditional flow that ignores its labels in log_prob or in sampling (the label
+    # conditioning starts as a no-op, so two training steps must make the classes differ)
     data = kg.data.load_arrays("digits")
     model = small_image_flow("realnvp", num_classes=10)
     model.compile()
     assert_finite_metrics(fit_few_steps(model, data.x, data.y))
     assert model.sample(3, seed=0, labels=[1, 2, 3]).shape == (3, *SHAPE)
+    zeros, fives = (model.log_prob(data.x[:4], labels=[k] * 4, seed=0) for k in (0, 5))  # the same noise
+    ones, twos = (model.sample(256, seed=0, labels=[k] * 256) for k in (1, 2))  # the same noise
+    assert np.all(np.abs(zeros - fives) > 1e-2), (zeros, fives)  # measured 0.036-0.11 nats; 0 if ignored
+    # samples are quantised to 17 levels, so the still small label effect moves few pixels: measured
+    # 34 of the 16,384 (each by one level, 0.125); labels ignored move none
+    assert np.sum(ones != twos) >= 8 and np.abs(ones - twos).max() >= 0.125 - 1e-6, np.sum(ones != twos)
     with pytest.raises(ValueError, match="pass labels"):
         model.log_prob(data.x[:2])
 
