@@ -16,10 +16,23 @@ from kerasgen.cli import main
 
 
 def test_list_prints_every_preset(capsys):
+    # rejects: a missing, extra or repeated row (a substring check let "gan" pass inside "dcgan"), and
+    # a row whose family, data kinds, labels marker or description belongs to another preset
     assert main(["list"]) == 0
-    out = capsys.readouterr().out
-    for name in kg.models.list():
-        assert name in out
+    header, *rows = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["preset", "family", "data", "description"]
+    presets = kg.models.list()
+    names = [row.split()[0] for row in rows]
+    assert len(names) == len(set(names)) == len(presets)
+    assert set(names) == set(presets)
+    for row in rows:
+        name, family, data, *rest = row.split()
+        preset = presets[name]
+        assert family == preset.family, row
+        assert data == "+".join(preset.data), row
+        labelled = rest[:1] == ["(labels)"]
+        assert labelled == preset.needs_labels, row
+        assert rest[labelled:] == preset.description.split(), row
 
 
 def test_train_sample_and_resume(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import kerasgen as kg
 from helpers import (
@@ -141,10 +142,36 @@ def test_sgd_update_is_the_same_per_global_batch(distributed, strategy):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+class _Float32Outputs:
+    """A network's outputs cast to float32 (what the loss terms read), for a float32 twin."""
+
+    def __init__(self, network):
+        self.network = network
+
+    def __call__(self, inputs, training=False):
+        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), self.network(inputs, training=training))
+
+
+def _loss_terms(model, x_model):
+    """The per-example loss terms the model trains on, evaluated eagerly (training=False)."""
+    seed = tf.constant([3, 4], tf.int32)
+    if isinstance(model, kg.models.VQVAE):
+        per_example, recon, _, q = model._forward(x_model, False)
+        return {"loss": per_example, "reconstruction": recon, "commitment": q["commitment"], "codebook": q["codebook"]}
+    if isinstance(model, kg.models.AAE):
+        recon, g_loss, _ = model._autoencoder_terms(x_model, None, seed, False)
+        return {"reconstruction": recon, "g_loss": g_loss}
+    recon, kl_mc, kl_analytic = model._terms(x_model, None, seed, 2, False)
+    return {"reconstruction": recon, "kl_mc": kl_mc, "kl_analytic": kl_analytic}
+
+
 @pytest.mark.parametrize("name,precision", [("conv-vae", "mixed_bfloat16"), ("hvae", "mixed_bfloat16"),
                                             ("vq-vae", "mixed_bfloat16"), ("iwae", "mixed_float16"),
                                             ("aae", "mixed_float16")])
 def test_mixed_precision_trains_with_float32_terms(name, precision):
+    # rejects: loss terms (likelihood, KL, codebook, adversarial) computed in the networks' reduced
+    # precision, even if cast to float32 afterwards: they must equal a float32 twin's on the same
+    # network outputs
     import keras
 
     keras.mixed_precision.set_global_policy(precision)
@@ -154,9 +181,29 @@ def test_mixed_precision_trains_with_float32_terms(name, precision):
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
         if name == "aae":
             assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
-    metrics = fit_few_steps(model, *fake_data((8, 8, 1)))
+    x, y = fake_data((8, 8, 1))
+    metrics = fit_few_steps(model, x, y)
     assert all(np.isfinite(v) for v in metrics.values())
     assert model.sample(2, seed=0).dtype == np.float32
+    reduced = precision.split("_")[1]
+    assert reduced in {layer.compute_dtype for layer in model.encoder._flatten_layers()}
+    assert model.observation.compute_dtype == "float32"
+    if name == "vq-vae":
+        assert model.quantizer.compute_dtype == "float32"
+    x_model = model.to_model_space(x[:8])
+    terms = _loss_terms(model, x_model)  # under the mixed policy
+    # a float32 twin with the same weights whose networks return the mixed model's outputs (cast to
+    # float32): only the computation of the terms differs, and it must not
+    keras.mixed_precision.set_global_policy("float32")
+    twin = build(name, (8, 8, 1))
+    twin.set_weights(model.get_weights())
+    for attr in ("encoder", "decoder", "top_encoder", "top_prior", "discriminator"):
+        if hasattr(twin, attr):
+            setattr(twin, attr, _Float32Outputs(getattr(model, attr)))
+    twin_terms = _loss_terms(twin, x_model)
+    for key, value in terms.items():
+        assert value.dtype == tf.float32, key
+        np.testing.assert_allclose(value.numpy(), twin_terms[key].numpy(), rtol=1e-5, atol=1e-5, err_msg=key)
 
 
 # one model per step kind: the ELBO step, the adversarial autoencoder, the VQ codebook, the K-sample IWAE bound
