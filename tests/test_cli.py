@@ -240,6 +240,7 @@ def test_train_and_evaluate_an_image_flow_in_bits_per_dim(tmp_path, capsys):
     assert evaluation["k"] == 0 and 0 < evaluation["bits_per_dim"] < math.log2(17)
 
 
+@pytest.mark.slow  # (12 s; export itself is checked per preset by the contract)
 def test_export_writes_a_served_version_and_an_onnx_graph(tmp_path, capsys):
     run = str(tmp_path / "run")
     assert main(["train", "cvae", "--data", "digits", "--epochs", "1", "--batch-size", "128", "--out", run,

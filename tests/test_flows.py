@@ -23,7 +23,9 @@ def moons(n=512, seed=0):
 
 # After 8 steps from zero-initialised output layers a flow is near the identity (max |log det| 0.04), where a
 # density integrates to one and log-likelihoods are exact trivially: the fixture moves the weights off it
-PERTURBATION = {"ffjord": 0.1}
+# (the residual flow keeps its trained weights: its spectral normalisation's power-iteration state belongs to
+# them, checked below; the contract checks it off the identity)
+PERTURBATION = {"ffjord": 0.1, "lu-leaky": 0.1, "residual": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_training_lowers_the_nll_and_every_variable_gets_a_gradient(name, traine
 
 
 # the exact-trace ODE solve on 360,000 grid points takes minutes: FFJORD's integral runs with -m slow
-INTEGRABLE = [n if n in ("realnvp", "maf") else pytest.param(n, marks=pytest.mark.slow) for n in FLOWS]
+INTEGRABLE = [n if n == "maf" else pytest.param(n, marks=pytest.mark.slow) for n in FLOWS]
 
 
 @pytest.mark.parametrize("name", INTEGRABLE)

@@ -60,6 +60,7 @@ def test_unknown_precision_is_refused():
         precision.resolve("float8")
 
 
+@pytest.mark.slow  # (the policy choice itself is tested by default above)
 def test_cli_trains_under_auto_and_resume_keeps_the_saved_policy(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--batch-size", "128",

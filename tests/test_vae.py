@@ -165,7 +165,8 @@ def _loss_terms(model, x_model):
     return {"reconstruction": recon, "kl_mc": kl_mc, "kl_analytic": kl_analytic}
 
 
-@pytest.mark.parametrize("name,precision", [("conv-vae", "mixed_bfloat16"), ("hvae", "mixed_bfloat16"),
+@pytest.mark.parametrize("name,precision", [("conv-vae", "mixed_bfloat16"),
+                                            pytest.param("hvae", "mixed_bfloat16", marks=pytest.mark.slow),
                                             ("vq-vae", "mixed_bfloat16"), ("iwae", "mixed_float16"),
                                             ("aae", "mixed_float16")])
 def test_mixed_precision_trains_with_float32_terms(name, precision):
