@@ -134,12 +134,16 @@ class FFJORDStep(FlowStep):
         event_dim: size D of the vectors.
         hidden: widths of the tanh MLP f.
         tolerance: absolute and relative tolerance of the adaptive ODE solver.
+        export_steps: classical Runge-Kutta steps of the exported graph (no solver loops): more steps
+            follow the adaptive solver more closely and make a larger graph, slower to convert and load.
     """
 
-    def __init__(self, event_dim, hidden=(64, 64), tolerance=1e-5, **kwargs):
+    def __init__(self, event_dim, hidden=(64, 64), tolerance=1e-5, export_steps=EXPORT_STEPS, **kwargs):
         super().__init__(event_dim, **kwargs)
         self._no_context()
-        self.hidden, self.tolerance = tuple(hidden), float(tolerance)
+        if int(export_steps) < 1:
+            raise ValueError(f"export_steps must be >= 1, got {export_steps}")
+        self.hidden, self.tolerance, self.export_steps = tuple(hidden), float(tolerance), int(export_steps)
         self.dynamics = ODEFunction(self.event_dim, self.hidden, name="dynamics")
         self.built = True
 
@@ -147,9 +151,10 @@ class FFJORDStep(FlowStep):
         return ffjord_bijector(self.dynamics, seed=seed, tolerance=self.tolerance)
 
     def export_bijector(self, context=None):
-        """Fixed-step Runge-Kutta (`EXPORT_STEPS` steps) with exact traces: no solver loops, so the
+        """Fixed-step Runge-Kutta (`export_steps` steps) with exact traces: no solver loops, so the
         graph converts to ONNX; `kerasgen.export` records its deviation from the adaptive solver."""
-        return ffjord_bijector(self.dynamics, fixed_steps=EXPORT_STEPS)
+        return ffjord_bijector(self.dynamics, fixed_steps=self.export_steps)
 
     def get_config(self):
-        return {**super().get_config(), "hidden": list(self.hidden), "tolerance": self.tolerance}
+        return {**super().get_config(), "hidden": list(self.hidden), "tolerance": self.tolerance,
+                "export_steps": self.export_steps}

@@ -247,13 +247,14 @@ def residual(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=
 
 
 @register_preset("ffjord", "flow", "FFJORD: one continuous-time step, tanh MLP dynamics, Hutchinson traces",
-                 data=("vectors",), small=dict(hidden=(16, 16), tolerance=1e-3),
+                 data=("vectors",), small=dict(hidden=(16, 16), tolerance=1e-3, export_steps=8),
                  reference="Grathwohl et al. 2019, FFJORD: Free-form Continuous Dynamics, arXiv:1810.01367")
-def ffjord(data_shape, latent_dim=None, num_classes=None, num_steps=1, hidden=(64, 64), tolerance=1e-5, **kw):
+def ffjord(data_shape, latent_dim=None, num_classes=None, num_steps=1, hidden=(64, 64), tolerance=1e-5,
+           export_steps=32, **kw):
     """FFJORD (Grathwohl et al. 2019) on vectors; returns an uncompiled `Flow`."""
     if num_classes:
         raise ValueError("preset 'ffjord' takes no labels")
     dim = _event_dim("ffjord", data_shape)
-    steps = [FFJORDStep(dim, hidden=hidden, tolerance=tolerance, name=f"ffjord_{i}")
+    steps = [FFJORDStep(dim, hidden=hidden, tolerance=tolerance, export_steps=export_steps, name=f"ffjord_{i}")
              for i in range(num_steps)]
     return _flow("ffjord", data_shape, steps, None, **kw)
