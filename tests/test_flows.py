@@ -13,8 +13,9 @@ SMALL_FLOW = dict(hidden=(16, 16))
 
 
 def small_flow(name, dim=2, **kw):
-    steps = {"planar": 6, "radial": 6}.get(name, 3)
-    return kg.models.get(name, data_shape=(dim,), seed=0, num_steps=steps, **{**SMALL_FLOW, **kw})
+    steps = {"planar": 6, "radial": 6, "ffjord": 1}.get(name, 3)
+    solver = {"tolerance": 1e-3} if name == "ffjord" else {}  # the preset's small configuration's solver
+    return kg.models.get(name, data_shape=(dim,), seed=0, num_steps=steps, **{**SMALL_FLOW, **solver, **kw})
 
 
 def moons(n=512, seed=0):
