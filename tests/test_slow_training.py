@@ -1,6 +1,5 @@
 """Long training runs (`pytest -m slow`): quality claims the benchmarks make, in small form."""
 
-import numpy as np
 import pytest
 
 import kerasgen as kg
