@@ -1,9 +1,13 @@
 """Command line: `kerasgen list | train | sample | evaluate | export`.
 
-A run folder holds `model.keras`, `run.json` (what was trained on what),
-`history.json` (per-epoch metrics), `samples/` (PNG grids per epoch) and, for 2-D
-flows, `density.png` (the learned density).
-Errors a user can fix print one line and exit with status 2.
+A run folder holds `model.keras` (the finished model), `checkpoints/` (the newest complete
+training states, written atomically every epoch and on request: `--resume` continues from them
+whatever stopped the run), `run.json` (what was trained on what), `history.json` (per-epoch
+metrics), `samples/` (PNG grids per epoch) and, for 2-D flows, `density.png` (the learned density).
+
+Exit status: 0 done; 2 an error the user can fix (printed as one line); 3 training stopped on a NaN
+or infinite metric (the last good checkpoint is kept); 128 + N after signal N (130 for Ctrl-C),
+with a checkpoint written at the next step boundary.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from kerasgen.precision import CHOICES as PRECISIONS  # no TensorFlow import at 
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 MODEL_FILE = "model.keras"
+CHECKPOINTS = "checkpoints"
+DEFAULT_EPOCHS = 5
 
 
 class UsageError(Exception):
@@ -31,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a preset on a data spec")
     t.add_argument("preset")
     t.add_argument("--data", required=True, help="data spec, e.g. digits, toy2d:moons, npz:path.npz")
-    t.add_argument("--epochs", type=int, default=5)
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"the run's total epochs (default {DEFAULT_EPOCHS}; with --resume: the interrupted run's own)")
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--latent-dim", type=int, default=None)
@@ -42,7 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
     t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
     t.add_argument("--sample-every", type=int, default=1, help="epochs between sample grids")
-    t.add_argument("--resume", action="store_true", help="continue the model in --out")
+    t.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its newest complete checkpoint (or finished model)")
+    t.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                   help="also checkpoint every N training steps (a checkpoint is written every epoch)")
+    t.add_argument("--checkpoint-minutes", type=float, default=None, metavar="M",
+                   help="also checkpoint when M minutes passed since the last one")
+    t.add_argument("--keep", type=int, default=2, help="complete checkpoints kept in OUT/checkpoints (default 2)")
+    t.add_argument("--on-nan", choices=("stop", "skip"), default="stop",
+                   help="a NaN or infinite loss: stop (keeping the last good checkpoint; exit status 3) or skip "
+                        "the update and count it (default stop)")
     t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     t.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     t.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -52,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="draw samples from a trained run")
     s.add_argument("run", help="run folder (or a .keras file)")
+    s.add_argument("--unsafe", action="store_true",
+                   help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--out", default="samples.png", help=".png for a picture, .npy for the array")
     s.add_argument("--seed", type=int, default=None)
@@ -60,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data")
     e.add_argument("run", help="run folder (or a .keras file with --data)")
+    e.add_argument("--unsafe", action="store_true",
+                   help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     e.add_argument("--metrics", "--metric", default=None,
                    help="comma-separated: nll (importance-sampled or exact NLL), elbo (negative ELBO), fid, kid, "
                         "is (Inception score), pr (precision/recall), dc (density/coverage), modes (toy mixtures); "
@@ -78,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("export", help="export a trained run's generator for serving")
     x.add_argument("run", help="run folder (or a .keras file)")
+    x.add_argument("--unsafe", action="store_true",
+                   help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     x.add_argument("--format", choices=("savedmodel", "onnx", "both"), default="both")
     x.add_argument("--out", default=".", help="writes OUT/saved_models/NAME/<version>/ and OUT/export/NAME.onnx")
     x.add_argument("--name", default=None, help="model name (default: the preset)")
@@ -90,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
 def _model_path(run: str) -> str:
     path = run if run.endswith(".keras") else os.path.join(run, MODEL_FILE)
     if not os.path.isfile(path):
+        from kerasgen.callbacks.checkpoint import latest
+
+        found = None if run.endswith(".keras") else latest(os.path.join(run, CHECKPOINTS))
+        if found is not None:
+            raise UsageError(f"the run in {run} has not finished (no {MODEL_FILE}); its newest checkpoint is "
+                             f"{found[0]}: finish it with 'kerasgen train ... --out {run} --resume' or pass that file")
         raise UsageError(f"no trained model at {path} (is {run!r} a run folder written by 'kerasgen train'?)")
     return path
 
@@ -132,65 +160,162 @@ def _worker_out(out: str, strategy) -> str:
     return os.path.join(out, f".{resolver.task_type}-{resolver.task_id}")
 
 
+def _resume_point(args, out_of_chief: str):
+    """What `--resume` continues: {"model": path, "epoch", "batch", "history", "metric_states",
+    "target_epochs", "steps_per_epoch"} from the newest complete checkpoint of the run (the chief's,
+    for every worker of a multi-worker run), else from a finished run's model.keras; None when
+    there is neither."""
+    from kerasgen.callbacks.checkpoint import latest
+
+    found = latest(os.path.join(out_of_chief, CHECKPOINTS))
+    if found is not None:
+        path, meta = found
+        return {**meta, "model": path}
+    model_path = os.path.join(out_of_chief, MODEL_FILE)
+    if not os.path.isfile(model_path):
+        return None
+    history = _read_json(os.path.join(out_of_chief, "history.json"))
+    epochs = len(next(iter(history.values()), []))
+    return {"model": model_path, "epoch": epochs, "batch": 0, "history": history, "metric_states": None,
+            "target_epochs": epochs, "steps_per_epoch": None}
+
+
+def _check_train_args(args) -> None:
+    if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:
+        raise UsageError("--epochs and --batch-size must be >= 1")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise UsageError("--checkpoint-every must be >= 1 (steps)")
+    if args.checkpoint_minutes is not None and args.checkpoint_minutes <= 0:
+        raise UsageError("--checkpoint-minutes must be > 0")
+    if args.keep < 1:
+        raise UsageError("--keep must be >= 1")
+    if args.checkpoint_minutes is not None and args.strategy == "multiworker":
+        raise UsageError("--checkpoint-minutes would let the workers' clocks disagree on when to save; "
+                         "use --checkpoint-every (steps) with --strategy multiworker")
+
+
+def _resume_command(argv) -> str:
+    import shlex
+
+    words = [w for w in argv if w != "--overwrite"]
+    if "--resume" not in words:
+        words.append("--resume")
+    return "kerasgen " + " ".join(shlex.quote(w) for w in words)
+
+
 def cmd_train(args) -> int:
-    """Trains a preset and writes the run folder (model, history, samples, run.json)."""
+    """Trains a preset and writes the run folder (model, checkpoints, history, samples, run.json).
+
+    Returns 0 when the run finished, 3 when a metric became NaN or infinite (the last good
+    checkpoint is kept), 128 + the signal's number after SIGINT or SIGTERM (a checkpoint is written
+    at the next step boundary first).
+    """
+    import shutil
+    import signal
+
     import keras
 
-    from kerasgen import data, io, models, registry
-    from kerasgen.callbacks import SampleGrid
+    from kerasgen import __version__, data, io, models, registry
+    from kerasgen.callbacks import Checkpoint, SampleGrid, StopOnNonFinite
 
     preset = registry.get_preset(args.preset)
+    _check_train_args(args)
     strategy = distribution_strategy(args.strategy)
     out = _worker_out(args.out, strategy)
-    model_path = os.path.join(out, MODEL_FILE)
-    exists = os.path.isfile(model_path)
-    if exists and not (args.resume or args.overwrite):
-        raise UsageError(f"{model_path} exists; pass --resume to continue it or --overwrite to replace it")
-    if args.resume and not exists:
-        raise UsageError(f"--resume: no model to continue at {model_path}")
-    if args.epochs < 1 or args.batch_size < 1:
-        raise UsageError("--epochs and --batch-size must be >= 1")
-    policy = _training_policy(args, preset.family, os.path.join(out, "run.json") if args.resume else None)
+    io.check_writable(out)
+    point = _resume_point(args, args.out)
+    if point is not None and not (args.resume or args.overwrite):
+        raise UsageError(f"{args.out} holds a model or checkpoints; pass --resume to continue it or "
+                         f"--overwrite to replace it")
+    if args.resume and point is None:
+        raise UsageError(f"--resume: no model or checkpoint to continue in {args.out}")
+    if args.resume:
+        _check_version(args.out)
+    if not args.resume:
+        point = None
+        shutil.rmtree(os.path.join(out, CHECKPOINTS), ignore_errors=True)
+    start_epoch, start_batch = (point["epoch"], point["batch"]) if point else (0, 0)
+    target = args.epochs or (point["target_epochs"] if point else DEFAULT_EPOCHS)
+    if point and (target < start_epoch or (target == start_epoch and not start_batch)):
+        raise UsageError(f"--resume: the run in {args.out} has trained {start_epoch} epochs"
+                         f"{'' if args.epochs else ', its total'}; pass --epochs with a larger total to train further")
+    policy = _training_policy(args, preset.family, os.path.join(args.out, "run.json") if args.resume else None)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(args.seed)
-    ds, info = data.load(args.data, batch_size=args.batch_size, seed=args.seed, image_size=args.image_size,
-                         n_samples=args.n_samples, return_info=True)
+
+    def stream(epoch, batch):
+        return data.stream(args.data, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
+                           skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples)
+
+    ds, steps, info = stream(start_epoch, start_batch)
+    if point and point.get("steps_per_epoch") not in (None, steps) and start_batch:
+        raise UsageError(f"--resume: the checkpoint was written with {point['steps_per_epoch']} batches per epoch, "
+                         f"this data and --batch-size give {steps}; resume with the run's own data and batch size")
     if preset.needs_labels and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
     kind = "images" if info.is_image else "vectors"
     if not preset.supports(kind):
         raise UsageError(f"preset {args.preset!r} models {' and '.join(preset.data)}; {args.data!r} holds {kind}")
-    history_path = os.path.join(out, "history.json")
-    initial_epoch, history = 0, {}
+    run_info = {"preset": args.preset, "data": args.data, "data_info": info.to_dict(), "precision": policy,
+                "seed": args.seed, "batch_size": args.batch_size, "epochs": start_epoch, "target_epochs": target,
+                "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
+                "replicas": int(strategy.num_replicas_in_sync), "on_nan": args.on_nan,
+                "kerasgen_version": __version__}
     with strategy.scope():
-        if args.resume:
-            model = models.load(model_path)
-            history = _read_json(history_path)
-            initial_epoch = len(next(iter(history.values()), []))
+        if point:
+            model = models.load(point["model"])
         else:
             model = models.get(args.preset, data=info, latent_dim=args.latent_dim, seed=args.seed)
-            model.compile(jit_compile=args.jit_compile)
-    grid_n = 64 if info.is_image else 2000
-    callbacks = [SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=grid_n, seed=args.seed)]
-    result = model.fit(ds, epochs=initial_epoch + args.epochs, initial_epoch=initial_epoch,
-                       callbacks=callbacks, verbose=0 if args.quiet else 1)
-    for key, values in result.history.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
-    io.save_model(model, model_path)
-    io.write_json(history, history_path)
-    io.write_json({"preset": args.preset, "data": args.data, "data_info": info.to_dict(),
-                   "precision": policy, "seed": args.seed, "batch_size": args.batch_size,
-                   "epochs": initial_epoch + args.epochs, "latent_dim": getattr(model, "latent_dim", None),
-                   "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
-                   "replicas": int(strategy.num_replicas_in_sync)},
-                  os.path.join(out, "run.json"))
+            model.compile(jit_compile=args.jit_compile, on_nonfinite="skip" if args.on_nan == "skip" else "error")
+    run_info["latent_dim"] = getattr(model, "latent_dim", None)
+    io.write_json(run_info, os.path.join(out, "run.json"))
+    checkpoint = Checkpoint(os.path.join(out, CHECKPOINTS), every_steps=args.checkpoint_every,
+                            every_minutes=args.checkpoint_minutes, keep=args.keep,
+                            history=point["history"] if point else {}, steps_per_epoch=steps,
+                            metric_states=point.get("metric_states") if point else None, target_epochs=target)
+    nan_stop = StopOnNonFinite()
+    grid = SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=64 if info.is_image else 2000,
+                      seed=args.seed)
+    phases = [(start_epoch, min(start_epoch + 1, target) if start_batch else target, start_batch)]
+    if start_batch and target > start_epoch + 1:
+        phases.append((start_epoch + 1, target, 0))
+    previous = {sig: signal.signal(sig, checkpoint.signal_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for i, (first, last, skip) in enumerate(phases):
+            if i:
+                ds = stream(first, 0)[0]
+            checkpoint.start_batch = nan_stop.start_batch = skip
+            model.fit(ds, steps_per_epoch=steps - skip, epochs=last, initial_epoch=first,
+                      callbacks=[nan_stop, checkpoint, grid], verbose=0 if args.quiet else 1)
+            if nan_stop.stopped or checkpoint.stopped_at is not None:
+                break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    history = checkpoint.history
+    done = len(next(iter(history.values()), []))
+    io.write_json(history, os.path.join(out, "history.json"))
+    io.write_json({**run_info, "epochs": done, "skipped_steps": model.skipped_steps}, os.path.join(out, "run.json"))
+    newest = checkpoint.saved[-1] if checkpoint.saved else (point["model"] if point else None)
+    if nan_stop.stopped:
+        print(f"kerasgen: training stopped: {nan_stop.message}; the last good checkpoint is {newest} "
+              f"(continue with --resume, perhaps with a lower learning rate, or train with --on-nan skip)",
+              file=sys.stderr)
+        return 3
+    if checkpoint.stopped_at is not None:
+        print(f"kerasgen: {checkpoint.stop_requested}: saved a checkpoint at epoch {checkpoint.stopped_at[0]}, batch "
+              f"{checkpoint.stopped_at[1]} ({newest}); continue with: {_resume_command(args.argv)}",
+              file=sys.stderr)
+        return 128 + getattr(signal, checkpoint.stop_requested, signal.SIGINT).value
+    model_path = io.save_model(model, os.path.join(out, MODEL_FILE))
     if model.likelihood_kind == "exact" and info.data_shape == (2,):
         from kerasgen import plotting
 
         bounds = plotting.bounds_of(model.sample(5000, seed=args.seed), margin=0.25)
         plotting.save_image(plotting.density_image(model.log_prob, bounds), os.path.join(out, "density.png"))
     last = {k: round(v[-1], 4) for k, v in history.items()}
-    print(f"saved {model_path}; last epoch: {last}")
+    skipped = f"; skipped {model.skipped_steps} steps with NaN or infinite gradients" if model.skips_nonfinite else ""
+    print(f"saved {model_path}; last epoch: {last}{skipped}")
     return 0
 
 
@@ -214,18 +339,42 @@ def _read_json(path):
 
     if not os.path.isfile(path):
         return {}
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path} is unreadable or not JSON ({err}); was it edited or cut short?") from None
+
+
+def _check_version(run_dir: str) -> None:
+    """Refuses a run folder written by a newer kerasgen (major.minor) than this one."""
+    from kerasgen import __version__
+
+    written = _read_json(os.path.join(run_dir, "run.json")).get("kerasgen_version")
+    if written is None:
+        return
+    mine, theirs = (tuple(int(p) for p in str(v).split(".")[:2] if p.isdigit()) for v in (__version__, written))
+    if theirs > mine:
+        raise UsageError(f"the run in {run_dir} was written by kerasgen {written}, newer than this {__version__}; "
+                         f"upgrade kerasgen to read it")
+
+
+def _load_model(args):
+    """The model of `args.run` (a run folder or a .keras file), with clear errors."""
+    from kerasgen import models
+
+    path = _model_path(args.run)
+    _check_version(os.path.dirname(path))
+    return models.load(path, safe_mode=not args.unsafe)
 
 
 def cmd_sample(args) -> int:
     """Loads a run's model and writes samples as a PNG or .npy."""
     import numpy as np
 
-    from kerasgen import models
     from kerasgen.plotting import save_samples
 
-    model = models.load(_model_path(args.run))
+    model = _load_model(args)
     if args.n < 1:
         raise UsageError("--n must be >= 1")
     kwargs = {}
@@ -265,7 +414,7 @@ def _features_for(spec, info):
 def cmd_evaluate(args) -> int:
     """Evaluates a run's model on held-out data with the chosen metrics; prints a table and records
     the results in the run's evaluation.json (and --json)."""
-    from kerasgen import data, io, models
+    from kerasgen import data, io
     from kerasgen.metrics import report
 
     model_path = _model_path(args.run)
@@ -276,7 +425,7 @@ def cmd_evaluate(args) -> int:
         raise UsageError("no --data given and no run.json names the training data")
     if min(args.k, args.batch_size, args.n) < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--k, --n, --batch-size and --limit must be >= 1")
-    model = models.load(model_path)
+    model = _load_model(args)
     metric_names = report.parse_metrics(args.metrics or ("nll" if model.likelihood_kind else "fid,kid"))
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
@@ -301,14 +450,14 @@ def cmd_evaluate(args) -> int:
 
 def cmd_export(args) -> int:
     """Exports a run's generator as a TF Serving SavedModel and/or an ONNX graph, both verified."""
-    from kerasgen import export, models
+    from kerasgen import export
 
     model_path = _model_path(args.run)
     run_dir = os.path.dirname(model_path)
     run_info = _read_json(os.path.join(run_dir, "run.json"))
     history = _read_json(os.path.join(run_dir, "history.json"))
     metrics = {k: v[-1] for k, v in history.items() if v}
-    model = models.load(model_path)
+    model = _load_model(args)
     name = args.name or model.preset or "model"
     data_spec = run_info.get("data_info") or run_info.get("data")
     if args.format in ("savedmodel", "both"):
@@ -329,10 +478,14 @@ COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluat
 def main(argv=None) -> int:
     """Entry point of the `kerasgen` console script."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotImplementedError) as err:
+    except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotImplementedError, PermissionError) as err:
+        if os.environ.get("KERASGEN_TRACEBACK"):  # for bug reports: the full traceback instead of one line
+            raise
         print(f"kerasgen: error: {err}", file=sys.stderr)
         return 2
 

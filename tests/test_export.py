@@ -66,6 +66,38 @@ def test_rest_request_and_response_follow_tf_serving(exports):
     assert "error" in serve_rest(loaded, {"signature_name": "missing", "instances": []})
 
 
+@pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
+def test_bad_rest_requests_get_an_error_answer_never_an_exception(exports):
+    # rejects: a served signature that answers NaN noise with NaN images, builds a 5,000-sample batch
+    # past max_batch, indexes an embedding with an out-of-range label, or a request helper that raises
+    from kerasgen.export.savedmodel import serve_rest
+
+    model, folder, _ = exports["cgan"]
+    with open(os.path.join(folder, "model_card.json")) as f:
+        assert json.load(f)["max_batch"] == 4096
+    loaded = tf.saved_model.load(folder)
+    dim = model.generator_input_dim
+    z = np.zeros((2, dim), np.float32)
+    bad = {
+        "NaN": {"instances": [{"z": [float("nan")] * dim, "labels": 1}]},
+        "labels must lie in [0, 9]": {"instances": [{"z": [0.0] * dim, "labels": 10}]},
+        "max_batch=4096": {"inputs": {"z": np.zeros((4097, dim)).tolist(), "labels": [0] * 4097}},
+        "num_samples larger than max_batch": {"signature_name": "sample", "inputs": {"num_samples": 5000, "seed": 1}},
+        "num_samples must be >= 0": {"signature_name": "sample", "inputs": {"num_samples": -1, "seed": 1}},
+        "missing inputs: ['labels']": {"inputs": {"z": z.tolist()}},
+        "every input": {"instances": [{"z": [0.0] * dim}]},
+        "unknown inputs ['noise']": {"inputs": {"z": z.tolist(), "labels": [0, 1], "noise": [1]}},
+        "z must have shape": {"inputs": {"z": [[0.0] * (dim + 1)], "labels": [0]}},
+        "bad input": {"inputs": {"z": [["a"] * dim], "labels": [0]}},
+        "neither 'instances' nor 'inputs'": {"signature_name": "serving_default"},
+    }
+    for message, request in bad.items():
+        response = serve_rest(loaded, request)
+        assert list(response) == ["error"] and message in response["error"], (message, response)
+    # a good request still works after the bad ones
+    assert np.isfinite(np.asarray(serve_rest(loaded, {"inputs": {"z": z.tolist(), "labels": [0, 1]}})["outputs"])).all()
+
+
 def test_serving_config_names_every_model(tmp_path):
     path = str(tmp_path / "models.config")
     text = kg.export.serving_config({"dcgan": "/models/dcgan", "vae": "/models/vae"}, path)
@@ -165,6 +197,13 @@ def test_onnx_generator_rejects_bad_input_clearly(exports, tmp_path):
         generator.log_prob(np.zeros((1, 8, 8, 1)))
     with pytest.raises(FileNotFoundError, match="model card"):
         kg.export.OnnxGenerator(str(tmp_path / "missing.onnx"))
+    small = kg.export.OnnxGenerator(exports["cgan"][2]["generate"], max_batch=2)
+    for oversized in (lambda: small.sample(3), lambda: small.generate(np.zeros((3, dim), np.float32), [0, 1, 2])):
+        with pytest.raises(ValueError, match="larger than max_batch=2"):
+            oversized()
+    with pytest.raises(ValueError, match="larger than max_batch=2"):
+        kg.export.OnnxGenerator(exports["realnvp"][2]["generate"], max_batch=2).log_prob(np.zeros((3, 2)))
+    assert small.sample(2).shape == (2, 8, 8, 1)
 
 
 @pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan

@@ -122,14 +122,15 @@ def test_noise_of_a_multiscale_flow_has_every_pixel_once():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
-def test_image_flows_train_in_float32_under_mixed_policies(precision):
+@pytest.mark.parametrize("precision, name", [("mixed_bfloat16", "glow"), ("mixed_float16", "realnvp")])
+def test_image_flows_train_in_float32_under_mixed_policies(precision, name):
     # rejects: a flow step, conditioner or ActNorm that follows the global mixed policy (computing in
     # bfloat16/float16), and a log-density that differs from a float32 twin's with the same weights
+    # (each policy with one architecture: Glow's ActNorm and 1x1 convolutions, RealNVP's masked couplings)
     import keras
 
     x = digits(8)
-    for name in ("glow", "realnvp"):
+    if True:
         keras.mixed_precision.set_global_policy(precision)
         model = small_image_flow(name)
         model.compile()

@@ -70,9 +70,9 @@ def test_cli_trains_under_auto_and_resume_keeps_the_saved_policy(tmp_path, capsy
         trained_under = json.load(f)["precision"]
     assert trained_under == precision.fast_policy("adversarial")
     other = "float32" if trained_under != "float32" else "mixed_bfloat16"
-    assert main(args + ["--resume", "--precision", other]) == 2
+    assert main(args + ["--resume", "--epochs", "2", "--precision", other]) == 2
     assert f"was trained under {trained_under}" in capsys.readouterr().err
-    assert main(args + ["--resume"]) == 0  # auto: the saved policy
+    assert main(args + ["--resume", "--epochs", "2"]) == 0  # auto: the saved policy
     with open(os.path.join(run, "run.json")) as f:
         assert json.load(f)["precision"] == trained_under
 

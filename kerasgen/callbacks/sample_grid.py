@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import keras
+import numpy as np
 
 from kerasgen.plotting import save_samples
 
@@ -12,6 +13,7 @@ from kerasgen.plotting import save_samples
 class SampleGrid(keras.callbacks.Callback):
     """Saves `out_dir/samples_epoch_XXXX.png` every `every` epochs.
 
+    Nothing is written for an epoch whose samples hold NaN or infinity (a diverged model).
     The samples use the same seed every time, so the grids show how one set of
     noise vectors evolves. Images are drawn as a grid; 2-D data as a scatter.
 
@@ -33,5 +35,7 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             return
         samples = self.model.sample(self.n, seed=self.seed)
+        if not np.isfinite(samples).all():
+            return  # a diverged model (StopOnNonFinite ends the run): no grid of NaNs
         path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:04d}.png")
         self.written.append(save_samples(samples, path))

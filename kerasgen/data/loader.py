@@ -19,6 +19,7 @@ from kerasgen.data.arrays import (
 
 DEFAULT_TOY_SAMPLES = 20_000
 SPLITS = ("train", "test", "all")
+TFDS_SHUFFLE_BUFFER = 10_000
 SPEC_KINDS = ("toy2d:<name>", "digits", "npz:<path>", "idx:<dir>", "folder:<dir>", "tfds:<name>")
 
 
@@ -122,22 +123,78 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    ds, info, buffer, _ = _examples(spec, split, seed, image_size, n_samples, value_range)
+    if shuffle:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    return (ds, info) if return_info else ds
+
+
+def _examples(spec, split, seed, image_size, n_samples, value_range):
+    """(unbatched dataset of examples, DataInfo, shuffle buffer size, the arrays or None for tfds)."""
     kind, _, arg = spec.partition(":")
     if kind == "tfds" and arg:
         from kerasgen.data.tfds_source import load_tfds
 
         ds, info = load_tfds(arg, split, spec, image_size=image_size)
-        if shuffle:
-            ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
-    else:
-        data = load_arrays(spec, split, seed, image_size, n_samples, value_range)
-        info = data.info
-        tensors = data.x if data.y is None else (data.x, data.y)
-        ds = tf.data.Dataset.from_tensor_slices(tensors)
-        if shuffle:
-            ds = ds.shuffle(len(data.x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
-    return (ds, info) if return_info else ds
+        return ds, info, TFDS_SHUFFLE_BUFFER, None
+    data = load_arrays(spec, split, seed, image_size, n_samples, value_range)
+    tensors = data.x if data.y is None else (data.x, data.y)
+    return tf.data.Dataset.from_tensor_slices(tensors), data.info, len(data.x), tensors
 
 
-__all__ = ["load", "load_arrays", "DataInfo"]
+def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0, start_epoch: int = 0,
+           skip_batches: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
+           drop_remainder: bool = False):
+    """A data spec as an endless, resumable stream of shuffled batches, epoch after epoch.
+
+    Each epoch ends with its own last, possibly partial, batch. For in-memory sources (every spec
+    but `tfds:`) epoch `e`'s order is a stateless permutation of `(seed, e)` alone, not of how many
+    epochs this process has iterated: a run resumed at epoch `start_epoch`, batch `skip_batches`
+    of it, sees exactly the batches that an uninterrupted run would have seen from there. A
+    streamed `tfds:` source is shuffled through a buffer seeded by `(seed, start_epoch)`: a resumed
+    run sees the same examples per epoch in another order. Train on it with
+    `model.fit(ds, steps_per_epoch=steps_per_epoch, epochs=..., initial_epoch=start_epoch)`.
+
+    Args:
+        spec, batch_size, split, seed, image_size, n_samples, value_range, drop_remainder: as in `load`.
+        start_epoch: the epoch the stream starts in (>= 0).
+        skip_batches: batches of `start_epoch` already trained on, skipped (0 <= skip < steps_per_epoch).
+
+    Returns:
+        `(dataset, steps_per_epoch, info)`: batches as `load` yields them (B, ...) [with labels (B,)];
+        the number of batches in one epoch; the `DataInfo`.
+
+    Raises:
+        ValueError: a negative `start_epoch`, or `skip_batches` outside one epoch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    examples, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range)
+    n = len(arrays[0] if isinstance(arrays, tuple) else arrays) if arrays is not None else int(examples.cardinality())
+    if n < 0:  # a source of unknown length (some tfds builders): count it once
+        n = int(examples.reduce(np.int64(0), lambda count, _: count + 1))
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
+    if steps < 1:
+        raise ValueError(f"{spec!r} holds {n} examples, fewer than one batch of {batch_size}")
+    if start_epoch < 0 or not 0 <= skip_batches < steps:
+        raise ValueError(f"cannot start at epoch {start_epoch}, batch {skip_batches}: an epoch has {steps} batches")
+    if arrays is not None:
+        tensors = tf.nest.map_structure(tf.constant, arrays)
+
+        def epoch(e):  # the permutation of epoch e: a stateless function of (seed, e)
+            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), tf.stack([tf.cast(seed, tf.int64), e]))
+            batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
+            return batches.map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors))
+
+        ds = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch)
+    else:  # a streamed source: one shuffle buffer, its order seeded by (seed, start_epoch)
+        order_seed = (seed * 1_000_003 + start_epoch) % (2**31 - 1)
+        shuffled = examples.shuffle(min(buffer, n), seed=order_seed, reshuffle_each_iteration=True)
+        ds = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(
+            lambda e: shuffled.batch(batch_size, drop_remainder=drop_remainder))
+    ds = ds.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+    return ds, steps, info
+
+
+__all__ = ["load", "load_arrays", "stream", "DataInfo"]

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from kerasgen.export import graph
 from kerasgen.export.card import build_card, write_card
+from kerasgen.io import require_finite_weights
 
 DEFAULT_OPSET = 17
 
@@ -144,9 +145,14 @@ def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=
 
     Returns:
         name -> file written.
+    
+    Raises:
+        kerasgen.io.NonFiniteWeightsError: the model holds NaN or infinite weights (batch-norm
+            moving statistics included); nothing is written.
     """
     if not str(path).endswith(".onnx"):
         raise ValueError(f"the ONNX path must end with .onnx, got {path!r}")
+    require_finite_weights(model, "export")
     model32 = graph.float32_copy(model)
     fns = graph.functions(model32)
     fns = {k: v for k, v in fns.items() if k in ("generate", "log_prob")}

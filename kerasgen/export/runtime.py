@@ -20,6 +20,11 @@ class OnnxGenerator:
         threads: onnxruntime intra-op threads (None: onnxruntime's default, one per physical core).
         optimization: onnxruntime graph optimisation level: "disable", "basic", "extended" or "all"
             (the default: constant folding, node fusions and layout optimisations).
+        max_batch: the largest batch `generate`, `sample` and `log_prob` accept (a larger one is
+            refused with a ValueError before it can exhaust the memory of a serving process).
+
+    Every method checks its inputs (shape, dtype, NaN, labels, batch size) and raises one
+    ValueError naming the problem.
 
     Attributes:
         card: the model card (dict).
@@ -27,11 +32,14 @@ class OnnxGenerator:
 
     OPTIMIZATION_LEVELS = ("disable", "basic", "extended", "all")
 
-    def __init__(self, path, threads=None, optimization="all"):
+    def __init__(self, path, threads=None, optimization="all", max_batch=4096):
         import onnxruntime as ort
 
         if optimization not in self.OPTIMIZATION_LEVELS:
             raise ValueError(f"optimization must be one of {', '.join(self.OPTIMIZATION_LEVELS)}, got {optimization!r}")
+        if int(max_batch) < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        self.max_batch = int(max_batch)
         if threads is not None and int(threads) < 1:
             raise ValueError(f"threads must be >= 1 (or None for onnxruntime's default), got {threads}")
 
@@ -60,6 +68,10 @@ class OnnxGenerator:
         self.num_classes = (self.card.get("condition") or {}).get("num_classes")
 
     # ---- inputs ------------------------------------------------------------------------
+    def _check_batch(self, n):
+        if n > self.max_batch:
+            raise ValueError(f"a batch of {n} is larger than max_batch={self.max_batch}; split it")
+
     def _labels(self, n, labels, required):
         if not self.num_classes:
             if labels is not None:
@@ -91,6 +103,7 @@ class OnnxGenerator:
                              f"got {noise.shape}")
         if dtype.kind == "f" and noise.dtype.kind not in "fiu" or dtype.kind == "i" and noise.dtype.kind not in "iu":
             raise ValueError(f"{self.noise['name']} must be {dtype.name}, got {noise.dtype}")
+        self._check_batch(len(noise))
         if dtype.kind == "f" and not np.isfinite(noise).all():
             raise ValueError(f"{self.noise['name']} contains NaN or infinite values")
         feeds = {self.noise["name"]: noise.astype(dtype)}
@@ -105,6 +118,7 @@ class OnnxGenerator:
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        self._check_batch(n)
         return self.generate(self.draw_noise(n, seed, truncation), self._labels(n, labels, required=False))
 
     def log_prob(self, x, labels=None):
@@ -116,6 +130,7 @@ class OnnxGenerator:
             raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {x.shape}")
         if x.dtype.kind not in "fiu":
             raise ValueError(f"x must be numeric, got {x.dtype}")
+        self._check_batch(len(x))
         x = x.astype(np.float32)
         if not np.isfinite(x).all():
             raise ValueError("x contains NaN or infinite values")

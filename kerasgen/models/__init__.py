@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import builtins
-import os
-
-import keras
 
 from kerasgen import registry
 from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
+from kerasgen.models.files import ModelFileError, load
 from kerasgen.models.flows import Flow
 from kerasgen.models.variational import AAE, VAE, VQVAE, FlowPosteriorVAE, HierarchicalVAE
 
@@ -95,17 +93,5 @@ def list(family: str | None = None, data: str | None = None) -> dict:  # noqa: A
             if (family is None or p.family == family) and (data is None or p.supports(data))}
 
 
-def load(path: str):
-    """Loads a model saved with `model.save(path)`, optimiser state included.
-
-    Raises:
-        FileNotFoundError: when `path` does not exist.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no saved model at {path}")
-    return keras.saving.load_model(path)
-
-
-__all__ = ["AAE", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "get", "list", "load"]
+__all__ = ["AAE", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
 

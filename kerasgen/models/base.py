@@ -20,13 +20,16 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasgen.io import require_finite_weights
 from kerasgen.layers.standardize import Standardize
 from kerasgen.models.network_args import data_shape_of, deserialize_network, network_attr  # noqa: F401 - re-exported
 from kerasgen.models.optimizers import (  # noqa: F401 - re-exported for algorithms
     DEFAULT_STEPS_PER_EXECUTION,
+    SkipNonFinite,
     adam,
     resolve_optimizer,
     set_compile_defaults,
+    skipped_steps,
     uses_float16,
 )
 from kerasgen.models.players import KERAS_OPTIMIZER, Player, compile_players, compiled_optimizers, split_optimizer_kwargs
@@ -91,14 +94,34 @@ class GenerativeModel(keras.Model):
         Args:
             **kwargs: per player, "auto" (the preset default), an optimiser name, config or
                 instance (under mixed_float16 each is wrapped in a `LossScaleOptimizer` that scales
-                its own loss); the rest go to `keras.Model.compile` (defaults: `jit_compile=False`,
+                its own loss); `on_nonfinite`: "error" (default: a NaN or infinite loss goes into
+                the reported metrics, for `callbacks.StopOnNonFinite` to stop on) or "skip" (each
+                optimiser becomes a `SkipNonFinite`: a step with NaN or infinite gradients changes
+                nothing, is counted in its `skipped`, and its losses are left out of the reported
+                means); the rest go to `keras.Model.compile` (defaults: `jit_compile=False`,
                 `steps_per_execution=DEFAULT_STEPS_PER_EXECUTION` outside tf.distribute strategies).
 
         Raises:
-            ValueError: an optimiser keyword that names none of the model's players.
+            ValueError: an optimiser keyword that names none of the model's players, or an
+                unknown `on_nonfinite`.
         """
+        on_nonfinite = kwargs.pop("on_nonfinite", "error")
+        if on_nonfinite not in ("error", "skip"):
+            raise ValueError(f"on_nonfinite must be 'error' or 'skip', got {on_nonfinite!r}")
         players = self.players()
-        compile_players(self, players, split_optimizer_kwargs(players, kwargs), kwargs)
+        compile_players(self, players, split_optimizer_kwargs(players, kwargs), kwargs,
+                        skip_nonfinite=on_nonfinite == "skip")
+
+    @property
+    def skips_nonfinite(self) -> bool:
+        """Whether the compiled optimisers skip non-finite steps (`compile(on_nonfinite="skip")`)."""
+        optimizers = compiled_optimizers(self, self.players()) or {}
+        return any(isinstance(opt, SkipNonFinite) for opt in optimizers.values())
+
+    @property
+    def skipped_steps(self) -> int:
+        """Optimiser steps skipped for NaN or infinite gradients, summed over the players."""
+        return skipped_steps((compiled_optimizers(self, self.players()) or {}).values())
 
     def get_compile_config(self):
         optimizers = compiled_optimizers(self, self.players())
@@ -127,8 +150,14 @@ class GenerativeModel(keras.Model):
     def report(self, terms):
         """Updates the trackers with this replica's mean of each term (Keras averages them across
         replicas); returns every tracker's result."""
+        skip = self.skips_nonfinite
         for name, value in terms.items():
-            self.trackers[name].update_state(tf.reduce_mean(tf.cast(value, tf.float32)))
+            value = tf.reduce_mean(tf.cast(value, tf.float32))
+            if skip:  # a skipped step's NaN must not poison the epoch's mean
+                finite = tf.math.is_finite(value)
+                self.trackers[name].update_state(tf.where(finite, value, 0.0), sample_weight=tf.cast(finite, tf.float32))
+            else:
+                self.trackers[name].update_state(value)
         return self.metric_results()
 
     # ---- noise -------------------------------------------------------------
@@ -180,9 +209,17 @@ class GenerativeModel(keras.Model):
         self.standardizer.adapt(np.asarray(data))
 
     def fit(self, x=None, *args, **kwargs):
-        """`keras.Model.fit`, after learning the standardisation on first use."""
+        """`keras.Model.fit`, after learning the standardisation on first use (from one epoch of
+        an endless dataset such as `kerasgen.data.stream`'s: `steps_per_epoch` batches); a
+        `tf.data.Dataset` is not reshuffled by Keras (`shuffle=False` unless given)."""
         if self.standardizer is not None and not self.standardizer.is_adapted and x is not None:
-            self.adapt(x)
+            steps = kwargs.get("steps_per_epoch")
+            if isinstance(x, tf.data.Dataset) and steps and x.cardinality() == tf.data.INFINITE_CARDINALITY:
+                self.adapt(x.take(steps))
+            else:
+                self.adapt(x)
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself (Keras warns about shuffle=True)
         return super().fit(x, *args, **kwargs)
 
     def metric_results(self) -> dict:
@@ -262,6 +299,13 @@ class GenerativeModel(keras.Model):
         return labels.astype(np.int32)
 
     # ---- persistence -----------------------------------------------------------
+    def save(self, filepath, *args, **kwargs):
+        """`keras.Model.save`, refusing a model with NaN or infinite weights
+        (`kerasgen.io.NonFiniteWeightsError`, a ValueError). `kerasgen.io.save_model` also writes
+        atomically."""
+        require_finite_weights(self)
+        return super().save(filepath, *args, **kwargs)
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
         store[_SEED_KEY] = ops.convert_to_numpy(self.seed_generator.state)

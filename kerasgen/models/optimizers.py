@@ -28,18 +28,57 @@ def uses_float16(*networks) -> bool:
     )
 
 
-def resolve_optimizer(spec, default_config, float16: bool):
+@keras.saving.register_keras_serializable(package="kerasgen")
+class SkipNonFinite(keras.optimizers.LossScaleOptimizer):
+    """Wraps an optimiser so that a step whose gradients hold NaN or infinity changes nothing (no
+    variable, no moment, no iteration count) and is counted in `skipped`.
+
+    It is a `LossScaleOptimizer` whose scale stays 1 (so `scale_loss` and the unscaling are exact
+    no-ops): Keras' own machinery for skipping non-finite steps, under every tf.distribute strategy,
+    without loss scaling. Under mixed_float16 models use a real `LossScaleOptimizer`, which skips
+    such steps too (and lowers its scale).
+
+    Args:
+        inner_optimizer: the optimiser that makes the finite steps.
+    """
+
+    def __init__(self, inner_optimizer, **kwargs):
+        kwargs.pop("initial_scale", None)
+        kwargs.pop("dynamic_growth_steps", None)
+        super().__init__(inner_optimizer, initial_scale=1.0, dynamic_growth_steps=1, **kwargs)
+
+    @property
+    def skipped(self):
+        """Steps skipped so far (an int variable)."""
+        return self.step_counter
+
+    def _stateful_handle_finite_grads(self, grads, trainable_variables):
+        self.inner_optimizer.apply(grads, trainable_variables=trainable_variables)
+
+    def _stateful_handle_non_finite_grads(self):
+        self.step_counter.assign_add(1)
+
+
+def skipped_steps(optimizers) -> int:
+    """Steps skipped for non-finite gradients by the `SkipNonFinite` optimisers among `optimizers`."""
+    return sum(int(opt.skipped.numpy()) for opt in optimizers if isinstance(opt, SkipNonFinite))
+
+
+def resolve_optimizer(spec, default_config, float16: bool, skip_nonfinite: bool = False):
     """An optimiser from "auto" (the preset default), a name, config or instance.
 
     Under float16 it is wrapped in `keras.optimizers.LossScaleOptimizer`, so the
-    train step can call `scale_loss` on each optimiser for its own loss.
+    train step can call `scale_loss` on each optimiser for its own loss; otherwise, with
+    `skip_nonfinite`, in `SkipNonFinite`.
     """
     if isinstance(spec, str) and spec == "auto":
         spec = {"class_name": default_config["class_name"], "config": dict(default_config["config"])}
     opt = keras.optimizers.get(spec)
-    if float16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
-        opt = keras.optimizers.LossScaleOptimizer(opt)
-    return opt
+    if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+        return opt
+    if float16:
+        return keras.optimizers.LossScaleOptimizer(opt)
+    return SkipNonFinite(opt) if skip_nonfinite else opt
 
 
 def loss_scale(optimizer):

@@ -36,7 +36,7 @@ class Player:
     role: str = ""
 
 
-def compile_players(model, players, optimizers: dict, kwargs: dict) -> None:
+def compile_players(model, players, optimizers: dict, kwargs: dict, skip_nonfinite: bool = False) -> None:
     """Resolves, assigns and builds each player's optimiser, then Keras' compile.
 
     Args:
@@ -44,6 +44,8 @@ def compile_players(model, players, optimizers: dict, kwargs: dict) -> None:
         players: its `Player`s.
         optimizers: {player keyword: "auto", a name, config or instance}; missing ones are "auto".
         kwargs: the remaining `keras.Model.compile` keywords (kerasgen defaults filled in).
+        skip_nonfinite: wrap each optimiser in `SkipNonFinite` (a step with NaN or infinite
+            gradients changes nothing and is counted).
 
     Raises:
         ValueError: an optimiser keyword that names no player.
@@ -54,7 +56,7 @@ def compile_players(model, players, optimizers: dict, kwargs: dict) -> None:
         raise ValueError(f"{type(model).__name__} has no player {', '.join(unknown)}; its optimisers are "
                          f"{', '.join(names)}")
     float16 = uses_float16(model)
-    resolved = {p.optimizer: resolve_optimizer(optimizers.get(p.optimizer, "auto"), p.default, float16)
+    resolved = {p.optimizer: resolve_optimizer(optimizers.get(p.optimizer, "auto"), p.default, float16, skip_nonfinite)
                 for p in players}
     keras.Model.compile(model, optimizer=resolved.get(KERAS_OPTIMIZER), **set_compile_defaults(kwargs))
     for player in players:
