@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--keep", type=int, default=2, help="complete checkpoints kept in OUT/checkpoints (default 2)")
     t.add_argument("--on-nan", choices=("stop", "skip"), default="stop",
                    help="a NaN or infinite loss: stop (keeping the last good checkpoint; exit status 3) or skip "
-                        "the update and count it (default stop)")
+                        "the update and count it (default stop; a resumed run keeps the mode it started with)")
     t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
     t.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     t.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -259,7 +259,7 @@ def cmd_train(args) -> int:
     run_info = {"preset": args.preset, "data": args.data, "data_info": info.to_dict(), "precision": policy,
                 "seed": args.seed, "batch_size": args.batch_size, "epochs": start_epoch, "target_epochs": target,
                 "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
-                "replicas": int(strategy.num_replicas_in_sync), "on_nan": args.on_nan,
+                "replicas": int(strategy.num_replicas_in_sync),
                 "kerasgen_version": __version__}
     with strategy.scope():
         if point:
@@ -268,6 +268,7 @@ def cmd_train(args) -> int:
             model = models.get(args.preset, data=info, latent_dim=args.latent_dim, seed=args.seed)
             model.compile(jit_compile=args.jit_compile, on_nonfinite="skip" if args.on_nan == "skip" else "error")
     run_info["latent_dim"] = getattr(model, "latent_dim", None)
+    run_info["on_nan"] = "skip" if model.skips_nonfinite else "stop"  # a resumed model keeps its optimisers' mode
     io.write_json(run_info, os.path.join(out, "run.json"))
     checkpoint = Checkpoint(os.path.join(out, CHECKPOINTS), every_steps=args.checkpoint_every,
                             every_minutes=args.checkpoint_minutes, keep=args.keep,
@@ -303,9 +304,10 @@ def cmd_train(args) -> int:
               file=sys.stderr)
         return 3
     if checkpoint.stopped_at is not None:
-        print(f"kerasgen: {checkpoint.stop_requested}: saved a checkpoint at epoch {checkpoint.stopped_at[0]}, batch "
-              f"{checkpoint.stopped_at[1]} ({newest}); continue with: {_resume_command(args.argv)}",
-              file=sys.stderr)
+        epochs, batches = checkpoint.stopped_at
+        where = f"after batch {batches} of epoch {epochs + 1}" if batches else f"at the end of epoch {epochs}"
+        print(f"kerasgen: {checkpoint.stop_requested}: saved a checkpoint {where} ({newest}); continue with: "
+              f"{_resume_command(args.argv)}", file=sys.stderr)
         return 128 + getattr(signal, checkpoint.stop_requested, signal.SIGINT).value
     model_path = io.save_model(model, os.path.join(out, MODEL_FILE))
     if model.likelihood_kind == "exact" and info.data_shape == (2,):

@@ -168,6 +168,37 @@ def test_tfds_through_mock_data():
     assert float(x.numpy().min()) >= -1.0 and float(x.numpy().max()) <= 1.0
 
 
+def test_stream_epochs_are_permutations_keyed_by_seed_and_epoch():
+    # rejects: epochs whose order depends on how many epochs the process iterated (a resumed run
+    # would replay epoch 0), batches crossing an epoch's end, a skip that skips the wrong batches
+    def batches(stream, n):
+        return [b.numpy() for b in stream.take(n)]
+
+    x = kg.data.load_arrays("toy2d:moons", n_samples=100, seed=5).x  # (the toy points are drawn with the seed)
+    ds, steps, info = kg.data.stream("toy2d:moons", batch_size=32, n_samples=100, seed=5)
+    assert steps == 4 and info.num_examples == 100
+    first = batches(ds, 3 * steps)
+    assert [len(b) for b in first[:steps]] == [32, 32, 32, 4]
+    epochs = [np.concatenate(first[e * steps:(e + 1) * steps]) for e in range(3)]
+    for epoch in epochs:  # each epoch is the whole data set once
+        np.testing.assert_array_equal(epoch[np.lexsort(epoch.T)], x[np.lexsort(x.T)])
+    assert not np.array_equal(epochs[0], epochs[1])
+    resumed = batches(kg.data.stream("toy2d:moons", batch_size=32, n_samples=100, seed=5, start_epoch=1,
+                                     skip_batches=2)[0], 2 + steps)
+    for a, b in zip(resumed, first[steps + 2:]):
+        np.testing.assert_array_equal(a, b)
+    other_seed = batches(kg.data.stream("toy2d:moons", batch_size=32, n_samples=100, seed=6)[0], 1)
+    assert not np.array_equal(other_seed[0], first[0])
+    with pytest.raises(ValueError, match="an epoch has 4 batches"):
+        kg.data.stream("toy2d:moons", batch_size=32, n_samples=100, skip_batches=4)
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=20):
+        ds, steps, info = kg.data.stream("tfds:mnist", batch_size=8)
+        sizes = [len(x) for x, _ in ds.take(2 * steps)]
+    assert steps == 3 and sizes == [8, 8, 4, 8, 8, 4] and info.num_classes == 10
+
+
 @pytest.mark.parametrize("spec,message", [
     ("cifar", "unknown data spec"),
     ("toy2d:swissroll", "unknown toy2d density 'swissroll'"),

@@ -59,6 +59,7 @@ def uninterrupted(tmp_path_factory):
     return run
 
 
+@pytest.mark.xdist_group("faults-gan-run")  # shares the uninterrupted run
 def test_resume_after_a_kill_inside_an_epoch_matches_an_uninterrupted_run(uninterrupted, tmp_path, monkeypatch):
     # rejects: a resume that restarts the interrupted epoch's data (or its shuffle order), forgets the
     # optimisers' or the noise generator's state, or reports the resumed epoch's mean over part of it
@@ -80,21 +81,45 @@ def test_resume_after_a_kill_inside_an_epoch_matches_an_uninterrupted_run(uninte
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.xdist_group("faults-gan-run")  # shares the uninterrupted run
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130),
+                                            pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow)])
 def test_sigint_writes_a_checkpoint_and_exits_130_with_the_resume_command(uninterrupted, tmp_path, monkeypatch,
-                                                                         capsys):
-    # rejects: Ctrl-C losing the epoch's work (no checkpoint, or a traceback), or a message without
-    # the way back; and a resume from that checkpoint that drifts from the uninterrupted run
+                                                                         capsys, signum, status):
+    # rejects: Ctrl-C (or a scheduler's SIGTERM) losing the epoch's work (no checkpoint, or a
+    # traceback), or a message without the way back; and a resume from that checkpoint that drifts
+    # from the uninterrupted run
     run = str(tmp_path / "interrupted")
-    _at_batch(monkeypatch, epoch=0, batch=3, action=lambda model: signal.raise_signal(signal.SIGINT))
-    assert main(GAN_RUN + ["--epochs", "2", "--out", run]) == 130
+    handler = signal.getsignal(signum)
+    _at_batch(monkeypatch, epoch=0, batch=3, action=lambda model: signal.raise_signal(signum))
+    assert main(GAN_RUN + ["--epochs", "2", "--out", run]) == status
     monkeypatch.undo()
     err = capsys.readouterr().err
-    assert "SIGINT" in err and "--resume" in err and "batch" in err
+    assert signum.name in err and "after batch 8 of epoch 1" in err and err.strip().endswith("--resume")
     assert complete_checkpoints(os.path.join(run, "checkpoints"))[-1][:2] == (0, 8)  # the next step boundary
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler was put back
+    assert signal.getsignal(signum) is handler  # the handler was put back
     assert main(GAN_RUN + ["--out", run, "--resume"]) == 0
     for a, b in zip(_weights(run), _weights(uninterrupted)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_time_checkpoints_and_the_skip_mode_of_the_command_line(tmp_path, monkeypatch):
+    # rejects: --checkpoint-minutes ignored, --on-nan skip not reaching the optimisers or run.json
+    import time
+
+    clock = iter(np.arange(0.0, 1e6, 61.0))  # every call of the clock: one more minute passed
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    run = str(tmp_path / "run")
+    args = ["train", "gan", "--data", "toy2d:moons", "--n-samples", "1024", "--batch-size", "128", "--quiet",
+            "--epochs", "1", "--out", run, "--checkpoint-minutes", "1", "--keep", "5", "--on-nan", "skip"]
+    assert main(args) == 0
+    monkeypatch.undo()
+    assert [c[:2] for c in complete_checkpoints(os.path.join(run, "checkpoints"))] == [(0, 4), (1, 0)]
+    with open(os.path.join(run, "run.json")) as f:
+        info = json.load(f)
+    assert info["on_nan"] == "skip" and info["skipped_steps"] == 0
+    model = kg.models.load(os.path.join(run, "model.keras"))
+    assert model.skips_nonfinite and type(model.d_optimizer).__name__ == "SkipNonFinite"
 
 
 def _poison(model):
@@ -195,6 +220,7 @@ def test_unwritable_output_and_bad_checkpoint_settings_are_refused_before_traini
     assert not os.path.exists(tmp_path / "r" / "checkpoints")
 
 
+@pytest.mark.xdist_group("faults-gan-run")  # shares the uninterrupted run
 def test_resuming_a_finished_run_needs_a_larger_total(uninterrupted, capsys):
     assert main(GAN_RUN + ["--out", uninterrupted, "--resume"]) == 2
     assert "pass --epochs with a larger total" in capsys.readouterr().err
@@ -234,6 +260,7 @@ def bad_files(tmp_path_factory):
     return files
 
 
+@pytest.mark.xdist_group("faults-files")  # shares the damaged files
 @pytest.mark.parametrize("name, message", [
     ("truncated", "not a .keras file"), ("random", "not a .keras file"), ("empty", "not a .keras file"),
     ("bit-rot", "fails its checksum"), ("not-a-model", "not a .keras model"),
@@ -269,6 +296,7 @@ def test_python_code_in_a_model_file_is_refused_unless_trusted(tmp_path, capsys)
     assert np.load(tmp_path / "s.npy").shape == (2, 4)
 
 
+@pytest.mark.xdist_group("faults-gan-run")  # shares the uninterrupted run
 def test_a_run_folder_from_a_newer_version_or_with_a_cut_json_is_refused(uninterrupted, tmp_path, capsys):
     import shutil
 

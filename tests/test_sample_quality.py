@@ -226,7 +226,7 @@ def test_evaluate_clips_samples_and_records_the_clipped_fraction(tmp_path, monke
     run = tmp_path / "run"
     run.mkdir()
     (run / "model.keras").write_bytes(b"")  # never read: models.load returns the stand-in
-    monkeypatch.setattr(kg.models, "load", lambda path: model)
+    monkeypatch.setattr(kg.models, "load", lambda path, **kwargs: model)
     capsys.readouterr()
     assert main(["evaluate", str(run), "--data", "digits", "--metrics", "fid", "--n", "40"]) == 0
     assert "10.00% of values clipped" in capsys.readouterr().out
