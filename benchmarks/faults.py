@@ -1,11 +1,12 @@
 """Fault injection: kill -9 during `kerasgen train` and resume, NaN injection, malformed inputs.
 
 Prints three Markdown tables:
-1. kills: per preset, a run killed with SIGKILL at `--kills` random moments and resumed with
-   `--resume` after each, until it finishes: the kills that hit a training run, the resumes that
-   succeeded, the work lost per kill (epochs done since the newest complete checkpoint at the kill,
-   from the file times and the uninterrupted run's epoch time), checkpoints that failed to load
-   (corrupted), and whether the final weights equal an uninterrupted run's bit for bit;
+1. kills: per preset, a run killed with SIGKILL `--kills` times, each time a uniform random moment
+   (at most 1.6/kills of the run's duration) after the start's first training step, and resumed with
+   `--resume` after each, until it finishes: the resumes that ran, the work lost per kill (steps
+   done at the kill, read from the child's unbuffered progress bar, minus the newest complete
+   checkpoint's position, in epochs), the checkpoints that failed to load after a kill (corrupted)
+   out of those checked, and whether the final weights equal an uninterrupted run's bit for bit;
 2. NaN injection: a weight set to NaN after step k; where training stopped and whether the newest
    checkpoint is finite and loads;
 3. bad inputs: malformed files and requests per entry point, and how many got a one-line error of
@@ -20,10 +21,12 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -34,22 +37,22 @@ sys.path.insert(0, HERE)
 
 from common import machine, print_table  # noqa: E402
 
-PRESET_RUNS = {  # preset:data -> extra train arguments (epochs of a few seconds each on 2 CPU cores)
-    "dcgan:digits": ["--epochs", "6", "--batch-size", "64", "--checkpoint-every", "8"],
-    "vae:digits": ["--epochs", "6", "--batch-size", "64", "--checkpoint-every", "8"],
+PRESET_RUNS = {  # preset:data -> extra train arguments (runs of 30-60 s on 2 CPU cores, most of it training)
+    "dcgan:digits": ["--epochs", "12", "--batch-size", "64", "--checkpoint-every", "8"],
+    "vae:digits": ["--epochs", "30", "--batch-size", "64", "--checkpoint-every", "8"],
     "realnvp:toy2d:moons": ["--epochs", "6", "--batch-size", "128", "--n-samples", "8192", "--checkpoint-every", "16"],
 }
 
 
-def _train_argv(spec, out, resume=False):
+def _train_argv(spec, out, resume=False, quiet=True):
     preset, data = spec.split(":", 1)
     argv = [sys.executable, "-m", "kerasgen", "train", preset, "--data", data, "--out", out, "--seed", "1",
-            "--quiet", "--sample-every", "100", *PRESET_RUNS[spec]]
-    return argv + (["--resume"] if resume else [])
+            "--sample-every", "1000", *PRESET_RUNS[spec]]
+    return argv + (["--quiet"] if quiet else []) + (["--resume"] if resume else [])
 
 
 def _env():
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PYTHONUNBUFFERED": "1"}
 
 
 def _final_weights(out):
@@ -73,72 +76,116 @@ def _checkpoints_load(folder):
     return len(found), bad
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _Progress:
+    """Reads a `kerasgen train` child's unbuffered progress bar as it runs: the last epoch header
+    and the last "steps done/steps" count after it."""
+
+    def __init__(self, proc):
+        self.text, self._proc = "", proc
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        fd = self._proc.stdout.fileno()
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return
+            self.text += _ANSI.sub("", chunk.decode(errors="replace"))
+
+    def training(self) -> bool:
+        return self.position() is not None
+
+    def position(self):
+        """(epoch header number, steps done in it, whether it is this process's first bar) of the last
+        progress update, or None before the first epoch header."""
+        headers = list(re.finditer(r"Epoch (\d+)/\d+", self.text))
+        if not headers:
+            return None
+        counts = re.findall(r"(\d+)/\d+ ", self.text[headers[-1].end():])
+        return int(headers[-1].group(1)), int(counts[-1]) if counts else 0, len(headers) == 1
+
+    def join(self):
+        self._thread.join(timeout=10)
+
+
+def _absolute_step(position, steps_per_epoch, resumed_from):
+    """Training steps done at a progress-bar position; the first bar of a start resumed inside an epoch
+    counts the rest of that epoch only."""
+    epoch, done, first_bar = position
+    skip = resumed_from[1] if resumed_from else 0
+    return (epoch - 1) * steps_per_epoch + done + (skip if first_bar else 0)
+
+
 def kill_runs(spec, kills, rng, work):
-    """Runs `spec` once uninterrupted, then killed `kills` times and resumed; returns a table row."""
+    """Runs `spec` once uninterrupted, then killed `kills` times during training (each start is killed
+    a uniform random time of at most 1.6/kills of the run's training time after its first step) and
+    resumed after each; returns a table row."""
     from kerasgen.callbacks.checkpoint import complete_checkpoints
 
     reference = os.path.join(work, spec.replace(":", "-") + "-reference")
-    start = time.perf_counter()
+    began = time.time()
     subprocess.run(_train_argv(spec, reference), env=_env(), check=True, capture_output=True)
-    wall = time.perf_counter() - start
+    wall = time.time() - began
     with open(os.path.join(reference, "run.json")) as f:
         epochs = json.load(f)["epochs"]
+    with open(os.path.join(reference, "checkpoints", complete_checkpoints(
+            os.path.join(reference, "checkpoints"))[-1][2] + ".json")) as f:
+        steps_per_epoch = json.load(f)["steps_per_epoch"]
+    training = wall * 0.7  # a rough share of the wall time spent in steps: only spreads the kills
     folder = os.path.join(work, spec.replace(":", "-") + "-killed")
     ckpts = os.path.join(folder, "checkpoints")
-    epoch_time = _epoch_seconds(reference)
-    hits, resumes, failed, lost, corrupted, checked = 0, 0, 0, [], 0, 0
+    done_kills, resumes, failed, lost, corrupted, checked = 0, 0, 0, [], 0, 0
     for k in range(kills + 1):
-        resume = bool(complete_checkpoints(ckpts))
-        resumes += int(resume)
-        began = time.time()
-        proc = subprocess.Popen(_train_argv(spec, folder, resume=resume), env=_env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        if _finished(folder):
+            break
+        found = complete_checkpoints(ckpts)
+        resumed_from = found[-1][:2] if found else None
+        resumes += int(resumed_from is not None)
+        proc = subprocess.Popen(_train_argv(spec, folder, resume=resumed_from is not None, quiet=False), env=_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        progress = _Progress(proc)
         if k == kills:  # the last start runs to the end
             failed += int(proc.wait() != 0)
+            progress.join()
             break
-        time.sleep(rng.uniform(0.5, wall))
+        while not progress.training() and proc.poll() is None:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            time.sleep(rng.uniform(0.0, 1.6 * training / kills))
         if proc.poll() is not None:  # it ended by itself: finished, or a resume that failed
+            progress.join()
             failed += int(proc.returncode != 0)
             if proc.returncode == 0:
                 break
             continue
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        killed_at = time.time()
-        run_json = os.path.join(folder, "run.json")
-        training_began = os.path.getmtime(run_json) if os.path.exists(run_json) else killed_at
-        if training_began < began:  # this start had not reached training (it writes run.json first)
-            training_began = killed_at
-        hits += int(training_began < killed_at)
+        progress.join()
+        done_kills += 1
+        at_kill = _absolute_step(progress.position(), steps_per_epoch, resumed_from)
         found = complete_checkpoints(ckpts)
-        newest = 0.0
-        if found:
-            with open(os.path.join(ckpts, found[-1][2] + ".json")) as f:
-                newest = json.load(f)["time"]
-        lost.append(max(0.0, killed_at - max(newest, training_began)) / epoch_time)
+        saved = found[-1][0] * steps_per_epoch + found[-1][1] if found else 0
+        lost.append(max(0, at_kill - saved) / steps_per_epoch)
         n, bad = _checkpoints_load(ckpts)
         checked += n
         corrupted += bad
     same = all(np.array_equal(a, b) for a, b in zip(_final_weights(folder), _final_weights(reference)))
     lost_cell = f"{np.mean(lost):.2f} / {np.max(lost):.2f}" if lost else "-"
-    return [spec, epochs, f"{wall:.0f} s", kills, hits, f"{resumes - failed} of {resumes}", lost_cell,
+    return [spec, epochs, f"{wall:.0f} s", done_kills, f"{resumes - failed} of {resumes}", lost_cell,
             f"{corrupted} of {checked}", "yes" if same else "NO"]
 
 
-def _epoch_seconds(run):
-    """Seconds per epoch of a finished run, from its checkpoints' times (first to last epoch end)."""
-    from kerasgen.callbacks.checkpoint import complete_checkpoints
+def _finished(run):
+    """Whether the run wrote model.keras after its newest checkpoint."""
+    from kerasgen.callbacks.checkpoint import latest
 
-    folder = os.path.join(run, "checkpoints")
-    times = []
-    for epoch, batch, stem in complete_checkpoints(folder):
-        if batch == 0:
-            with open(os.path.join(folder, stem + ".json")) as f:
-                times.append((epoch, json.load(f)["time"]))
-    if len(times) < 2:
-        return 1.0
-    (e0, t0), (e1, t1) = times[0], times[-1]
-    return (t1 - t0) / (e1 - e0)
+    model = os.path.join(run, "model.keras")
+    found = latest(os.path.join(run, "checkpoints"))
+    return os.path.isfile(model) and found is not None and os.path.getmtime(model) >= found[1]["time"]
 
 
 def nan_injection(work, step=37):
@@ -285,8 +332,8 @@ def main():
     print(f"machine: {machine()}; kerasgen fault injection, {args.kills} kills per run, seed {args.seed}\n")
     with tempfile.TemporaryDirectory() as work:
         rows = [kill_runs(spec, args.kills, rng, work) for spec in args.presets]
-        print_table(["preset:data", "epochs", "uninterrupted", "kills", "kills during training", "resumes that ran",
-                     "epochs lost per kill (mean / max)", "corrupted checkpoints", "final weights = uninterrupted"],
+        print_table(["preset:data", "epochs", "uninterrupted", "kills (during training)", "resumes that ran",
+                     "epochs lost per kill (mean / max)", "checkpoints corrupted / loaded", "final weights = uninterrupted"],
                     rows)
         print()
         print_table(["model", "NaN injected", "stopped at", "message", "newest checkpoint", "checkpoint"],

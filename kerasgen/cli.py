@@ -236,9 +236,12 @@ def cmd_train(args) -> int:
         shutil.rmtree(os.path.join(out, CHECKPOINTS), ignore_errors=True)
     start_epoch, start_batch = (point["epoch"], point["batch"]) if point else (0, 0)
     target = args.epochs or (point["target_epochs"] if point else DEFAULT_EPOCHS)
-    if point and (target < start_epoch or (target == start_epoch and not start_batch)):
+    trained = bool(point) and not start_batch and target <= start_epoch  # nothing left to train
+    final = os.path.join(args.out, MODEL_FILE)
+    if trained and (target < start_epoch or (os.path.isfile(final) and os.path.getmtime(final) >= point.get("time", 0))):
         raise UsageError(f"--resume: the run in {args.out} has trained {start_epoch} epochs"
                          f"{'' if args.epochs else ', its total'}; pass --epochs with a larger total to train further")
+    # (trained, without a newer model.keras: killed after its last checkpoint; the resume only writes the results)
     policy = _training_policy(args, preset.family, os.path.join(args.out, "run.json") if args.resume else None)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(args.seed)
@@ -247,10 +250,12 @@ def cmd_train(args) -> int:
         return data.stream(args.data, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
                            skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples)
 
-    ds, steps, info = stream(start_epoch, start_batch)
+    ds, steps, info = stream(start_epoch, 0)
     if point and point.get("steps_per_epoch") not in (None, steps) and start_batch:
         raise UsageError(f"--resume: the checkpoint was written with {point['steps_per_epoch']} batches per epoch, "
                          f"this data and --batch-size give {steps}; resume with the run's own data and batch size")
+    if start_batch:
+        ds = stream(start_epoch, start_batch)[0]
     if preset.needs_labels and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
     kind = "images" if info.is_image else "vectors"
@@ -277,7 +282,7 @@ def cmd_train(args) -> int:
     nan_stop = StopOnNonFinite()
     grid = SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=64 if info.is_image else 2000,
                       seed=args.seed)
-    phases = [(start_epoch, min(start_epoch + 1, target) if start_batch else target, start_batch)]
+    phases = [] if trained else [(start_epoch, min(start_epoch + 1, target) if start_batch else target, start_batch)]
     if start_batch and target > start_epoch + 1:
         phases.append((start_epoch + 1, target, 0))
     previous = {sig: signal.signal(sig, checkpoint.signal_handler) for sig in (signal.SIGINT, signal.SIGTERM)}

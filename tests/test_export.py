@@ -81,6 +81,7 @@ def test_bad_rest_requests_get_an_error_answer_never_an_exception(exports):
     bad = {
         "NaN": {"instances": [{"z": [float("nan")] * dim, "labels": 1}]},
         "labels must lie in [0, 9]": {"instances": [{"z": [0.0] * dim, "labels": 10}]},
+        "must lie in [0, 9]": {"instances": [{"z": [0.0] * dim, "labels": -1}]},
         "max_batch=4096": {"inputs": {"z": np.zeros((4097, dim)).tolist(), "labels": [0] * 4097}},
         "num_samples larger than max_batch": {"signature_name": "sample", "inputs": {"num_samples": 5000, "seed": 1}},
         "num_samples must be >= 0": {"signature_name": "sample", "inputs": {"num_samples": -1, "seed": 1}},

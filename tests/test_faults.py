@@ -3,6 +3,7 @@ skips, refusal to save or export non-finite weights, and clear errors for bad fi
 
 import json
 import os
+import re
 import signal
 
 import keras
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import kerasgen as kg
-from kerasgen.callbacks import Checkpoint
+from kerasgen.callbacks import Checkpoint, StopOnNonFinite
 from kerasgen.callbacks.checkpoint import complete_checkpoints, latest
 from kerasgen.cli import main
 from kerasgen.io import NonFiniteWeightsError
@@ -98,6 +99,9 @@ def test_sigint_writes_a_checkpoint_and_exits_130_with_the_resume_command(uninte
     assert signum.name in err and "after batch 8 of epoch 1" in err and err.strip().endswith("--resume")
     assert complete_checkpoints(os.path.join(run, "checkpoints"))[-1][:2] == (0, 8)  # the next step boundary
     assert signal.getsignal(signum) is handler  # the handler was put back
+    other_batch = [a if a != "128" else "64" for a in GAN_RUN]  # the checkpoint's position means other batches
+    assert main(other_batch + ["--out", run, "--resume"]) == 2
+    assert "resume with the run's own data and batch size" in capsys.readouterr().err
     assert main(GAN_RUN + ["--out", run, "--resume"]) == 0
     for a, b in zip(_weights(run), _weights(uninterrupted)):
         np.testing.assert_array_equal(a, b)
@@ -132,10 +136,12 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     # rejects: training on silently after a NaN, a NaN checkpoint or model.keras written, a message
     # that does not say which metric and where
     run = str(tmp_path / "nan")
+    # rejects also: a step checkpoint of the diverged state (every 4 steps here: one is due at batch 12)
     _at_batch(monkeypatch, epoch=1, batch=7, action=_poison)
-    assert main(GAN_RUN + ["--epochs", "2", "--out", run]) == 3
+    assert main(GAN_RUN + ["--epochs", "2", "--out", run, "--checkpoint-every", "4"]) == 3
     err = capsys.readouterr().err
-    assert "became nan at epoch 2, batch 12" in err and "loss" in err and "last good checkpoint" in err
+    assert re.match(r"kerasgen: training stopped: [dg]_loss became nan at epoch 2, batch 12 .*last good checkpoint",
+                    err)
     assert not os.path.exists(os.path.join(run, "model.keras"))
     path, meta = latest(os.path.join(run, "checkpoints"))
     assert (meta["epoch"], meta["batch"]) == (1, 8)
@@ -143,7 +149,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     assert all(np.isfinite(np.asarray(w)).all() for w in model.weights)
 
 
-def test_skipping_non_finite_steps_is_the_same_as_leaving_them_out():
+def test_skipping_non_finite_steps_is_the_same_as_leaving_them_out(tmp_path):
     # rejects: a "skip" that still moves the weights or the optimiser's moments (Adam with a zero
     # gradient would), a skip count that does not count, a NaN left in the reported means
     rng = np.random.default_rng(0)
@@ -162,8 +168,11 @@ def test_skipping_non_finite_steps_is_the_same_as_leaving_them_out():
     for a, b in zip(skipping.trainable_weights, clean.trainable_weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_allclose(skip_history["nll"], clean_history["nll"], rtol=1e-6)
-    # the skip mode survives the .keras round trip (the optimiser is saved as SkipNonFinite)
-    assert skipping.optimizer.__class__.__name__ == "SkipNonFinite"
+    # the skip mode and its count survive the .keras round trip
+    path = str(tmp_path / "skipping.keras")
+    skipping.save(path)
+    reloaded = kg.models.load(path)
+    assert type(reloaded.optimizer).__name__ == "SkipNonFinite" and reloaded.skipped_steps == 1
 
 
 def test_nan_weights_are_never_saved_or_exported(tmp_path):
@@ -192,12 +201,23 @@ def test_a_failed_rename_leaves_the_previous_checkpoint_intact(tmp_path, monkeyp
     folder = str(tmp_path / "ckpt")
     checkpoint = Checkpoint(folder, keep=1)
     checkpoint.set_model(model)
+    flushed = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: flushed.append(os.readlink(f"/proc/self/fd/{fd}")) or fsync(fd))
     first = checkpoint.save(1, 0)
+    monkeypatch.undo()
+    # both files and the folder's entries are flushed to disk (each file before its rename)
+    assert [os.path.basename(p) for p in flushed] == ["ckpt-00001-000000.partial.keras", "ckpt",
+                                                       "ckpt-00001-000000.json.partial", "ckpt"]
     for w in model.trainable_weights:
         w.assign(np.asarray(w) + 1.0)
 
-    def crash(src, dst):
-        raise OSError("killed between write and rename")
+    replace = os.replace
+
+    def crash(src, dst):  # the model's rename fails; a .json written first would still land
+        if dst.endswith(".keras"):
+            raise OSError("killed between write and rename")
+        return replace(src, dst)
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="killed"):
@@ -207,6 +227,11 @@ def test_a_failed_rename_leaves_the_previous_checkpoint_intact(tmp_path, monkeyp
     path, meta = latest(folder)
     assert path == first and meta["epoch"] == 1
     kg.models.load(path)  # complete and loadable
+    # leftovers of a write killed earlier are cleared by the next save
+    with open(os.path.join(folder, "ckpt-00001-000004.partial.keras"), "wb") as f:
+        f.write(b"half a model")
+    checkpoint.save(3, 0)
+    assert sorted(os.listdir(folder)) == ["ckpt-00003-000000.json", "ckpt-00003-000000.keras"]
 
 
 def test_unwritable_output_and_bad_checkpoint_settings_are_refused_before_training(tmp_path, capsys):
@@ -214,16 +239,27 @@ def test_unwritable_output_and_bad_checkpoint_settings_are_refused_before_traini
     blocker.write_text("not a folder")
     assert main(GAN_RUN + ["--epochs", "1", "--out", str(blocker / "run")]) == 2
     assert "cannot write to" in capsys.readouterr().err
-    for bad in (["--keep", "0"], ["--checkpoint-every", "0"], ["--checkpoint-minutes", "0"]):
+    for bad in (["--keep", "0"], ["--checkpoint-every", "0"], ["--checkpoint-minutes", "0"],
+                ["--checkpoint-minutes", "1", "--strategy", "multiworker"]):
         assert main(GAN_RUN + ["--epochs", "1", "--out", str(tmp_path / "r")] + bad) == 2
         assert capsys.readouterr().err.count("\n") == 1
     assert not os.path.exists(tmp_path / "r" / "checkpoints")
 
 
 @pytest.mark.xdist_group("faults-gan-run")  # shares the uninterrupted run
-def test_resuming_a_finished_run_needs_a_larger_total(uninterrupted, capsys):
+def test_resuming_a_finished_run_needs_a_larger_total(uninterrupted, tmp_path, capsys):
+    import shutil
+
     assert main(GAN_RUN + ["--out", uninterrupted, "--resume"]) == 2
     assert "pass --epochs with a larger total" in capsys.readouterr().err
+    # killed after its last checkpoint, before model.keras: the resume writes the results, trains nothing
+    run = str(tmp_path / "run")
+    shutil.copytree(uninterrupted, run)
+    os.remove(os.path.join(run, "model.keras"))
+    assert main(GAN_RUN + ["--out", run, "--resume"]) == 0
+    assert _history(run) == _history(uninterrupted)
+    for a, b in zip(_weights(run), _weights(uninterrupted)):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +281,14 @@ def bad_files(tmp_path_factory):
             f.write(content)
 
     write("truncated", data[: len(data) // 2])
+    with zipfile.ZipFile(good) as archive:  # a class this kerasgen does not have (a newer version's)
+        members = {n: archive.read(n) for n in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config.update(class_name="FutureFlow", registered_name="kerasgen>FutureFlow")
+    files["future"] = str(folder / "future.keras")
+    with zipfile.ZipFile(files["future"], "w") as archive:
+        for name, content in {**members, "config.json": json.dumps(config).encode()}.items():
+            archive.writestr(name, content)
     write("random", np.random.default_rng(0).bytes(4000))
     write("empty", b"")
     with zipfile.ZipFile(good) as archive:
@@ -257,6 +301,10 @@ def bad_files(tmp_path_factory):
     plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     files["foreign"] = str(folder / "foreign.keras")
     plain.save(files["foreign"])
+    w = model.trainable_weights[0]
+    w.assign(np.full(w.shape, np.nan, "float32"))
+    files["nan-weights"] = str(folder / "nan-weights.keras")
+    keras.Model.save(model, files["nan-weights"])  # past GenerativeModel.save's own refusal
     return files
 
 
@@ -264,7 +312,8 @@ def bad_files(tmp_path_factory):
 @pytest.mark.parametrize("name, message", [
     ("truncated", "not a .keras file"), ("random", "not a .keras file"), ("empty", "not a .keras file"),
     ("bit-rot", "fails its checksum"), ("not-a-model", "not a .keras model"),
-    ("foreign", "not a kerasgen model; load it with keras.saving.load_model")])
+    ("foreign", "not a kerasgen model; load it with keras.saving.load_model"),
+    ("nan-weights", "holds NaN or infinite weights"), ("future", "FutureFlow that this kerasgen could not rebuild")])
 def test_damaged_and_foreign_model_files_get_one_clear_error(bad_files, name, message, tmp_path, capsys):
     # rejects: Keras' misleading "File not found" for a truncated file, a corrupted file loading with
     # garbage weights, a plain Keras model passed off as a kerasgen one, a traceback in the CLI
@@ -344,3 +393,26 @@ def test_the_python_recipe_resumes_exactly_from_an_epoch_checkpoint(tmp_path):
     assert checkpoint.history == {k: [float(x) for x in v] for k, v in whole_history.items()}
     for a, b in zip(model.weights, whole.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_stop_on_non_finite_watches_every_metric_and_counts_from_the_epoch_start():
+    # rejects: a watch on `loss` only (Keras' TerminateOnNaN), a position without the resumed epoch's offset
+    stop = StopOnNonFinite(start_batch=8)
+    stop.set_model(kg.models.get("realnvp", data_shape=(2,), hidden=(8,), num_steps=2, seed=0))
+    stop.on_epoch_begin(1)
+    stop.on_train_batch_end(2, {"d_loss": 1.0, "g_loss": 2.0})
+    assert stop.stopped is None
+    stop.on_train_batch_end(3, {"d_loss": 1.0, "g_loss": np.inf})
+    assert (stop.stopped["metric"], stop.stopped["epoch"], stop.stopped["batch"]) == ("g_loss", 2, 12)
+
+
+def test_a_second_ctrl_c_stops_at_once():
+    checkpoint = Checkpoint("unused")
+    previous = signal.signal(signal.SIGINT, checkpoint.signal_handler)
+    try:
+        signal.raise_signal(signal.SIGINT)
+        assert checkpoint.stop_requested == "SIGINT"
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
