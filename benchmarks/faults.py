@@ -97,7 +97,9 @@ class _Progress:
             self.text += _ANSI.sub("", chunk.decode(errors="replace"))
 
     def training(self) -> bool:
-        return self.position() is not None
+        """Whether a step has run (a progress count after the first epoch header: tracing is over)."""
+        header = re.search(r"Epoch \d+/\d+", self.text)
+        return bool(header and re.search(r"(\d+)/\d+ ", self.text[header.end():]))
 
     def position(self):
         """(epoch header number, steps done in it, whether it is this process's first bar) of the last
