@@ -2,6 +2,6 @@
 
 import sys
 
-from kerasgen.cli import main
+from kerasgen.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

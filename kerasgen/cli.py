@@ -1,9 +1,12 @@
-"""Command line: `kerasgen list | train | sample | evaluate | export`.
+"""Command line: `kerasgen list | train | sample | evaluate | export | serve`.
 
 A run folder holds `model.keras` (the finished model), `checkpoints/` (the newest complete
 training states, written atomically every epoch and on request: `--resume` continues from them
 whatever stopped the run), `run.json` (what was trained on what), `history.json` (per-epoch
 metrics), `samples/` (PNG grids per epoch) and, for 2-D flows, `density.png` (the learned density).
+
+Every command prints its own lines, a progress bar and errors only: TensorFlow's start-up logs and
+known harmless warnings are filtered out (`kerasgen.console`); `--verbose` keeps them.
 
 Exit status: 0 done; 2 an error the user can fix (printed as one line); 3 training stopped on a NaN
 or infinite metric (the last good checkpoint is kept); 128 + N after signal N (130 for Ctrl-C),
@@ -31,10 +34,13 @@ class UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kerasgen", description="Deep generative models for Keras 3.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="keep TensorFlow's own log lines and warnings (filtered out by default)")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the model presets")
+    sub.add_parser("list", help="list the model presets", parents=[common])
 
-    t = sub.add_parser("train", help="train a preset on a data spec")
+    t = sub.add_parser("train", help="train a preset on a data spec", parents=[common])
     t.add_argument("preset")
     t.add_argument("--data", required=True, help="data spec, e.g. digits, toy2d:moons, npz:path.npz")
     t.add_argument("--epochs", type=int, default=None,
@@ -66,8 +72,9 @@ def _parser() -> argparse.ArgumentParser:
                         "(run the same command on each; --batch-size is the global batch)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    s = sub.add_parser("sample", help="draw samples from a trained run")
-    s.add_argument("run", help="run folder (or a .keras file)")
+    s = sub.add_parser("sample", help="draw samples from a trained run", parents=[common])
+    s.add_argument("run", help="run folder, a .keras file, or an ONNX export (.onnx: drawn with onnxruntime, "
+                                "no TensorFlow)")
     s.add_argument("--unsafe", action="store_true",
                    help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     s.add_argument("--n", type=int, default=64)
@@ -76,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", type=int, nargs="*", default=None, help="class of each sample (conditional models)")
     s.add_argument("--truncation", type=float, default=None)
 
-    e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data")
+    e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data", parents=[common])
     e.add_argument("run", help="run folder (or a .keras file with --data)")
     e.add_argument("--unsafe", action="store_true",
                    help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
@@ -96,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--json", default=None, help="also write the results to this JSON file")
 
-    x = sub.add_parser("export", help="export a trained run's generator for serving")
+    x = sub.add_parser("export", help="export a trained run's generator for serving", parents=[common])
     x.add_argument("run", help="run folder (or a .keras file)")
     x.add_argument("--unsafe", action="store_true",
                    help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
@@ -106,6 +113,19 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--version", type=int, default=None, help="SavedModel version (default: the next free one)")
     x.add_argument("--uint8", action="store_true", help="SavedModel image samples as uint8 in [0, 255]")
     x.add_argument("--opset", type=int, default=17)
+
+    v = sub.add_parser("serve", parents=[common],
+                       help="answer TF Serving's REST API for an export (or run) and serve the explorer page")
+    v.add_argument("model", help="saved_models/NAME (its highest version), a version folder, export/NAME.onnx, "
+                                 "or a run folder (exported to a temporary SavedModel first)")
+    v.add_argument("--port", type=int, default=8501, help="REST port (TF Serving's default 8501; 0: any free port)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    v.add_argument("--name", default=None, help="model name in the REST routes (default: from the path)")
+    v.add_argument("--api", default="",
+                   help="the REST address the page calls, e.g. http://localhost:8501 for a TF Serving container "
+                        "started with --rest_api_enable_cors_support=true (default: this server)")
+    v.add_argument("--cors", action="store_true", help="send CORS headers (for pages served from elsewhere)")
+    v.add_argument("--log-requests", action="store_true", help="print one line per request")
     return p
 
 
@@ -381,9 +401,11 @@ def cmd_sample(args) -> int:
 
     from kerasgen.plotting import save_samples
 
-    model = _load_model(args)
     if args.n < 1:
         raise UsageError("--n must be >= 1")
+    if args.run.endswith(".onnx"):
+        return _sample_onnx(args)
+    model = _load_model(args)
     kwargs = {}
     if args.labels:
         labels = np.resize(np.asarray(args.labels), args.n)
@@ -400,6 +422,28 @@ def cmd_sample(args) -> int:
     else:
         save_samples(samples, args.out)
     print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def _sample_onnx(args) -> int:
+    """`kerasgen sample NAME.onnx`: samples drawn by onnxruntime through `OnnxGenerator` (TensorFlow
+    is not imported); the same seed gives the Keras model's samples."""
+    import numpy as np
+
+    from kerasgen.export.runtime import OnnxGenerator
+    from kerasgen.plotting import save_samples
+
+    if not os.path.isfile(args.run):
+        raise UsageError(f"no ONNX file at {args.run}")
+    generator = OnnxGenerator(args.run)
+    labels = np.resize(np.asarray(args.labels, np.int32), args.n) if args.labels else None
+    samples = generator.sample(args.n, seed=args.seed, labels=labels, truncation=args.truncation)
+    if args.out.endswith(".npy"):
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        np.save(args.out, samples)
+    else:
+        save_samples(samples, args.out)
+    print(f"wrote {args.n} samples to {args.out} (onnxruntime)")
     return 0
 
 
@@ -478,16 +522,64 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """Serves TF Serving's REST API for one model and the explorer page until Ctrl-C or SIGTERM."""
+    import signal
+
+    from kerasgen.explorer import ExplorerServer, ServingError, default_name, open_backend
+
+    try:
+        backend = open_backend(args.model)
+    except ServingError as err:
+        raise UsageError(str(err)) from None
+    name = args.name or default_name(args.model)
+    try:
+        server = ExplorerServer(backend, name, args.host, args.port, api=args.api.rstrip("/"),
+                                cors=args.cors, log_requests=args.log_requests)
+    except OSError as err:
+        raise UsageError(f"cannot listen on {args.host}:{args.port} ({err.strerror or err}); pass another --port") from None
+    kind = "ONNX" if args.model.endswith(".onnx") else f"SavedModel version {backend.version}"
+    print(f"serving {name} ({kind} from {backend.folder})\n"
+          f"  explorer page: {server.url}/\n"
+          f"  REST predict:  POST {server.url}/v1/models/{name}:predict\n"
+          f"  Ctrl-C stops", flush=True)
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        getattr(backend, "cleanup", lambda: None)()
+    print("stopped")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "export": cmd_export}
+            "export": cmd_export, "serve": cmd_serve}
+
+
+def entry() -> int:
+    """The `kerasgen` console script (and `python -m kerasgen`): `main` on the command line's
+    arguments, with TensorFlow's log lines filtered out unless `--verbose` is among them."""
+    argv = sys.argv[1:]
+    if "--verbose" not in argv:
+        from kerasgen.console import quiet
+
+        quiet()
+    return main(argv)
 
 
 def main(argv=None) -> int:
-    """Entry point of the `kerasgen` console script."""
+    """Runs one command (`argv` as on the command line); returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
-    args.argv = argv
+    args.argv = [a for a in argv if a != "--verbose"]
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotImplementedError, PermissionError) as err:
@@ -498,4 +590,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

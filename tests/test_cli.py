@@ -47,11 +47,8 @@ def test_train_sample_and_resume(tmp_path, capsys):
     assert len(history["d_loss"]) == 2 and all(np.isfinite(history["g_loss"]))
     with open(os.path.join(run, "run.json")) as f:
         assert json.load(f)["data_info"]["data_shape"] == [2]
-    assert main(args) == 2  # an existing model is never replaced silently
+    assert main(args) == 2  # an existing model is never replaced silently (resuming: tests/test_faults.py)
     assert "--resume" in capsys.readouterr().err
-    assert main(args + ["--resume", "--epochs", "4"]) == 0  # --epochs is the run's total
-    with open(os.path.join(run, "history.json")) as f:
-        assert len(json.load(f)["d_loss"]) == 4
     npy = str(tmp_path / "s.npy")
     assert main(["sample", run, "--n", "10", "--out", npy, "--seed", "1"]) == 0
     samples = np.load(npy)
@@ -285,3 +282,42 @@ def test_train_with_strategy_mirrored_trains_on_both_logical_cpus(tmp_path, monk
         assert np.isfinite(json.load(f)["g_loss"]).all()
     reloaded = kg.models.load(os.path.join(run, "model.keras"))
     np.testing.assert_allclose(reloaded.sample(5, seed=0), model.sample(5, seed=0), rtol=1e-6, atol=1e-6)
+
+
+NOISE_LINES = [
+    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    b"I0000 00:00:1796172577.533781   18813 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU "
+    b"will not be used.",
+    b"E0000 00:00:1796172587.585466   18813 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
+    b"Failed call to cuInit: UNKNOWN ERROR (303)",
+    b"W0000 00:00:1796172587.585466   18813 meta_optimizer.cc:966] remapper failed: INVALID_ARGUMENT: Mutation::Apply",
+    b"I0000 00:00:1796172587.000001   18813 port.cc:153] oneDNN custom operations are on.",
+]
+
+
+def test_the_filter_drops_tensorflow_start_up_lines_and_passes_everything_else():
+    # rejects: a filter that drops real errors (an E line of another source, a traceback), loses a last line
+    # without a newline at exit, or leaves the start-up lines in
+    from kerasgen.console import is_noise
+
+    assert all(is_noise(line) for line in NOISE_LINES)
+    kept = [b"E0000 00:00:1796172587.585466   18813 op_kernel.cc:1840] OP_REQUIRES failed: out of memory",
+            b"Traceback (most recent call last):", b"kerasgen: error: no trained model at x", b""]
+    assert not any(is_noise(line) for line in kept)
+    script = ("import os, sys\nfrom kerasgen.console import quiet\nquiet()\n"
+              + "".join("os.write(2, %r)\n" % (line + b"\n") for line in NOISE_LINES + kept[:1])
+              + "print('kerasgen: error: shown', file=sys.stderr)\nos.write(2, b'no newline at exit')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.stderr.decode().splitlines() == [kept[0].decode(), "kerasgen: error: shown", "no newline at exit"]
+
+
+def test_commands_print_no_tensorflow_log_lines(tmp_path):
+    # rejects: the console script without the filter (TensorFlow's absl and CUDA lines, tf2onnx's deprecation
+    # warnings through Python logging), or a filter installed after TensorFlow was imported
+    run = str(tmp_path / "run")
+    assert main(["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--n-samples", "256", "--out", run,
+                 "--quiet"]) == 0
+    proc = subprocess.run([sys.executable, "-m", "kerasgen", "export", run, "--format", "onnx", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith("wrote ONNX")
+    assert proc.stderr == ""

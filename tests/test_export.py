@@ -58,12 +58,20 @@ def test_rest_request_and_response_follow_tf_serving(exports):
     assert columnar == {"signature_name": "sample", "inputs": {"num_samples": 3, "seed": 11}}
     out = kg.export.parse_predict_response(serve_rest(loaded, columnar))["output"]
     assert out.shape == (3, 8, 8, 1)
+    assert "error" in serve_rest(loaded, {"signature_name": "missing", "instances": []})
+
+
+@pytest.mark.xdist_group("export-vae")  # shares the worker that exports vae
+def test_a_signature_with_several_outputs_answers_named_rows(exports):
+    from kerasgen.export.savedmodel import serve_rest
+
     vae_model, vae_folder, _ = exports["vae"]
     x = vae_model.sample(2, seed=0)
-    encoded = kg.export.parse_predict_response(
-        serve_rest(vae_folder, kg.export.predict_request({"x": x}, signature_name="encode")))
+    response = serve_rest(vae_folder, kg.export.predict_request({"x": x}, signature_name="encode"))
+    assert sorted(response["predictions"][0]) == ["log_var", "mean"]
+    encoded = kg.export.parse_predict_response(response)
     np.testing.assert_allclose(encoded["mean"], vae_model.encode(x)[0], atol=1e-4)
-    assert "error" in serve_rest(loaded, {"signature_name": "missing", "instances": []})
+    np.testing.assert_allclose(encoded["log_var"], vae_model.encode(x)[1], atol=1e-4)
 
 
 @pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
@@ -177,6 +185,7 @@ def test_onnx_generator_imports_without_tensorflow(exports):
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
 
 
+@pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
 @pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
 def test_onnx_generator_rejects_bad_input_clearly(exports, tmp_path):
     generator = kg.export.OnnxGenerator(exports["cgan"][2]["generate"])

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from kerasgen.export import graph
 from kerasgen.export.card import build_card, write_card
+from kerasgen.export.serving import predict_response, request_feeds
 from kerasgen.io import require_finite_weights
 
 
@@ -185,31 +186,17 @@ def serve_rest(saved_model, request: dict) -> dict:
     export's `max_batch`, labels out of range) gets `{"error": message}`, as TF Serving answers
     it, never an exception."""
     loaded = tf.saved_model.load(saved_model) if isinstance(saved_model, (str, os.PathLike)) else saved_model
+    if not isinstance(request, dict):
+        return {"error": "the request body must be a JSON object"}
     name = request.get("signature_name", "serving_default")
     if name not in loaded.signatures:
         return {"error": f"Serving signature name: \"{name}\" not found in signature def"}
     signature = loaded.signatures[name]
     specs = signature.structured_input_signature[1]
     try:
-        if "instances" in request:
-            rows = request["instances"]
-            if len(specs) == 1 and not (rows and isinstance(rows[0], dict)):
-                feeds = {next(iter(specs)): rows}
-            else:
-                feeds = {k: [r[k] for r in rows] for k in specs}
-        elif "inputs" in request:
-            columns = request["inputs"]
-            feeds = columns if isinstance(columns, dict) else {next(iter(specs)): columns}
-        else:
-            return {"error": "the request has neither 'instances' nor 'inputs'"}
-    except (KeyError, TypeError, IndexError):
-        return {"error": f"each instance must hold every input: {sorted(specs)}"}
-    missing = set(specs) - set(feeds)
-    if missing:
-        return {"error": f"missing inputs: {sorted(missing)}"}
-    unknown = set(feeds) - set(specs)
-    if unknown:
-        return {"error": f"unknown inputs {sorted(unknown)}; the signature takes {sorted(specs)}"}
+        feeds = request_feeds(request, specs)
+    except ValueError as err:
+        return {"error": str(err)}
     try:
         tensors = {k: tf.constant(np.asarray(v), dtype=specs[k].dtype) for k, v in feeds.items()}
         for k, t in tensors.items():
@@ -220,10 +207,4 @@ def serve_rest(saved_model, request: dict) -> dict:
         return {"error": f"bad input: {' '.join(str(err).split())[:300]}"}
     except tf.errors.OpError as err:  # the signature's own checks (InvalidArgumentError)
         return {"error": _op_error_text(err)}
-    outputs = {k: v.numpy().tolist() for k, v in outputs.items()}
-    if "inputs" in request:
-        return {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
-    if len(outputs) == 1:
-        return {"predictions": next(iter(outputs.values()))}
-    keys = list(outputs)
-    return {"predictions": [dict(zip(keys, row)) for row in zip(*(outputs[k] for k in keys))]}
+    return predict_response({k: v.numpy() for k, v in outputs.items()}, columnar="inputs" in request)

@@ -78,3 +78,47 @@ def parse_predict_response(response: dict) -> dict:
         out = response["outputs"]
         return {k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict) else {"output": np.asarray(out)}
     raise ValueError("a predict response has 'predictions' (row form) or 'outputs' (columnar form)")
+
+
+def request_feeds(request, input_names) -> dict:
+    """{input name: value (nested lists)} of a REST predict body, or raises ValueError with the
+    message a server answers (TF Serving's rules: "instances" rows are the value itself for a
+    one-input signature, else {input name: value}; "inputs" is one batched value or a dict)."""
+    names = list(input_names)
+    if not isinstance(request, dict):
+        raise ValueError("the request body must be a JSON object")
+    try:
+        if "instances" in request:
+            rows = request["instances"]
+            if not isinstance(rows, list):
+                raise ValueError("'instances' must be a list, one entry per example")
+            if len(names) == 1 and not (rows and isinstance(rows[0], dict)):
+                feeds = {names[0]: rows}
+            else:
+                feeds = {k: [r[k] for r in rows] for k in names}
+        elif "inputs" in request:
+            columns = request["inputs"]
+            feeds = dict(columns) if isinstance(columns, dict) else {names[0]: columns}
+        else:
+            raise ValueError("the request has neither 'instances' nor 'inputs'")
+    except (KeyError, TypeError, IndexError):
+        raise ValueError(f"each instance must hold every input: {sorted(names)}") from None
+    missing = set(names) - set(feeds)
+    if missing:
+        raise ValueError(f"missing inputs: {sorted(missing)}")
+    unknown = set(feeds) - set(names)
+    if unknown:
+        raise ValueError(f"unknown inputs {sorted(unknown)}; the signature takes {sorted(names)}")
+    return feeds
+
+
+def predict_response(outputs: dict, columnar: bool) -> dict:
+    """The REST predict answer for {output name: batched array}: {"outputs": ...} for a columnar
+    request, else {"predictions": ...} (one value per example, or {name: value} with several outputs)."""
+    outputs = {k: _jsonable(v) for k, v in outputs.items()}
+    if columnar:
+        return {"outputs": next(iter(outputs.values())) if len(outputs) == 1 else outputs}
+    if len(outputs) == 1:
+        return {"predictions": next(iter(outputs.values()))}
+    keys = list(outputs)
+    return {"predictions": [dict(zip(keys, row)) for row in zip(*(outputs[k] for k in keys))]}
