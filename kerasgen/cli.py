@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--version", type=int, default=None, help="SavedModel version (default: the next free one)")
     x.add_argument("--uint8", action="store_true", help="SavedModel image samples as uint8 in [0, 255]")
     x.add_argument("--opset", type=int, default=17)
+
+    r = sub.add_parser("report", help="write a self-contained HTML page about a run (RUN/report.html)")
+    r.add_argument("run", help="run folder")
+    r.add_argument("--out", default=None, help="the HTML file (default RUN/report.html)")
+    r.add_argument("--export-dir", default=None, help="the --out of 'kerasgen export', searched for model cards")
+    r.add_argument("--unsafe", action="store_true",
+                   help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     return p
 
 
@@ -497,8 +504,20 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """Writes the run's HTML report (configuration, curves, samples, interpolation, density, evaluation)."""
+    from kerasgen.report import NotARunError, write_report
+
+    try:
+        path = write_report(args.run, out=args.out, export_dir=args.export_dir, safe_mode=not args.unsafe)
+    except NotARunError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "export": cmd_export}
+            "export": cmd_export, "report": cmd_report}
 
 
 def main(argv=None) -> int:
