@@ -1,4 +1,4 @@
-"""Command line: `kerasgen list | train | sample | evaluate | export | serve`.
+"""Command line: `kerasgen list | train | sample | evaluate | export | report | serve`.
 
 A run folder holds `model.keras` (the finished model), `checkpoints/` (the newest complete
 training states, written atomically every epoch and on request: `--resume` continues from them
@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
     t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
     t.add_argument("--sample-every", type=int, default=1, help="epochs between sample grids")
+    t.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard logs to OUT/tensorboard: the epoch scalars, sample pictures every "
+                        "--sample-every epochs and the run's configuration")
+    t.add_argument("--metrics", default=None,
+                   help="sample-quality metrics computed during training (1,000 samples against the held-out "
+                        "split, in evaluate's default features) and logged with the losses: fid, kid or fid,kid "
+                        "(default none)")
+    t.add_argument("--metrics-every", type=int, default=None, metavar="N",
+                   help="epochs between --metrics evaluations (default --sample-every)")
     t.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its newest complete checkpoint (or finished model)")
     t.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
@@ -126,6 +135,13 @@ def _parser() -> argparse.ArgumentParser:
                         "started with --rest_api_enable_cors_support=true (default: this server)")
     v.add_argument("--cors", action="store_true", help="send CORS headers (for pages served from elsewhere)")
     v.add_argument("--log-requests", action="store_true", help="print one line per request")
+
+    r = sub.add_parser("report", parents=[common], help="write a self-contained HTML page about a run (RUN/report.html)")
+    r.add_argument("run", help="run folder")
+    r.add_argument("--out", default=None, help="the HTML file (default RUN/report.html)")
+    r.add_argument("--export-dir", default=None, help="the --out of 'kerasgen export', searched for model cards")
+    r.add_argument("--unsafe", action="store_true",
+                   help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
     return p
 
 
@@ -236,7 +252,8 @@ def cmd_train(args) -> int:
     import keras
 
     from kerasgen import __version__, data, io, models, registry
-    from kerasgen.callbacks import Checkpoint, SampleGrid, StopOnNonFinite
+    from kerasgen.callbacks import Checkpoint, SampleGrid, SampleQuality, StopOnNonFinite
+    from kerasgen.callbacks.tensorboard import tensorboard_available, tensorboard_callbacks
 
     preset = registry.get_preset(args.preset)
     _check_train_args(args)
@@ -281,11 +298,18 @@ def cmd_train(args) -> int:
     kind = "images" if info.is_image else "vectors"
     if not preset.supports(kind):
         raise UsageError(f"preset {args.preset!r} models {' and '.join(preset.data)}; {args.data!r} holds {kind}")
+    if args.tensorboard and not tensorboard_available():
+        raise UsageError("--tensorboard needs the tensorboard package: pip install tensorboard")
+    metrics_every = args.metrics_every or args.sample_every
+    quality = [SampleQuality.on_held_out(args.data, args.metrics, seed=args.seed, image_size=args.image_size,
+                                         n_samples=args.n_samples, every=metrics_every, n=1000)] if args.metrics else []
     run_info = {"preset": args.preset, "data": args.data, "data_info": info.to_dict(), "precision": policy,
                 "seed": args.seed, "batch_size": args.batch_size, "epochs": start_epoch, "target_epochs": target,
                 "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
                 "replicas": int(strategy.num_replicas_in_sync),
                 "kerasgen_version": __version__}
+    run_info.update(sample_every=args.sample_every, metrics=quality[0].metrics_to_log if quality else [],
+                    metrics_every=metrics_every if quality else None)
     with strategy.scope():
         if point:
             model = models.load(point["model"])
@@ -302,6 +326,8 @@ def cmd_train(args) -> int:
     nan_stop = StopOnNonFinite()
     grid = SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=64 if info.is_image else 2000,
                       seed=args.seed)
+    boards = tensorboard_callbacks(os.path.join(out, "tensorboard"), every=args.sample_every, config=run_info,
+                                   seed=args.seed) if args.tensorboard else []
     phases = [] if trained else [(start_epoch, min(start_epoch + 1, target) if start_batch else target, start_batch)]
     if start_batch and target > start_epoch + 1:
         phases.append((start_epoch + 1, target, 0))
@@ -312,7 +338,7 @@ def cmd_train(args) -> int:
                 ds = stream(first, 0)[0]
             checkpoint.start_batch = nan_stop.start_batch = skip
             model.fit(ds, steps_per_epoch=steps - skip, epochs=last, initial_epoch=first,
-                      callbacks=[nan_stop, checkpoint, grid], verbose=0 if args.quiet else 1)
+                      callbacks=[nan_stop, *quality, checkpoint, grid, *boards], verbose=0 if args.quiet else 1)
             if nan_stop.stopped or checkpoint.stopped_at is not None:
                 break
     finally:
@@ -522,6 +548,18 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """Writes the run's HTML report (configuration, curves, samples, interpolation, density, evaluation)."""
+    from kerasgen.report import NotARunError, write_report
+
+    try:
+        path = write_report(args.run, out=args.out, export_dir=args.export_dir, safe_mode=not args.unsafe)
+    except NotARunError as err:
+        raise UsageError(str(err)) from None
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     """Serves TF Serving's REST API for one model and the explorer page until Ctrl-C or SIGTERM."""
     import signal
@@ -543,6 +581,7 @@ def cmd_serve(args) -> int:
           f"  explorer page: {server.url}/\n"
           f"  REST predict:  POST {server.url}/v1/models/{name}:predict\n"
           f"  Ctrl-C stops", flush=True)
+
     def stop(signum, frame):
         raise KeyboardInterrupt
 
@@ -560,7 +599,7 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "export": cmd_export, "serve": cmd_serve}
+            "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
 
 
 def entry() -> int:

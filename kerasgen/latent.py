@@ -1,4 +1,4 @@
-"""Latent-space tools: interpolation, encoding interpolation, attribute vectors, traversal grids."""
+"""Latent-space tools: interpolation, prior and encoding interpolation, attribute vectors, traversal grids."""
 
 from __future__ import annotations
 
@@ -44,6 +44,52 @@ def interpolate(z0, z1, steps: int, method: str = "linear") -> np.ndarray:
     slerp = (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / sin_safe
     linear = (1 - t) * z0 + t * z1
     return np.where(safe, slerp, linear).astype(np.float32)
+
+
+def prior_interpolation(model, steps: int = 8, seed: int = 0, label: int | None = None,
+                        method: str = "slerp") -> np.ndarray:
+    """Samples along a path between two draws of the model's noise: the draws of `seed` and
+    `seed + 1` (`kerasgen.noise.draw`, as `model.sample(1, seed)` draws them, so the first point is
+    that sample), decoded by the model's generator (`export_generate`).
+
+    Gaussian noise ("normal") is interpolated with `method` (slerp keeps the norm typical of the
+    prior); InfoGAN noise interpolates its normal part and keeps the first draw's codes.
+
+    Args:
+        model: a kerasgen model whose noise is continuous (GANs, the VAE family but VQ-VAE, flows).
+        steps: points, both ends included (>= 2).
+        seed: seed of the first end.
+        label: the class of every point for a conditional model (default 0); must be None for
+            unconditional ones.
+        method: "slerp" or "linear".
+
+    Returns:
+        float32 (steps, *data_shape) in data space (images in [-1, 1]).
+
+    Raises:
+        ValueError: discrete noise (VQ-VAE codes), or a bad label.
+    """
+    import keras
+
+    from kerasgen import noise as noise_lib
+
+    spec = model.export_noise()
+    if spec["kind"] not in ("normal", "infogan"):
+        raise ValueError(f"{type(model).__name__} draws {spec['kind']} noise: there is no continuous path "
+                         f"between draws")
+    z0, z1 = noise_lib.draw(spec, 1, seed)[0], noise_lib.draw(spec, 1, seed + 1)[0]
+    if spec["kind"] == "normal":
+        z = interpolate(z0, z1, steps, method)
+    else:
+        normal = spec["latent_dim"]
+        z = np.repeat(z0[None], steps, 0).astype(np.float32)
+        z[:, :normal] = interpolate(z0[:normal], z1[:normal], steps, method)
+    if getattr(model, "num_classes", None) and label is None:
+        label = 0
+    labels = model.sample_labels(steps, None if label is None else np.full(steps, label))
+    out = model.export_generate(keras.ops.convert_to_tensor(z), None if labels is None
+                                else keras.ops.convert_to_tensor(labels))
+    return np.asarray(keras.ops.convert_to_numpy(out), np.float32)
 
 
 def _encode_means(model, x, labels=None):

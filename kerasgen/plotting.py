@@ -81,14 +81,28 @@ def save_image(img: Image.Image, path: str) -> str:
     return path
 
 
-def save_samples(samples, path: str, scale: int = 4) -> str:
-    """Writes samples as a PNG: an image grid for images, a scatter for 2-D points."""
+def drawable(data_shape) -> bool:
+    """Whether samples of this per-example shape can be drawn: images (H, W, 1 or 3) or 2-D points (2,)."""
+    data_shape = tuple(data_shape)
+    return (len(data_shape) == 3 and data_shape[-1] in (1, 3)) or data_shape == (2,)
+
+
+def samples_image(samples, scale: int = 4) -> Image.Image:
+    """A picture of samples: an image grid (`image_grid`, drawn `scale` times larger) for images
+    (N, H, W, C) in [-1, 1], a 400 x 400 scatter (`scatter_2d`) for 2-D points (N, 2).
+
+    Raises:
+        ValueError: samples of another shape.
+    """
     samples = np.asarray(samples)
     if samples.ndim == 4:
-        img = image_grid(samples, scale=scale)
-    elif samples.ndim == 2 and samples.shape[1] == 2:
-        img = scatter_2d(samples)
-    else:
-        raise ValueError(f"cannot draw samples of shape {samples.shape} (need images or 2-D points)")
-    save_image(img, path)
+        return image_grid(samples, scale=scale)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        return scatter_2d(samples)
+    raise ValueError(f"cannot draw samples of shape {samples.shape} (need images or 2-D points)")
+
+
+def save_samples(samples, path: str, scale: int = 4) -> str:
+    """Writes samples as a PNG: an image grid for images, a scatter for 2-D points (`samples_image`)."""
+    save_image(samples_image(samples, scale), path)
     return path

@@ -1,4 +1,5 @@
-"""`SampleGrid`: writes a PNG of fixed-seed samples during training."""
+"""`SampleGrid`: writes a PNG of fixed-seed samples during training; `SamplePictures`, the
+mechanism it shares with `TensorBoardSamples` (what to draw, when, and when not)."""
 
 from __future__ import annotations
 
@@ -7,35 +8,81 @@ import os
 import keras
 import numpy as np
 
-from kerasgen.plotting import save_samples
+from kerasgen.plotting import drawable, samples_image, save_image
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Saves `out_dir/samples_epoch_XXXX.png` every `every` epochs.
+def default_sample_count(data_shape) -> int:
+    """Samples per picture unless told: 64 images (an 8 x 8 grid), 2,000 points for 2-D data (a
+    scatter needs many)."""
+    return 64 if len(tuple(data_shape)) == 3 else 2000
 
-    Nothing is written for an epoch whose samples hold NaN or infinity (a diverged model).
-    The samples use the same seed every time, so the grids show how one set of
-    noise vectors evolves. Images are drawn as a grid; 2-D data as a scatter.
+
+class SamplePictures(keras.callbacks.Callback):
+    """Base of the callbacks that draw `n` samples with a fixed seed every `every` epochs and
+    hand the picture to `write_picture(image, epoch)`.
+
+    The samples are `model.sample(n, seed=seed)` (a conditional model cycles its classes 0, 1, ...),
+    so successive pictures show how one set of noise draws evolves. Images are drawn as a grid
+    (`plotting.image_grid`, `scale` times larger), 2-D points as a 400 x 400 scatter
+    (`plotting.scatter_2d`); other data (vectors of another size) give no pictures. Nothing is drawn
+    for an epoch whose samples hold NaN or infinity (a diverged model).
 
     Args:
-        out_dir: folder for the PNG files (created when missing).
-        every: epochs between grids.
-        n: number of samples (images) or points (2-D data; at least 1,000 is useful).
+        every: epochs between pictures (>= 1); pictures follow epochs every, 2 * every, ...
+        n: samples (images) or points (2-D data); None: `default_sample_count` (64 or 2,000).
         seed: noise seed.
+        scale: pixel size of image grids.
     """
 
-    def __init__(self, out_dir, every: int = 1, n: int = 64, seed: int = 0):
+    def __init__(self, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
-        self.out_dir, self.every, self.n, self.seed = out_dir, every, n, seed
-        self.written: list[str] = []
+        if n is not None and n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.every, self.n, self.seed, self.scale = every, n, seed, scale
+
+    def picture(self):
+        """The PIL picture of the model's fixed-seed samples now, or None (data that cannot be
+        drawn, or samples that are not finite)."""
+        shape = tuple(self.model.data_shape)
+        if not drawable(shape):
+            return None
+        samples = self.model.sample(self.n or default_sample_count(shape), seed=self.seed)
+        if not np.isfinite(samples).all():
+            return None  # a diverged model (StopOnNonFinite ends the run): no picture of NaNs
+        return samples_image(samples, self.scale)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        samples = self.model.sample(self.n, seed=self.seed)
-        if not np.isfinite(samples).all():
-            return  # a diverged model (StopOnNonFinite ends the run): no grid of NaNs
+        image = self.picture()
+        if image is not None:
+            self.write_picture(image, epoch)
+
+    def write_picture(self, image, epoch: int) -> None:  # pragma: no cover - abstract
+        """Stores the picture taken after epoch index `epoch` (0-based, as Keras counts)."""
+        raise NotImplementedError
+
+
+class SampleGrid(SamplePictures):
+    """Saves `out_dir/samples_epoch_XXXX.png` (XXXX: the epochs done, from 0001) every `every` epochs.
+
+    See `SamplePictures` for what is drawn: an image grid, or a scatter for 2-D data.
+
+    Args:
+        out_dir: folder for the PNG files (created when missing).
+        every: epochs between grids.
+        n: number of samples (images) or points (2-D data); None: 64 images or 2,000 points.
+        seed: noise seed.
+        scale: pixel size of image grids.
+    """
+
+    def __init__(self, out_dir, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4):
+        super().__init__(every=every, n=n, seed=seed, scale=scale)
+        self.out_dir = out_dir
+        self.written: list[str] = []
+
+    def write_picture(self, image, epoch: int) -> None:
         path = os.path.join(self.out_dir, f"samples_epoch_{epoch + 1:04d}.png")
-        self.written.append(save_samples(samples, path))
+        self.written.append(save_image(image, path))

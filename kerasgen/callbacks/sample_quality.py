@@ -50,6 +50,31 @@ class SampleQuality(keras.callbacks.Callback):
         self.real_features = None
         self.values: dict[int, dict] = {}  # epoch (1-based) -> {metric: value}
 
+    @classmethod
+    def on_held_out(cls, spec: str, metrics=QUALITY_METRICS, split: str = "test", seed: int = 0, image_size=None,
+                    n_samples: int | None = None, features="auto", limit: int | None = 10000, **kwargs):
+        """A `SampleQuality` against the held-out split of data spec `spec`, in the feature space
+        `kerasgen evaluate` uses by default (`metrics.report.default_features`: the digit classifier
+        for grey-scale images, Inception for RGB, the raw values for vectors).
+
+        Args:
+            spec: an in-memory data spec (`kerasgen.data.load_arrays`; not `tfds:`).
+            metrics: any of "fid", "kid", as a sequence or a comma-separated string.
+            split, seed, image_size, n_samples: as for `load_arrays` (use the training run's own).
+            features: "auto" or any `features` of the constructor.
+            limit: the reference holds at most this many examples (the first ones), or None for all.
+            **kwargs: `every`, `n`, `clip`, `kid_subsets` of the constructor.
+        """
+        from kerasgen import data
+        from kerasgen.metrics.report import default_features
+
+        if isinstance(metrics, str):
+            metrics = [m.strip().lower() for m in metrics.split(",") if m.strip()]
+        arrays = data.load_arrays(spec, split=split, seed=seed, image_size=image_size, n_samples=n_samples)
+        if features == "auto":
+            features = default_features(arrays.info.data_shape, arrays.info.is_image)
+        return cls(arrays.x[:limit], features=features, metrics=metrics, seed=seed, **kwargs)
+
     def on_train_begin(self, logs=None):
         if self.real is not None and self.real_features is None:
             self.real_features = embed(self.real, self.extractor)
