@@ -9,6 +9,11 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one thread per op in each of the xdist workers (one per core): two workers each spreading their ops
+    # over both cores slow each other down more than they gain
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]

@@ -311,13 +311,21 @@ def test_the_filter_drops_tensorflow_start_up_lines_and_passes_everything_else()
     assert proc.stderr.decode().splitlines() == [kept[0].decode(), "kerasgen: error: shown", "no newline at exit"]
 
 
-def test_commands_print_no_tensorflow_log_lines(tmp_path):
-    # rejects: the console script without the filter (TensorFlow's absl and CUDA lines, tf2onnx's deprecation
-    # warnings through Python logging), or a filter installed after TensorFlow was imported
-    run = str(tmp_path / "run")
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    run = str(tmp_path_factory.mktemp("quiet") / "run")
     assert main(["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--n-samples", "256", "--out", run,
                  "--quiet"]) == 0
-    proc = subprocess.run([sys.executable, "-m", "kerasgen", "export", run, "--format", "onnx", "--out",
-                           str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.startswith("wrote ONNX")
+    return run
+
+
+@pytest.mark.parametrize("command", ["sample", pytest.param("export", marks=pytest.mark.slow)])
+def test_commands_print_no_tensorflow_log_lines(small_run, command, tmp_path):
+    # rejects: the console script without the filter (TensorFlow's absl and CUDA lines when it loads and runs a
+    # model; tf2onnx's deprecation warnings through Python logging when it exports), or a filter installed after
+    # TensorFlow was imported
+    args = (["sample", small_run, "--n", "4", "--out", str(tmp_path / "x.npy")] if command == "sample"
+            else ["export", small_run, "--format", "onnx", "--out", str(tmp_path)])
+    proc = subprocess.run([sys.executable, "-m", "kerasgen", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith("wrote")
     assert proc.stderr == ""
