@@ -422,10 +422,8 @@ def _load_model(args):
 
 
 def cmd_sample(args) -> int:
-    """Loads a run's model and writes samples as a PNG or .npy."""
+    """Loads a run's model (or an ONNX export) and writes samples as a PNG or .npy."""
     import numpy as np
-
-    from kerasgen.plotting import save_samples
 
     if args.n < 1:
         raise UsageError("--n must be >= 1")
@@ -441,14 +439,22 @@ def cmd_sample(args) -> int:
             raise UsageError(f"--truncation is for GANs and VAEs (a Gaussian prior); {model.preset} samples "
                              f"without it")
         kwargs["truncation"] = args.truncation
-    samples = model.sample(args.n, seed=args.seed, **kwargs)
-    if args.out.endswith(".npy"):
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        np.save(args.out, samples)
-    else:
-        save_samples(samples, args.out)
+    _write_samples(model.sample(args.n, seed=args.seed, **kwargs), args.out)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
+
+
+def _write_samples(samples, out) -> None:
+    """Samples to `out`: the array for a .npy path, else a picture (`plotting.save_samples`)."""
+    import numpy as np
+
+    from kerasgen.plotting import save_samples
+
+    if out.endswith(".npy"):
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        np.save(out, samples)
+    else:
+        save_samples(samples, out)
 
 
 def _sample_onnx(args) -> int:
@@ -457,18 +463,12 @@ def _sample_onnx(args) -> int:
     import numpy as np
 
     from kerasgen.export.runtime import OnnxGenerator
-    from kerasgen.plotting import save_samples
 
     if not os.path.isfile(args.run):
         raise UsageError(f"no ONNX file at {args.run}")
     generator = OnnxGenerator(args.run)
     labels = np.resize(np.asarray(args.labels, np.int32), args.n) if args.labels else None
-    samples = generator.sample(args.n, seed=args.seed, labels=labels, truncation=args.truncation)
-    if args.out.endswith(".npy"):
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        np.save(args.out, samples)
-    else:
-        save_samples(samples, args.out)
+    _write_samples(generator.sample(args.n, seed=args.seed, labels=labels, truncation=args.truncation), args.out)
     print(f"wrote {args.n} samples to {args.out} (onnxruntime)")
     return 0
 

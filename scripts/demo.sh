@@ -32,5 +32,6 @@ done in $((SECONDS - start)) s
 next:
   $kg serve saved_models/$NAME          # TF Serving's REST API + an explorer page at http://127.0.0.1:8501/
   $kg evaluate $OUT --metrics fid,kid   # sample quality against the held-out digits
+  $kg report $OUT                       # $OUT/report.html: curves, sample grids, interpolation
   docker run -p 8501:8501 -v "\$PWD/saved_models/$NAME:/models/$NAME" -e MODEL_NAME=$NAME tensorflow/serving
 SUMMARY

@@ -152,45 +152,91 @@ def serve_command():
         assert proc.returncode == 0 and "stopped" in out and err == "", err
 
 
-@pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
-def test_the_explorer_page_in_a_real_browser(exports, serve_command):
-    # rejects: sliders that do not reach the request, a page that swallows the server's error, a page with
-    # console errors (a missing file, a script error), an interpolation that draws one image
-    browser, driver_path = _chromium()
+@pytest.fixture
+def browser():
+    """A headless Chromium driven by selenium (the test is skipped where either is missing)."""
+    binary, driver_path = _chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    url = serve_command(exports["cgan"][2]["generate"], "cgan")
     options = webdriver.ChromeOptions()
-    options.binary_location = browser
+    options.binary_location = binary
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        driver.get(url + "/")
-        wait = WebDriverWait(driver, 60)
-        wait.until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
-        assert "cgan" in driver.find_element("id", "title").text
-        picture = lambda: driver.execute_script("return document.getElementById('sample').toDataURL()")  # noqa: E731
-        before = picture()
-        # the interpolation strip: 8 images of 8x8 pixels with 1-pixel gaps, drawn 8 times larger
-        assert driver.execute_script("return document.getElementById('strip').width") == (8 * (8 + 1) - 1) * 8
-        # move the first slider to its far end, as a user dragging it would
-        driver.execute_script("const s = document.getElementById('slider-0'); s.value = s.value > 0 ? -3 : 3;"
-                              "s.dispatchEvent(new Event('input'));")
-        wait.until(lambda d: picture() != before)
-        assert driver.find_element("id", "error").text == ""
-        # a class the model does not have: the server's own message appears on the page
-        field = driver.find_element("id", "class")
-        field.clear()
-        field.send_keys("12")
-        driver.execute_script("document.getElementById('class').dispatchEvent(new Event('change'))")
-        wait.until(lambda d: d.find_element("id", "error").text)
-        assert "labels must lie in [0, 9]" in driver.find_element("id", "error").text
-        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
-                  and ":predict" not in entry["message"]]  # (the deliberate 400 above is logged as a failed request)
-        assert errors == []
-    finally:
-        driver.quit()
+    yield driver
+    driver.quit()
+
+
+def _open_page(driver, url):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url + "/")
+    wait = WebDriverWait(driver, 60)
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+    return wait
+
+
+def _console_errors(driver):
+    return [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+            and ":predict" not in entry["message"]]  # (a deliberate bad request is logged as a failed request)
+
+
+@pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
+def test_the_explorer_page_in_a_real_browser(exports, serve_command, browser):
+    # rejects: sliders that do not reach the request, a page that swallows the server's error, a page with
+    # console errors (a missing file, a script error), an interpolation that draws one image
+    url = serve_command(exports["cgan"][2]["generate"], "cgan")
+    wait = _open_page(browser, url)
+    assert "cgan" in browser.find_element("id", "title").text
+    picture = lambda: browser.execute_script("return document.getElementById('sample').toDataURL()")  # noqa: E731
+    before = picture()
+    # the interpolation strip: 8 images of 8x8 pixels with 1-pixel gaps, drawn 8 times larger
+    assert browser.execute_script("return document.getElementById('strip').width") == (8 * (8 + 1) - 1) * 8
+    # move the first slider to its far end, as a user dragging it would
+    browser.execute_script("const s = document.getElementById('slider-0'); s.value = s.value > 0 ? -3 : 3;"
+                           "s.dispatchEvent(new Event('input'));")
+    wait.until(lambda d: picture() != before)
+    assert browser.find_element("id", "error").text == ""
+    # a class the model does not have: the server's own message appears on the page
+    field = browser.find_element("id", "class")
+    field.clear()
+    field.send_keys("12")
+    browser.execute_script("document.getElementById('class').dispatchEvent(new Event('change'))")
+    wait.until(lambda d: d.find_element("id", "error").text)
+    assert "labels must lie in [0, 9]" in browser.find_element("id", "error").text
+    assert _console_errors(browser) == []
+
+
+@pytest.mark.xdist_group("export-maf")  # shares the worker that exports maf
+def test_the_page_reads_out_a_flows_log_density_of_a_point(exports, served, browser):
+    # rejects: a readout of another point, of the negated value, or without the log_prob call
+    _, _, files = exports["maf"]
+    wait = _open_page(browser, served(files["generate"], name="maf").url)
+    browser.find_element("id", "point").send_keys("0.5, -1.25")
+    browser.find_element("id", "score-point").click()
+    wait.until(lambda d: d.find_elements("id", "log-prob"))
+    want = kg.export.OnnxGenerator(files["generate"]).log_prob(np.array([[0.5, -1.25]], np.float32))[0]
+    assert float(browser.find_element("id", "log-prob").text) == pytest.approx(want, abs=0.006)
+    assert _console_errors(browser) == []
+
+
+@pytest.mark.xdist_group("export-vae")  # shares the worker that exports vae
+def test_the_page_reads_out_a_vaes_bound_for_an_uploaded_image(exports, served, browser, tmp_path):
+    # rejects: a page that scores other pixels than the uploaded image's (scaled to [-1, 1]), or shows the ELBO
+    # as the importance bound
+    from PIL import Image
+
+    model, folder, _ = exports["vae"]
+    pixels = np.round((model.sample(1, seed=2)[0, ..., 0] + 1) * 127.5).clip(0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "digit.png")
+    wait = _open_page(browser, served(os.path.dirname(folder), name="vae").url)
+    browser.find_element("id", "upload").send_keys(str(tmp_path / "digit.png"))
+    wait.until(lambda d: d.find_elements("id", "log-prob"))
+    import tensorflow as tf
+
+    x = (pixels.astype(np.float32) / 127.5 - 1)[None, ..., None]
+    want = tf.saved_model.load(folder).signatures["log_likelihood"](x=tf.constant(x))["iwae_bound"].numpy()[0]
+    assert float(browser.find_element("id", "log-prob").text) == pytest.approx(want, abs=0.006)
+    assert _console_errors(browser) == []

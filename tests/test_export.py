@@ -228,3 +228,21 @@ def test_onnx_generator_session_options_keep_the_outputs(exports):
         kg.export.OnnxGenerator(path, optimization="max")
     with pytest.raises(ValueError, match="threads must be >= 1"):
         kg.export.OnnxGenerator(path, threads=0)
+
+
+@pytest.mark.xdist_group("export-vae")  # shares the worker that exports vae
+def test_the_vae_log_likelihood_signature_is_the_models_importance_bound(exports):
+    # rejects: a signature that averages the weights instead of their log-mean-exp, forgets -log K, draws other
+    # noise than its documented seed, or leaves out the standardisation's Jacobian (it is the model's own bound)
+    from scipy.special import logsumexp
+
+    from kerasgen.models.variational.vae import EXPORT_IMPORTANCE_SAMPLES as K, EXPORT_LIKELIHOOD_SEED as SEED
+
+    model, folder, _ = exports["vae"]
+    x = model.sample(3, seed=4)
+    out = tf.saved_model.load(folder).signatures["log_likelihood"](x=tf.constant(x))
+    terms = model.bound_terms(x, k=K, seed=SEED[0], stream=SEED[1])
+    np.testing.assert_allclose(out["iwae_bound"].numpy(), logsumexp(terms["log_weight"], axis=0) - np.log(K),
+                               rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(out["elbo"].numpy(), terms["elbo"].mean(axis=0), rtol=1e-5, atol=1e-3)
+    assert (out["iwae_bound"].numpy() >= out["elbo"].numpy() - 1e-3).all()

@@ -63,7 +63,8 @@ def signature_functions(model, uint8=False, max_batch=DEFAULT_MAX_BATCH) -> dict
     """name -> (tf.function with an input signature, specs) of the SavedModel, for a float32 model.
 
     `serving_default` (and `generate`): noise [, labels] -> samples; `sample`: num_samples, seed;
-    VAEs add `decode` (= generate) and `encode`; flows add `log_prob`. Every signature checks its
+    VAEs add `decode` (= generate), `encode` and `log_likelihood` (importance-weighted bound and
+    ELBO); flows add `log_prob`. Every signature checks its
     inputs first (`max_batch` examples at most, finite floats, labels in range).
     """
     fns = graph.functions(model, uint8)

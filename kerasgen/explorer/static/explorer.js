@@ -245,22 +245,22 @@ async function score(x) {
       $("readout").innerHTML = `log p(x) = <b id="log-prob">${logProb.toFixed(2)}</b> nats<br>` +
         `${(-logProb / (dims * Math.LN2)).toFixed(3)} bits/dim (continuous density of the data-space values)`;
     } else {
-      const out = await predict("encode", inputs), mean = out.mean[0], logVar = out.log_var[0];
-      const kl = 0.5 * mean.reduce((s, m, i) => s + m * m + Math.exp(logVar[i]) - 1 - logVar[i], 0);
-      const decodeInputs = { [noiseSpec.name]: [mean] };
-      if (card.condition) decodeInputs.labels = inputs.labels;
+      const bound = await predict("log_likelihood", inputs);
+      const iwae = bound.iwae_bound[0], elbo = bound.elbo[0];
       let reconstruction = "";
-      if (noiseSpec.kind === "normal" && prod(noiseSpec.shape) === mean.length) {  // the noise is the latent
-        const recon = (await predict("generate", decodeInputs))[0];
-        const a = [x].flat(3), b = [recon].flat(3);
-        const mse = a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0) / a.length;
-        if (isImage) { $("reconstruction").classList.remove("hidden"); paintImages($("reconstruction"), [recon], 8); }
-        reconstruction = `reconstruction (decoded posterior mean) mean squared error ${mse.toFixed(4)}<br>`;
+      if (hasSignature("encode") && noiseSpec.kind === "normal") {  // the decoded posterior mean, when the noise is the latent
+        const mean = (await predict("encode", inputs)).mean[0];
+        if (prod(noiseSpec.shape) === mean.length) {
+          const decodeInputs = { [noiseSpec.name]: [mean] };
+          if (card.condition) decodeInputs.labels = inputs.labels;
+          const recon = (await predict("generate", decodeInputs))[0];
+          if (isImage) { $("reconstruction").classList.remove("hidden"); paintImages($("reconstruction"), [recon], 8); }
+          reconstruction = "<br>(right: the decoded posterior mean)";
+        }
       }
-      $("readout").innerHTML = `KL(q(z|x) || p(z)) = <b id="kl">${kl.toFixed(2)}</b> nats<br>` +
-        `${reconstruction}<span class="note">The ELBO also needs the ` +
-        `decoder's likelihood, which a generator-only export leaves out; <code>kerasgen evaluate --metrics nll</code> ` +
-        `gives the importance-sampled NLL.</span>`;
+      $("readout").innerHTML = `log p(x) &ge; <b id="log-prob">${iwae.toFixed(2)}</b> nats ` +
+        `(importance-weighted bound, 64 samples; ELBO ${elbo.toFixed(2)})<br>` +
+        `${(-iwae / (dims * Math.LN2)).toFixed(3)} bits/dim${reconstruction}`;
     }
   } catch (err) {
     showError(err.message);
@@ -299,9 +299,8 @@ async function start() {
     $("class").max = card.condition.num_classes - 1;
   }
   if (noiseSpec.kind === "codes") $("truncation").disabled = true;
-  if (hasSignature("log_prob") || hasSignature("encode")) {
+  if (hasSignature("log_prob") || hasSignature("log_likelihood")) {
     $("likelihood").classList.remove("hidden");
-    if (!hasSignature("log_prob")) $("likelihood-title").textContent = "Encode your data (VAE posterior)";
     if (!isImage) { $("upload-row").classList.add("hidden"); $("point-row").classList.remove("hidden"); }
   }
   for (const id of ["seed", "truncation", "class"]) $(id).addEventListener("change", redraw);

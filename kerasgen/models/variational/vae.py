@@ -63,6 +63,11 @@ def per_sample(values, k):
     return tf.reshape(values, (k, -1))
 
 
+# the exported `log_likelihood` signature: importance samples per example and their fixed stateless seed
+EXPORT_IMPORTANCE_SAMPLES = 64
+EXPORT_LIKELIHOOD_SEED = (20261202, 0)
+
+
 @register_algorithm
 class VAE(GenerativeModel):
     """Variational autoencoder with a diagonal Gaussian posterior.
@@ -256,7 +261,14 @@ class VAE(GenerativeModel):
             mean, log_var = self._posterior(self.to_model_space(x), labels, False)
             return {"mean": tf.cast(mean, tf.float32), "log_var": tf.cast(log_var, tf.float32)}
 
-        return {"encode": (encode, specs, None)}
+        def log_likelihood(x, labels=None):
+            seed = tf.constant(EXPORT_LIKELIHOOD_SEED, tf.int64)
+            log_w, elbo = self._eval_terms(x, labels, seed, tf.constant(EXPORT_IMPORTANCE_SAMPLES))
+            log_k = tf.math.log(tf.constant(float(EXPORT_IMPORTANCE_SAMPLES)))
+            return {"iwae_bound": tf.cast(tf.reduce_logsumexp(log_w, axis=0) - log_k, tf.float32),
+                    "elbo": tf.cast(tf.reduce_mean(elbo, axis=0), tf.float32)}
+
+        return {"encode": (encode, specs, None), "log_likelihood": (log_likelihood, dict(specs), None)}
 
     def reconstruct(self, x, labels=None):
         """decode(posterior mean of x) in data space."""
