@@ -38,7 +38,7 @@ def test_list_prints_every_preset(capsys):
 def test_train_sample_and_resume(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["train", "gan", "--data", "toy2d:moons", "--epochs", "2", "--batch-size", "128",
-            "--n-samples", "512", "--out", run, "--quiet", "--seed", "3"]
+            "--n-samples", "256", "--out", run, "--quiet", "--seed", "3"]
     assert main(args) == 0
     for name in ("model.keras", "history.json", "run.json", "samples/samples_epoch_0002.png"):
         assert os.path.isfile(os.path.join(run, name)), name
