@@ -2,7 +2,7 @@
 # The main job end to end: sets up .venv if needed, trains DCGAN on the embedded 8x8 digits, exports
 # the generator for TF Serving (saved_models/dcgan-digits/<version>/) and onnxruntime
 # (export/dcgan-digits.onnx + its model card), then draws the final grid from the ONNX file with
-# onnxruntime alone (no TensorFlow in that step). EPOCHS (default 100) and OUT (the run folder,
+# onnxruntime alone (no TensorFlow in that step). EPOCHS (default 50) and OUT (the run folder,
 # default runs/dcgan-digits) can be set in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +13,8 @@ OUT="${OUT:-runs/$NAME}"
 kg=.venv/bin/kerasgen
 start=$SECONDS
 
-echo "== training dcgan on the 8x8 digits (${EPOCHS:-100} epochs)"
-$kg train dcgan --data digits --epochs "${EPOCHS:-100}" --batch-size 64 --sample-every 10 --out "$OUT" --overwrite --quiet
+echo "== training dcgan on the 8x8 digits (${EPOCHS:-50} epochs)"
+$kg train dcgan --data digits --epochs "${EPOCHS:-50}" --batch-size 64 --sample-every 10 --out "$OUT" --overwrite --quiet
 echo "== exporting the generator"
 $kg export "$OUT" --out . --name "$NAME"
 echo "== drawing 64 samples from the ONNX file with onnxruntime"
