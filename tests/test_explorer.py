@@ -240,3 +240,20 @@ def test_the_page_reads_out_a_vaes_bound_for_an_uploaded_image(exports, served, 
     want = tf.saved_model.load(folder).signatures["log_likelihood"](x=tf.constant(x))["iwae_bound"].numpy()[0]
     assert float(browser.find_element("id", "log-prob").text) == pytest.approx(want, abs=0.006)
     assert _console_errors(browser) == []
+
+
+@pytest.mark.slow
+def test_a_run_folder_is_served_from_a_verified_temporary_export(tmp_path):
+    # rejects: serving a run folder's model without the export's checks, or leaving the temporary export behind
+    from kerasgen.cli import main
+
+    run = str(tmp_path / "gan")
+    assert main(["train", "gan", "--data", "toy2d:moons", "--epochs", "1", "--n-samples", "256", "--out", run,
+                 "--quiet"]) == 0
+    backend = open_backend(run, workdir=str(tmp_path / "served"))
+    assert backend.version == 1 and backend.card["preset"] == "gan" and backend.card["parity"]
+    answer = backend.predict({"signature_name": "sample", "inputs": {"num_samples": 3, "seed": 1}})
+    assert np.asarray(answer["outputs"]).shape == (3, 2)
+    assert os.path.isdir(tmp_path / "served")
+    backend.cleanup()
+    assert not os.path.exists(tmp_path / "served")
