@@ -337,3 +337,18 @@ def test_commands_print_no_tensorflow_log_lines(small_run, command, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kerasgen", *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.startswith("wrote")
     assert proc.stderr == ""
+
+
+@pytest.mark.xdist_group("export-cgan")  # shares the worker that exports cgan
+def test_sample_from_an_onnx_export_runs_without_tensorflow_and_follows_the_seed(exports, tmp_path):
+    # rejects: `kerasgen sample NAME.onnx` importing TensorFlow (it must run where only onnxruntime is installed),
+    # ignoring --seed or --labels, or drawing another stream than OnnxGenerator.sample
+    path = exports["cgan"][2]["generate"]
+    out = str(tmp_path / "x.npy")
+    script = ("import sys\nsys.modules['tensorflow'] = None\nfrom kerasgen.cli import main\n"
+              f"sys.exit(main(['sample', {path!r}, '--n', '3', '--seed', '5', '--labels', '2', '7', '--out', {out!r}]))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "onnxruntime" in proc.stdout, proc.stderr
+    want = kg.export.OnnxGenerator(path).sample(3, seed=5, labels=np.array([2, 7, 2]))
+    np.testing.assert_allclose(np.load(out), want, atol=1e-6)
+    assert not np.allclose(want, kg.export.OnnxGenerator(path).sample(3, seed=6, labels=np.array([2, 7, 2])))

@@ -67,6 +67,13 @@ def test_the_rest_routes_answer_as_tf_serving_does(exports, served):
     z_info = signatures["serving_default"]["inputs"]["z"]
     assert z_info["dtype"] == "DT_FLOAT" and [d["size"] for d in z_info["tensor_shape"]["dim"]] == \
         ["-1", str(model.generator_input_dim)]
+    sample_inputs = signatures["sample"]["inputs"]
+    assert signatures["serving_default"]["inputs"]["labels"]["dtype"] == "DT_INT32"
+    assert (sample_inputs["num_samples"]["dtype"], sample_inputs["seed"]["dtype"]) == ("DT_INT32", "DT_INT64")
+    # rejects: an ONNX backend whose metadata describes other inputs than the SavedModel of the same model
+    onnx_signatures = open_backend(exports["cgan"][2]["generate"]).signatures()
+    for name in ("serving_default", "generate", "sample"):
+        assert onnx_signatures[name]["inputs"] == signatures[name]["inputs"], name
     z = np.random.default_rng(0).normal(size=(2, model.generator_input_dim)).astype("float32")
     request = kg.export.predict_request({"z": z, "labels": np.array([3, 4], np.int32)})
     status, answer = _post(f"{base}:predict", request)
@@ -197,6 +204,11 @@ def test_the_explorer_page_in_a_real_browser(exports, serve_command, browser):
     # move the first slider to its far end, as a user dragging it would
     browser.execute_script("const s = document.getElementById('slider-0'); s.value = s.value > 0 ? -3 : 3;"
                            "s.dispatchEvent(new Event('input'));")
+    # rejects: an interpolation that draws one noise (or one seed's) image in every tile: its ends differ
+    ends_differ = """const c = document.getElementById('strip'), ctx = c.getContext('2d'), w = 8 * 8;
+        const a = ctx.getImageData(0, 0, w, w).data, b = ctx.getImageData(c.width - w, 0, w, w).data;
+        return a.some((v, i) => v !== b[i]);"""
+    assert browser.execute_script(ends_differ)
     wait.until(lambda d: picture() != before)
     assert browser.find_element("id", "error").text == ""
     # a class the model does not have: the server's own message appears on the page
