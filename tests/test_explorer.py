@@ -99,7 +99,9 @@ def test_an_onnx_export_serves_generate_sample_and_log_prob_without_tensorflow_c
     generator = kg.export.OnnxGenerator(files["generate"])
     server = served(files["generate"], name="maf")
     base = f"{server.url}/v1/models/maf"
-    signatures = _get(f"{base}/metadata")[2]["metadata"]["signature_def"]["signature_def"]
+    status, headers, body = _get(f"{base}/metadata")
+    assert "Access-Control-Allow-Origin" not in headers  # CORS headers only when asked for (--cors)
+    signatures = body["metadata"]["signature_def"]["signature_def"]
     assert set(signatures) == {"serving_default", "generate", "sample", "log_prob"}
     status, answer = _post(f"{base}:predict", {"signature_name": "sample", "inputs": {"num_samples": 5, "seed": 7}})
     assert status == 200
@@ -177,6 +179,7 @@ def browser():
 
 
 def _open_page(driver, url):
+    """Loads the explorer page and waits until it has drawn; returns a 60-second WebDriverWait."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url + "/")
@@ -194,6 +197,8 @@ def _console_errors(driver):
 def test_the_explorer_page_in_a_real_browser(exports, serve_command, browser):
     # rejects: sliders that do not reach the request, a page that swallows the server's error, a page with
     # console errors (a missing file, a script error), an interpolation that draws one image
+    from selenium.webdriver.support.ui import WebDriverWait
+
     url = serve_command(exports["cgan"][2]["generate"], "cgan")
     wait = _open_page(browser, url)
     assert "cgan" in browser.find_element("id", "title").text
@@ -209,7 +214,7 @@ def test_the_explorer_page_in_a_real_browser(exports, serve_command, browser):
         const a = ctx.getImageData(0, 0, w, w).data, b = ctx.getImageData(c.width - w, 0, w, w).data;
         return a.some((v, i) => v !== b[i]);"""
     assert browser.execute_script(ends_differ)
-    wait.until(lambda d: picture() != before)
+    WebDriverWait(browser, 10).until(lambda d: picture() != before)  # (one predict call: fails fast if it never comes)
     assert browser.find_element("id", "error").text == ""
     # a class the model does not have: the server's own message appears on the page
     field = browser.find_element("id", "class")
