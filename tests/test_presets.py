@@ -131,10 +131,10 @@ def _check_exact_likelihood(model, data, kind):
 # The default run keeps the contract of every preset on vectors, and on images for one preset per image
 # mechanism (convolutional GAN, conditional GAN with an auxiliary head, convolutional VAE, VQ codes, and Glow:
 # squeeze, actnorm, invertible 1x1 convolution and multi-scale split); every other image case, and the costliest
-# vector cases (FFJORD's ODE solves through a perturbed field, 30-40 s on 2 cores), run with -m slow, which CI
-# runs too.
+# vector cases (FFJORD's ODE solves through a perturbed field, 30-40 s on 2 cores; the residual flow's exact
+# log-det and fixed-point inverse, 10 s), run with -m slow, which CI runs too.
 DEFAULT_IMAGE_CONTRACT = {"dcgan", "acgan", "conv-vae", "vq-vae", "glow"}
-SLOW_CONTRACT = {("ffjord", "vectors")}
+SLOW_CONTRACT = {("ffjord", "vectors"), ("residual", "vectors")}
 CONTRACT_CASES = [pytest.param(n, k, id=f"{n}-{k}", marks=[pytest.mark.slow] if (n, k) in SLOW_CONTRACT
                                or (k == "images" and n not in DEFAULT_IMAGE_CONTRACT) else [])
                   for n, k in CASES]
