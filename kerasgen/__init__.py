@@ -15,7 +15,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("callbacks", "data", "export", "io", "latent", "layers", "losses", "metrics", "models", "networks", "noise",
+_SUBMODULES = ("callbacks", "data", "downloads", "export", "io", "latent", "layers", "losses", "metrics", "models", "networks", "noise",
                "plotting", "precision", "registry", "report")
 
 

@@ -1,9 +1,13 @@
-"""Command line: `kerasgen list | train | sample | evaluate | export | report | serve`.
+"""Command line: `kerasgen list | train | sample | evaluate | export | report | serve | download`.
 
 A run folder holds `model.keras` (the finished model), `checkpoints/` (the newest complete
 training states, written atomically every epoch and on request: `--resume` continues from them
 whatever stopped the run), `run.json` (what was trained on what), `history.json` (per-epoch
 metrics), `samples/` (PNG grids per epoch) and, for 2-D flows, `density.png` (the learned density).
+
+Data sets (`tfds:<name>`) and feature-extractor weights are downloaded when first needed, unless
+`--offline` or `KERASGEN_OFFLINE=1`; `kerasgen download ITEM...` fetches them ahead of time (on a
+machine with a network, to copy to one without).
 
 Every command prints its own lines, a progress bar and errors only: TensorFlow's start-up logs and
 known harmless warnings are filtered out (`kerasgen.console`); `--verbose` keeps them.
@@ -16,6 +20,7 @@ with a checkpoint written at the next step boundary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import os
 import sys
@@ -37,12 +42,20 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",
                         help="keep TensorFlow's own log lines and warnings (filtered out by default)")
+    data_options = argparse.ArgumentParser(add_help=False)
+    data_options.add_argument("--data-dir", default=None,
+                              help="tensorflow-datasets' data folder for tfds: data (default: $TFDS_DATA_DIR or "
+                                   "~/tensorflow_datasets)")
+    data_options.add_argument("--offline", action="store_true",
+                              help="never use the network: tfds data and feature weights must already be here "
+                                   "(also KERASGEN_OFFLINE=1)")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the model presets", parents=[common])
 
-    t = sub.add_parser("train", help="train a preset on a data spec", parents=[common])
+    t = sub.add_parser("train", help="train a preset on a data spec", parents=[common, data_options])
     t.add_argument("preset")
-    t.add_argument("--data", required=True, help="data spec, e.g. digits, toy2d:moons, npz:path.npz")
+    t.add_argument("--data", required=True,
+                   help="data spec, e.g. digits, toy2d:moons, npz:path.npz, tfds:cifar10 (downloaded on first use)")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"the run's total epochs (default {DEFAULT_EPOCHS}; with --resume: the interrupted run's own)")
     t.add_argument("--batch-size", type=int, default=64)
@@ -52,7 +65,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="dtype policy; auto: mixed_float16 on a tensor-core GPU, mixed_bfloat16 on a CPU with "
                         "native bfloat16 (AMX/AVX512-BF16), else float32; flows always float32 (default: auto)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None)
+    t.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="resize images to H x W (bilinear, antialiased), after --crop")
+    t.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), default=None,
+                   help="take the central H x W of each image first (e.g. --crop 140 140 --image-size 64 64 for "
+                        "CelebA faces)")
     t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
     t.add_argument("--sample-every", type=int, default=1, help="epochs between sample grids")
     t.add_argument("--tensorboard", action="store_true",
@@ -92,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", type=int, nargs="*", default=None, help="class of each sample (conditional models)")
     s.add_argument("--truncation", type=float, default=None)
 
-    e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data", parents=[common])
+    e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data", parents=[common, data_options])
     e.add_argument("run", help="run folder (or a .keras file with --data)")
     e.add_argument("--unsafe", action="store_true",
                    help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
@@ -102,7 +119,9 @@ def _parser() -> argparse.ArgumentParser:
                         "default nll for VAEs and flows, fid,kid otherwise")
     e.add_argument("--features", default="auto",
                    help="feature space of the sample metrics: auto (digits for grey-scale images, inception for "
-                        "RGB, the raw values for vectors), digits, inception, identity, or a .keras model file")
+                        "RGB, the raw values for vectors), digits, inception (Keras' Inception-v3), inception-fid "
+                        "(the original TensorFlow FID network: FIDs comparable with published tables), identity, "
+                        "or a .keras model file")
     e.add_argument("--n", type=int, default=10000, help="samples drawn for the sample metrics")
     e.add_argument("--k", type=int, default=1000, help="importance samples per example (nll)")
     e.add_argument("--data", default=None, help="data spec (default: the run's training data)")
@@ -135,6 +154,15 @@ def _parser() -> argparse.ArgumentParser:
                         "started with --rest_api_enable_cors_support=true (default: this server)")
     v.add_argument("--cors", action="store_true", help="send CORS headers (for pages served from elsewhere)")
     v.add_argument("--log-requests", action="store_true", help="print one line per request")
+
+    d = sub.add_parser("download", parents=[common],
+                       help="fetch data sets and feature weights ahead of time (then copy them to a machine without "
+                            "a network)")
+    d.add_argument("items", nargs="+", metavar="ITEM",
+                   help="tfds:<name> (downloaded and prepared by tensorflow-datasets), inception (Keras' Inception-v3 "
+                        "weights) or inception-fid (the graph of the original TensorFlow FID code)")
+    d.add_argument("--data-dir", default=None,
+                   help="tensorflow-datasets' data folder (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
 
     r = sub.add_parser("report", parents=[common], help="write a self-contained HTML page about a run (RUN/report.html)")
     r.add_argument("run", help="run folder")
@@ -285,7 +313,8 @@ def cmd_train(args) -> int:
 
     def stream(epoch, batch):
         return data.stream(args.data, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
-                           skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples)
+                           skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples, crop=args.crop,
+                           data_dir=args.data_dir)
 
     ds, steps, info = stream(start_epoch, 0)
     if point and point.get("steps_per_epoch") not in (None, steps) and start_batch:
@@ -302,10 +331,12 @@ def cmd_train(args) -> int:
         raise UsageError("--tensorboard needs the tensorboard package: pip install tensorboard")
     metrics_every = args.metrics_every or args.sample_every
     quality = [SampleQuality.on_held_out(args.data, args.metrics, seed=args.seed, image_size=args.image_size,
-                                         n_samples=args.n_samples, every=metrics_every, n=1000)] if args.metrics else []
+                                         n_samples=args.n_samples, crop=args.crop, data_dir=args.data_dir,
+                                         every=metrics_every, n=1000)] if args.metrics else []
     run_info = {"preset": args.preset, "data": args.data, "data_info": info.to_dict(), "precision": policy,
                 "seed": args.seed, "batch_size": args.batch_size, "epochs": start_epoch, "target_epochs": target,
-                "image_size": args.image_size, "n_samples": args.n_samples, "strategy": args.strategy,
+                "image_size": args.image_size, "crop": args.crop, "data_dir": args.data_dir,
+                "n_samples": args.n_samples, "strategy": args.strategy,
                 "replicas": int(strategy.num_replicas_in_sync),
                 "kerasgen_version": __version__}
     run_info.update(sample_every=args.sample_every, metrics=quality[0].metrics_to_log if quality else [],
@@ -507,8 +538,10 @@ def cmd_evaluate(args) -> int:
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
                               image_size=run_info.get("image_size") if same_data else None,
-                              n_samples=run_info.get("n_samples") if same_data else None)
-    x, y = arrays.x[: args.limit], None if arrays.y is None else arrays.y[: args.limit]
+                              n_samples=run_info.get("n_samples") if same_data else None,
+                              crop=run_info.get("crop") if same_data else None, limit=args.limit,
+                              data_dir=args.data_dir or (run_info.get("data_dir") if same_data else None))
+    x, y = arrays.x, arrays.y
     mixture = data.density_of(spec)
     records = report.evaluate(model, x, y, metrics=metric_names, features=_features_for(args.features, arrays.info),
                               n=args.n, seed=args.seed, k=args.k, batch_size=args.batch_size, mixture=mixture)
@@ -598,8 +631,35 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_download(args) -> int:
+    """Fetches data sets and feature weights into the folders kerasgen reads them from."""
+    from kerasgen import downloads
+
+    known = ("tfds:<name>", "inception", "inception-fid")
+    for item in args.items:
+        if not (item.startswith("tfds:") and item[5:]) and item not in known[1:]:
+            raise UsageError(f"cannot download {item!r}; items are {', '.join(known)}")
+    if downloads.offline_requested():
+        raise UsageError(f"{downloads.OFFLINE_ENV} is set: unset it to download")
+    for item in args.items:
+        if item.startswith("tfds:"):
+            from kerasgen.data.tfds_source import prepare
+
+            where = prepare(item[5:], args.data_dir, download=True).data_dir
+        elif item == "inception":
+            from kerasgen.metrics.features import InceptionFeatures
+
+            where = InceptionFeatures._find_weights(None, True, "published", True)[0]
+        else:
+            from kerasgen.metrics.inception_fid import download_graph
+
+            where = download_graph(True)
+        print(f"{item}: {where}")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
-            "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
+            "export": cmd_export, "report": cmd_report, "serve": cmd_serve, "download": cmd_download}
 
 
 def entry() -> int:
@@ -619,8 +679,11 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = [a for a in argv if a != "--verbose"]
+    from kerasgen import downloads
+
     try:
-        return COMMANDS[args.command](args)
+        with downloads.offline() if getattr(args, "offline", False) else contextlib.nullcontext():
+            return COMMANDS[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, FileExistsError, NotImplementedError, PermissionError) as err:
         if os.environ.get("KERASGEN_TRACEBACK"):  # for bug reports: the full traceback instead of one line
             raise

@@ -52,15 +52,17 @@ class SampleQuality(keras.callbacks.Callback):
 
     @classmethod
     def on_held_out(cls, spec: str, metrics=QUALITY_METRICS, split: str = "test", seed: int = 0, image_size=None,
-                    n_samples: int | None = None, features="auto", limit: int | None = 10000, **kwargs):
+                    n_samples: int | None = None, features="auto", limit: int | None = 10000, crop=None,
+                    data_dir: str | None = None, download: bool | None = None, **kwargs):
         """A `SampleQuality` against the held-out split of data spec `spec`, in the feature space
         `kerasgen evaluate` uses by default (`metrics.report.default_features`: the digit classifier
         for grey-scale images, Inception for RGB, the raw values for vectors).
 
         Args:
-            spec: an in-memory data spec (`kerasgen.data.load_arrays`; not `tfds:`).
+            spec: a data spec (`kerasgen.data.load_arrays`).
             metrics: any of "fid", "kid", as a sequence or a comma-separated string.
-            split, seed, image_size, n_samples: as for `load_arrays` (use the training run's own).
+            split, seed, image_size, n_samples, crop, data_dir, download: as for `load_arrays` (use the
+                training run's own).
             features: "auto" or any `features` of the constructor.
             limit: the reference holds at most this many examples (the first ones), or None for all.
             **kwargs: `every`, `n`, `clip`, `kid_subsets` of the constructor.
@@ -70,7 +72,8 @@ class SampleQuality(keras.callbacks.Callback):
 
         if isinstance(metrics, str):
             metrics = [m.strip().lower() for m in metrics.split(",") if m.strip()]
-        arrays = data.load_arrays(spec, split=split, seed=seed, image_size=image_size, n_samples=n_samples)
+        arrays = data.load_arrays(spec, split=split, seed=seed, image_size=image_size, n_samples=n_samples,
+                                  crop=crop, limit=limit, data_dir=data_dir, download=download)
         if features == "auto":
             features = default_features(arrays.info.data_shape, arrays.info.is_image)
         return cls(arrays.x[:limit], features=features, metrics=metrics, seed=seed, **kwargs)

@@ -241,3 +241,25 @@ def split_indices(n: int, split: str, test_fraction: float = 0.15) -> np.ndarray
     order = np.random.default_rng(20240613).permutation(n)
     n_test = max(1, int(round(n * test_fraction))) if n > 1 else 0
     return np.sort(order[n - n_test :] if split == "test" else order[: n - n_test])
+
+
+def check_crop(crop, shape=None):
+    """(H, W) ints of a central crop, checked against an image shape (H, W, C) when given."""
+    if crop is None:
+        return None
+    h, w = (int(v) for v in crop)
+    if h < 1 or w < 1:
+        raise ValueError(f"crop must be two positive sizes (H, W), got {tuple(crop)}")
+    if shape is not None and (h > shape[0] or w > shape[1]):
+        raise ValueError(f"crop {h}x{w} is larger than the images ({shape[0]}x{shape[1]})")
+    return h, w
+
+
+def central_crop(images, crop):
+    """The central `crop` (H, W) of images (..., H, W, C) (numpy or tensors; unchanged when None)."""
+    if crop is None:
+        return images
+    h, w = crop
+    top, left = (images.shape[-3] - h) // 2, (images.shape[-2] - w) // 2
+    return images[..., top:top + h, left:left + w, :]
+

@@ -9,6 +9,8 @@ from kerasgen.data import toy2d
 from kerasgen.data.arrays import (
     ArrayData,
     DataInfo,
+    central_crop,
+    check_crop,
     check_examples,
     from_arrays,
     read_folder,
@@ -35,8 +37,9 @@ def density_of(spec: str):
 
 
 def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
-                n_samples: int | None = None, value_range=None) -> ArrayData:
-    """Loads an in-memory data set (every spec but `tfds:`) as `ArrayData`.
+                n_samples: int | None = None, value_range=None, crop=None, limit: int | None = None,
+                data_dir: str | None = None, download: bool | None = None) -> ArrayData:
+    """Loads a data set into memory as `ArrayData` (a `tfds:` split is read through once).
 
     Args:
         spec: a data spec; see `load`.
@@ -47,20 +50,40 @@ def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
         image_size: (H, W) to resize images to (bilinear with antialiasing).
         n_samples: points drawn from a toy density (default 20,000).
         value_range: raw value range of images, inferred when None.
+        crop: (H, W) central crop of the images, taken before resizing.
+        limit: keep the first `limit` examples only (a `tfds:` split is read no further).
+        data_dir, download: where tensorflow-datasets keeps `tfds:` data, and whether it may be
+            downloaded (see `load`).
 
     Returns:
         `ArrayData` with x float32 (N, ...) and y int32 (N,) or None.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1, got {limit}")
     kind, _, arg = spec.partition(":")
+    if kind == "tfds" and arg:
+        from kerasgen.data.tfds_source import load_tfds
+
+        ds, info = load_tfds(arg, split, spec, image_size=image_size, data_dir=data_dir, download=download,
+                             crop=crop)
+        if limit is not None:
+            ds = ds.take(limit)
+        batches = list(ds.batch(1024).as_numpy_iterator())
+        if not batches:
+            raise ValueError(f"data {spec!r} is empty: no examples in split {split!r}")
+        labelled = isinstance(batches[0], tuple)
+        x = np.concatenate([b[0] if labelled else b for b in batches]).astype(np.float32)
+        y = np.concatenate([b[1] for b in batches]).astype(np.int32) if labelled else None
+        info.num_examples = len(x)
+        return ArrayData(x, y, info)
     if kind == "toy2d":
         density = toy2d.get_density(arg)
         n = DEFAULT_TOY_SAMPLES if n_samples is None else int(n_samples)
         split_offset = {"train": 0, "test": 1_000_003, "all": 0}[split]
         data = from_arrays(density.sample(n, seed=seed + split_offset), None, spec)
-        return data
-    if kind == "digits" and not arg:
+    elif kind == "digits" and not arg:
         from sklearn.datasets import load_digits
 
         digits = load_digits()
@@ -80,22 +103,29 @@ def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
         data = from_arrays(x[idx], y[idx], spec, value_range)
     else:
         raise ValueError(f"unknown data spec {spec!r}; expected one of: {', '.join(SPEC_KINDS)}")
+    if crop is not None and data.info.is_image:
+        data.x = np.ascontiguousarray(central_crop(data.x, check_crop(crop, data.x.shape[1:])))
+        data.info.data_shape = tuple(data.x.shape[1:])
     if image_size is not None and data.info.is_image and tuple(image_size) != data.x.shape[1:3]:
         data.x = _resize(data.x, tuple(int(s) for s in image_size))
         data.info.data_shape = tuple(data.x.shape[1:])
+    if limit is not None:
+        data.x, data.y = data.x[:limit], None if data.y is None else data.y[:limit]
+        data.info.num_examples = len(data.x)
     return data
 
 
 def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = True,
          seed: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
-         drop_remainder: bool = False, return_info: bool = False):
+         drop_remainder: bool = False, return_info: bool = False, crop=None, data_dir: str | None = None,
+         download: bool | None = None):
     """Loads a data spec as a batched, prefetched `tf.data.Dataset`.
 
     Specs: `toy2d:<name>` (moons, circles, 8gaussians, 25gaussians, checkerboard,
     spirals, pinwheel), `digits` (scikit-learn's 8x8 digits), `npz:<path>` (keys
     `x` and optional `y`), `idx:<dir>` (MNIST-format files), `folder:<dir>`
-    (class sub-folders of images), `tfds:<name>` (tensorflow-datasets, prepared
-    locally).
+    (class sub-folders of images), `tfds:<name>` (tensorflow-datasets: downloaded and
+    prepared by tfds on first use, into `data_dir`).
 
     Images come out float32 in [-1, 1] with shape (B, H, W, C); use
     `kerasgen.data.to_display` for uint8. Vectors come out as given, (B, D).
@@ -112,9 +142,18 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
         value_range: raw value range of images (inferred when None).
         drop_remainder: drop the last incomplete batch.
         return_info: also return a `DataInfo` (shape, classes, size).
+        crop: (H, W) central crop of the images, taken before resizing (e.g. faces out of CelebA).
+        data_dir: tensorflow-datasets' data folder for `tfds:` specs (default: tfds' own,
+            $TFDS_DATA_DIR or ~/tensorflow_datasets).
+        download: False forbids downloading a `tfds:` data set that is not prepared in `data_dir`;
+            None (default) downloads unless `KERASGEN_OFFLINE=1` or `kerasgen.downloads.offline()`.
 
     Returns:
         The dataset, or `(dataset, info)` when `return_info`.
+
+    Raises:
+        kerasgen.downloads.Unavailable: a `tfds:` data set that is not prepared and may not (or
+            could not) be downloaded; the message names the folder and the command that prepares it.
 
     Example:
         >>> ds = load("toy2d:moons", batch_size=128, n_samples=1024)
@@ -123,29 +162,29 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ds, info, buffer, _ = _examples(spec, split, seed, image_size, n_samples, value_range)
+    ds, info, buffer, _ = _examples(spec, split, seed, image_size, n_samples, value_range, crop, data_dir, download)
     if shuffle:
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     return (ds, info) if return_info else ds
 
 
-def _examples(spec, split, seed, image_size, n_samples, value_range):
+def _examples(spec, split, seed, image_size, n_samples, value_range, crop=None, data_dir=None, download=None):
     """(unbatched dataset of examples, DataInfo, shuffle buffer size, the arrays or None for tfds)."""
     kind, _, arg = spec.partition(":")
     if kind == "tfds" and arg:
         from kerasgen.data.tfds_source import load_tfds
 
-        ds, info = load_tfds(arg, split, spec, image_size=image_size)
+        ds, info = load_tfds(arg, split, spec, image_size=image_size, data_dir=data_dir, download=download, crop=crop)
         return ds, info, TFDS_SHUFFLE_BUFFER, None
-    data = load_arrays(spec, split, seed, image_size, n_samples, value_range)
+    data = load_arrays(spec, split, seed, image_size, n_samples, value_range, crop=crop)
     tensors = data.x if data.y is None else (data.x, data.y)
     return tf.data.Dataset.from_tensor_slices(tensors), data.info, len(data.x), tensors
 
 
 def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0, start_epoch: int = 0,
            skip_batches: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
-           drop_remainder: bool = False):
+           drop_remainder: bool = False, crop=None, data_dir: str | None = None, download: bool | None = None):
     """A data spec as an endless, resumable stream of shuffled batches, epoch after epoch.
 
     Each epoch ends with its own last, possibly partial, batch. For in-memory sources (every spec
@@ -157,7 +196,8 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     `model.fit(ds, steps_per_epoch=steps_per_epoch, epochs=..., initial_epoch=start_epoch)`.
 
     Args:
-        spec, batch_size, split, seed, image_size, n_samples, value_range, drop_remainder: as in `load`.
+        spec, batch_size, split, seed, image_size, n_samples, value_range, drop_remainder, crop, data_dir,
+            download: as in `load`.
         start_epoch: the epoch the stream starts in (>= 0).
         skip_batches: batches of `start_epoch` already trained on, skipped (0 <= skip < steps_per_epoch).
 
@@ -170,7 +210,8 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    examples, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range)
+    examples, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range, crop,
+                                               data_dir, download)
     n = len(arrays[0] if isinstance(arrays, tuple) else arrays) if arrays is not None else int(examples.cardinality())
     if n < 0:  # a source of unknown length (some tfds builders): count it once
         n = int(examples.reduce(np.int64(0), lambda count, _: count + 1))

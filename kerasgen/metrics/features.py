@@ -5,20 +5,23 @@ classifier head, to (N, K) class probabilities (`probabilities`, used by the Inc
 Both checks the images first: 4-D (N, H, W, C), the channels it accepts, finite, and within
 `value_range` (default (-1, 1), the range kerasgen's image data and samples use).
 
-Resizing is the same everywhere: `tf.image.resize` to the extractor's input size, with the
-method the extractor names (`area` for the digit classifier, the analogue of how the 8x8 digits
-were made from 32x32 bitmaps by counting pixels in 4x4 blocks; `bilinear` for Inception, as the
-original TensorFlow FID code did), after scaling the values to [0, 1].
+Resizing: `tf.image.resize` to the extractor's input size, with the method the extractor names
+(`area` for the digit classifier, the analogue of how the 8x8 digits were made from 32x32 bitmaps
+by counting pixels in 4x4 blocks; `bilinear` for Keras' Inception), after scaling the values to
+[0, 1]. The FID Inception graph resizes inside itself, as the original code did (`inception_fid`).
 
 Extractors:
 - `DigitFeatures`: a small CNN classifier of grey-scale digits, trained by
   `python -m kerasgen.metrics.digit_classifier` on scikit-learn's 8x8 digits; its weights ship in
   the package, so digit FID/KID/IS are reproducible offline. Features: the 64 units before the
   classifier layer.
-- `InceptionFeatures`: Keras' Inception-v3 (2048 pool features; probabilities over the 1,000
-  ImageNet classes when the full weights are there), from a local weights file or the Keras cache.
-  It never downloads. Keras' Inception-v3 weights are not the exact network of the reference FID
-  code, so its FID is comparable between kerasgen runs, not with published tables.
+- `InceptionFeatures` ("inception"): Keras' Inception-v3 (2048 pool features; probabilities over the
+  1,000 ImageNet classes with the full weights), from Keras' weight cache, downloaded there on first
+  use unless downloads are off, checked against Keras' published md5. Keras' Inception-v3 weights
+  are not the network of the reference FID code: its FID compares kerasgen runs with each other.
+- `InceptionFIDFeatures` ("inception-fid", `kerasgen.metrics.inception_fid`): the 2015-12-05
+  Inception graph and preprocessing of the original TensorFlow FID code, for FIDs comparable with
+  published tables.
 """
 
 from __future__ import annotations
@@ -68,11 +71,14 @@ def extractor_name(features) -> str:
 
 
 def get_extractor(features):
-    """An extractor from a name ("digits", "inception", "identity"/None) or a callable (returned as is)."""
+    """An extractor from a name ("digits", "inception", "inception-fid", "identity"/None) or a callable
+    (returned as is). Named extractors are built once per process and reused."""
     if features is None or features == "identity":
         return None
     if isinstance(features, str):
-        factories = {"digits": DigitFeatures, "inception": InceptionFeatures}
+        from kerasgen.metrics.inception_fid import InceptionFIDFeatures
+
+        factories = {"digits": DigitFeatures, "inception": InceptionFeatures, "inception-fid": InceptionFIDFeatures}
         if features not in factories:
             raise ValueError(f"unknown feature extractor {features!r}; use one of "
                              f"{', '.join(['identity', *factories])} or pass a callable")
@@ -113,10 +119,12 @@ class ImageFeatureExtractor:
         self.feature_model = None
         self.classifier_model = None
 
-    def prepare(self, images) -> np.ndarray:
-        """Checked images scaled to [0, 1] and resized to `image_size`, float32 (N, H, W, network channels)."""
-        import tensorflow as tf
+    def check(self, images) -> np.ndarray:
+        """`images` as float32 (N, H, W, C) after checking shape, channels, values and range.
 
+        Raises:
+            ValueError: naming the first problem found.
+        """
         x = np.asarray(images)
         if x.ndim != 4 or x.shape[-1] not in self.channels:
             raise ValueError(f"{self.name} features need images of shape (N, H, W, C) with C in {self.channels}, "
@@ -133,6 +141,14 @@ class ImageFeatureExtractor:
         if x.min() < lo - slack or x.max() > hi + slack:
             raise ValueError(f"image values in [{x.min():g}, {x.max():g}] fall outside value_range ({lo:g}, {hi:g}); "
                              "clip samples to the data range or pass value_range")
+        return x
+
+    def prepare(self, images) -> np.ndarray:
+        """Checked images scaled to [0, 1] and resized to `image_size`, float32 (N, H, W, network channels)."""
+        import tensorflow as tf
+
+        x = self.check(images)
+        lo, hi = self.value_range
         x = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
         if x.shape[1:3] != tuple(self.image_size):
             x = tf.image.resize(x, self.image_size, method=self.resize_method).numpy()
@@ -189,12 +205,17 @@ class DigitFeatures(ImageFeatureExtractor):
 
 INCEPTION_FILES = {True: "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
                    False: "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"}
+INCEPTION_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+# the md5 digests Keras publishes for these files (keras.applications.inception_v3)
+INCEPTION_MD5 = {True: "9a0d58056eeedaa3f26cb7ebd46da564", False: "bcbd6486424b2319ff4ef7d526e38f63"}
+PUBLISHED = "published"
 
 
 def keras_cache_dir() -> str:
     """The folder where Keras keeps downloaded weights: $KERAS_HOME/models or ~/.keras/models."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(home, "models")
+    from kerasgen.downloads import keras_cache_dir as cache_dir
+
+    return cache_dir()
 
 
 class InceptionFeatures(ImageFeatureExtractor):
@@ -202,17 +223,28 @@ class InceptionFeatures(ImageFeatureExtractor):
 
     Input: (N, H, W, 1 or 3) images in `value_range` (default (-1, 1)), resized to 299x299
     bilinearly; grey-scale is repeated to three channels; then scaled to [-1, 1] as Inception expects.
+    These are Keras' Inception-v3 weights, not the network of the original TensorFlow FID code:
+    FIDs in this space compare kerasgen runs with each other. For FIDs comparable with published
+    tables use `InceptionFIDFeatures` (`features="inception-fid"`).
 
     Args:
         weights: path to a Keras Inception-v3 weights file, with the classifier top
             (`inception_v3_weights_tf_dim_ordering_tf_kernels.h5`, features and probabilities) or without
-            (`..._notop.h5`, features only). None looks for these files in the Keras cache
-            (`keras_cache_dir()`), preferring the full one. Nothing is downloaded.
+            (`..._notop.h5`, features only). None takes these files from Keras' cache
+            (`keras_cache_dir()`, preferring the full one) and, when neither is there, downloads the
+            full one into it as `keras.applications.InceptionV3` does, unless downloads are off.
         include_top: whether `weights` holds the classifier top (inferred from the file name when None).
         value_range: the range of the input values.
+        file_hash: the digest the weights file must have: "published" (default: the md5 Keras
+            publishes for the file), a 32-digit md5 or 64-digit sha256, or None for a file of your
+            own (not checked).
+        download: False never downloads; None downloads unless `KERASGEN_OFFLINE=1` or
+            `kerasgen.downloads.offline()`.
 
     Raises:
-        FileNotFoundError: when no weights file is found, saying where to put one.
+        kerasgen.downloads.Unavailable: no weights here and downloading is off or failed.
+        kerasgen.downloads.ChecksumMismatch: the weights file is not the published one.
+        FileNotFoundError: `weights` names a missing file.
     """
 
     name = "inception"
@@ -222,11 +254,11 @@ class InceptionFeatures(ImageFeatureExtractor):
     network_channels = 3
 
     def __init__(self, weights: str | None = None, include_top: bool | None = None,
-                 value_range=DEFAULT_VALUE_RANGE):
+                 value_range=DEFAULT_VALUE_RANGE, file_hash: str | None = PUBLISHED, download: bool | None = None):
         super().__init__(value_range)
         import keras
 
-        weights, include_top = self._find_weights(weights, include_top)
+        weights, include_top = self._find_weights(weights, include_top, file_hash, download)
         network = keras.applications.InceptionV3(include_top=include_top, weights=None,
                                                  input_shape=(*self.image_size, 3), pooling="avg")
         network.load_weights(weights)
@@ -239,23 +271,23 @@ class InceptionFeatures(ImageFeatureExtractor):
             self.feature_model = network
 
     @staticmethod
-    def _find_weights(weights, include_top):
+    def _find_weights(weights, include_top, file_hash, download):
+        from kerasgen import downloads
+
+        prepare = "kerasgen download inception"
         if weights is not None:
             if not os.path.isfile(weights):
                 raise FileNotFoundError(f"no Inception-v3 weights file at {weights}")
             if include_top is None:
                 include_top = "notop" not in os.path.basename(weights)
-            return weights, include_top
-        cache = keras_cache_dir()
-        for top in ((True, False) if include_top is None else (include_top,)):
-            path = os.path.join(cache, INCEPTION_FILES[top])
-            if os.path.isfile(path):
-                return path, top
-        raise FileNotFoundError(
-            f"no Inception-v3 weights in the Keras cache {cache}; kerasgen never downloads them. On a machine with "
-            "internet, run `python -c \"import keras; keras.applications.InceptionV3()\"` (this writes "
-            f"{INCEPTION_FILES[True]} to ~/.keras/models), copy the file into {cache}, or pass "
-            "InceptionFeatures(weights=PATH)")
+            expected = INCEPTION_MD5[include_top] if file_hash == PUBLISHED else file_hash
+            return downloads.verify(weights, expected, "the Inception-v3 weights file", prepare), include_top
+        tops = (True, False) if include_top is None else (include_top,)
+        present = [top for top in tops if os.path.isfile(os.path.join(keras_cache_dir(), INCEPTION_FILES[top]))]
+        top = (present or tops)[0]  # a file already in the cache (the full one first), else download the first
+        expected = INCEPTION_MD5[top] if file_hash == PUBLISHED else file_hash
+        return downloads.fetch(INCEPTION_FILES[top], INCEPTION_URL + INCEPTION_FILES[top], expected,
+                               f"Keras' Inception-v3 weights ({INCEPTION_FILES[top]})", prepare, download), top
 
     def to_network_range(self, x01):
         return x01 * 2.0 - 1.0
