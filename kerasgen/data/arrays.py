@@ -32,6 +32,12 @@ class DataInfo:
         num_examples: examples in the split, or None when unknown (tfds).
         num_levels: quantisation levels of the pixel values (256 for 8-bit images, 17 for
             scikit-learn's digits), or None when not quantised (vectors, continuous images).
+        source_shape: for translation data, the shape of one source (paired) or domain-A (unpaired)
+            example, e.g. (4, 4, 1) for 2x super-resolution of 8x8 images; None otherwise.
+        target_shape: for translation data, the shape of one target (paired) or domain-B (unpaired)
+            example; equals `data_shape`. None otherwise.
+        task: for translation data, "superres", "inpaint", "edges", "colorize", "paired" (the
+            user's own pairs) or "unpaired"; None otherwise.
     """
 
     spec: str
@@ -40,11 +46,15 @@ class DataInfo:
     is_image: bool
     num_examples: int | None = None
     num_levels: int | None = None
+    source_shape: tuple | None = None
+    target_shape: tuple | None = None
+    task: str | None = None
 
     def to_dict(self) -> dict:
-        """JSON-friendly form."""
+        """JSON-friendly form (shapes as lists, absent ones as None)."""
         d = dataclasses.asdict(self)
-        d["data_shape"] = list(self.data_shape)
+        for key in ("data_shape", "source_shape", "target_shape"):
+            d[key] = None if d[key] is None else list(d[key])
         return d
 
 
@@ -145,6 +155,22 @@ def read_npz(path: str) -> tuple[np.ndarray, np.ndarray | None]:
         return f["x"], (f["y"] if "y" in keys else None)
 
 
+def read_npz_pairs(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Reads paired examples `source` and `target` (and labels `y` when present) from an `.npz` file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"npz file not found: {path}")
+    with np.load(path, allow_pickle=False) as f:
+        keys = list(f.keys())
+        missing = [k for k in ("source", "target") if k not in keys]
+        if missing:
+            raise ValueError(
+                f"npz file {path} has no array {' or '.join(repr(k) for k in missing)} (found keys: "
+                f"{', '.join(keys) or 'none'}); store paired images under 'source' and 'target' (same N) and "
+                "optional integer labels under 'y', or pass a task to make pairs out of images under 'x'"
+            )
+        return f["source"], f["target"], (f["y"] if "y" in keys else None)
+
+
 def _read_idx_file(path: str) -> np.ndarray:
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
@@ -193,14 +219,24 @@ def read_idx(directory: str, split: str) -> tuple[np.ndarray, np.ndarray | None]
     return np.concatenate(xs), y
 
 
+def _read_image(path: str, image_size=None, channels=None) -> np.ndarray:
+    """One image file as uint8 (H, W) for grey or (H, W, 3), resized to `image_size` (H, W) when given."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        mode = {1: "L", 3: "RGB"}.get(channels) or ("L" if im.mode in ("L", "1", "I;16") else "RGB")
+        im = im.convert(mode)
+        if image_size is not None:
+            im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
+        return np.asarray(im)
+
+
 def read_folder(directory: str, image_size=None, channels=None):
     """Reads images from class sub-folders (`dir/<class>/*.png`).
 
     Images are read with Pillow. Without `image_size`, all images must have the
     same size. Returns `(x uint8 (N, H, W, C), y int (N,), class_names)`.
     """
-    from PIL import Image
-
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"image folder not found: {directory}")
     classes = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
@@ -212,12 +248,7 @@ def read_folder(directory: str, image_size=None, channels=None):
             if not fname.lower().endswith(IMAGE_SUFFIXES):
                 continue
             path = os.path.join(directory, cls, fname)
-            with Image.open(path) as im:
-                mode = {1: "L", 3: "RGB"}.get(channels) or ("L" if im.mode in ("L", "1", "I;16") else "RGB")
-                im = im.convert(mode)
-                if image_size is not None:
-                    im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
-                arr = np.asarray(im)
+            arr = _read_image(path, image_size, channels)
             sizes.setdefault(arr.shape, path)
             images.append(arr if arr.ndim == 3 else arr[..., None])
             labels.append(label)
@@ -232,6 +263,58 @@ def read_folder(directory: str, image_size=None, channels=None):
     if len(channel_counts) > 1:
         images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in images]
     return np.stack(images), np.asarray(labels), classes
+
+
+def read_folder_pairs(directory: str, image_size=None):
+    """Reads paired images `dir/A/<name>` and `dir/B/<name>`, paired by file name.
+
+    Both sub-folders must hold images of the same file names. Within a side all images must have one
+    size (or pass `image_size` (H, W), which resizes both sides); the two sides may differ in size and
+    channels. Grey and RGB images on one side are all made RGB.
+
+    Returns:
+        `(a uint8 (N, H, W, C), b uint8 (N, H', W', C'), names)` in sorted file-name order.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"image folder not found: {directory}")
+    names = {}
+    for side in ("A", "B"):
+        folder = os.path.join(directory, side)
+        if not os.path.isdir(folder):
+            raise ValueError(
+                f"paired image folder {directory} has no {side}/ sub-folder "
+                "(expected dir/A/<name> and dir/B/<name>, paired by file name)"
+            )
+        names[side] = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+        if not names[side]:
+            raise ValueError(f"image folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    only_a, only_b = sorted(set(names["A"]) - set(names["B"])), sorted(set(names["B"]) - set(names["A"]))
+    if only_a or only_b:
+        def listed(files):
+            return (", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")) or "none"
+
+        raise ValueError(
+            f"paired image folders {directory}/A and {directory}/B must hold the same file names: "
+            f"only in A: {listed(only_a)}; only in B: {listed(only_b)}"
+        )
+    sides = []
+    for side in ("A", "B"):
+        folder = os.path.join(directory, side)
+        images, sizes = [], {}
+        for fname in names[side]:
+            path = os.path.join(folder, fname)
+            arr = _read_image(path, image_size)
+            sizes.setdefault(arr.shape[:2], path)
+            images.append(arr if arr.ndim == 3 else arr[..., None])
+        if len(sizes) > 1:
+            listed_sizes = "; ".join(f"{h}x{w} e.g. {p}" for (h, w), p in list(sizes.items())[:3])
+            raise ValueError(
+                f"images in {folder} have mixed sizes ({listed_sizes}); pass image_size=(H, W) to resize them"
+            )
+        if len({a.shape[-1] for a in images}) > 1:
+            images = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a for a in images]
+        sides.append(np.stack(images))
+    return sides[0], sides[1], names["A"]
 
 
 def split_indices(n: int, split: str, test_fraction: float = 0.15) -> np.ndarray:
