@@ -87,13 +87,12 @@ def test_inpaint_mask_covers_about_the_fraction_on_larger_images(mask):
         data = kg.data.pair_arrays("digits", "inpaint", mask=mask, mask_fraction=fraction, image_size=(32, 32), limit=40)
         covered = data.source[..., -1].mean(axis=(1, 2))
         assert np.all(np.abs(covered - fraction) <= 0.05 + 0.1 * fraction), (fraction, covered)
-    box = kg.data.pair_arrays("digits", "inpaint", mask=mask, image_size=(32, 32), limit=40).source[..., -1]
+    holes = kg.data.pair_arrays("digits", "inpaint", mask=mask, image_size=(32, 32), limit=40).source[..., -1]
+    rows, cols, area = holes.any(axis=2).sum(1), holes.any(axis=1).sum(1), holes.sum(axis=(1, 2))
     if mask == "box":  # one rectangle: the hole's rows times its columns is its area
-        rows, cols = box.any(axis=2).sum(1), box.any(axis=1).sum(1)
-        np.testing.assert_array_equal(rows * cols, box.sum(axis=(1, 2)))
+        np.testing.assert_array_equal(rows * cols, area)
     else:  # strokes are thin: far from a filled rectangle
-        rows, cols = box.any(axis=2).sum(1), box.any(axis=1).sum(1)
-        assert np.mean(rows * cols > 1.5 * box.sum(axis=(1, 2))) > 0.5
+        assert np.mean(rows * cols > 1.5 * area) > 0.5
 
 
 def test_inpaint_masks_are_fixed_per_seed_and_example_and_differ_between_seeds():

@@ -246,7 +246,9 @@ def pair_arrays(spec: str, task: str | None = None, split: str = "train", seed: 
             or non-finite data; a paired folder whose A/ and B/ file names differ or hold mixed sizes.
     """
     if task is not None and task not in TASKS:
-        raise ValueError(f"unknown translation task {task!r}; use one of {', '.join(TASKS)} (or None for your own pairs)")
+        raise ValueError(
+            f"unknown translation task {task!r}; use one of {', '.join(TASKS)} (or None for your own pairs)"
+        )
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if limit is not None and limit < 1:
@@ -300,7 +302,9 @@ def pairs(spec: str, task: str | None = None, batch_size: int = 64, split: str =
 
 def _images(data, spec: str):
     if not data.info.is_image:
-        raise ValueError(f"unpaired translation needs images; data {spec!r} holds vectors of shape {data.info.data_shape}")
+        raise ValueError(
+            f"unpaired translation needs images; data {spec!r} holds vectors of shape {data.info.data_shape}"
+        )
     return data
 
 
