@@ -1,7 +1,8 @@
 """Layers Keras lacks."""
 
 from kerasgen.layers.likelihood import DecoderLikelihood
+from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
 from kerasgen.layers.standardize import Standardize
 from kerasgen.layers.vector_quantizer import VectorQuantizer
 
-__all__ = ["DecoderLikelihood", "Standardize", "VectorQuantizer"]
+__all__ = ["DecoderLikelihood", "ReflectionPadding2D", "Standardize", "SubPixelUpsampling", "VectorQuantizer"]

@@ -8,6 +8,10 @@ Contract every algorithm relies on (user networks included):
   ("class_logits", "code_logits", "code_mean").
 - encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
 - decoder (VAE family): z [, labels] -> (B, *data_shape) linear outputs.
+- translation generator ("unet", "resnet", "srresnet"): built from (source_shape, target_shape);
+  source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
+- translation discriminator ("patchgan"): built from (target_shape, source_shape=None); image, or
+  [source, image] when conditional -> logits (B, h, w, 1), one per patch.
 
 Builders are registered by role and name (`kerasgen.registry.register_network`), so algorithms
 take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
@@ -17,11 +21,23 @@ from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_st
 from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
 from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
+from kerasgen.networks.translation import (
+    patchgan,
+    patchgan_layers,
+    patchgan_receptive_field,
+    resnet_generator,
+    srresnet,
+    translation_scale,
+    unet,
+    unet_depth,
+)
 from kerasgen.networks.vq import vq_decoder, vq_encoder
 
 __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator",
            "conv_encoder", "mlp_encoder", "gaussian_heads",
-           "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder", "names"]
+           "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
+           "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
+           "unet_depth", "translation_scale", "names"]
 
 
 def names() -> dict:
