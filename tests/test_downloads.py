@@ -47,6 +47,23 @@ def tfds_download(monkeypatch):
     return calls
 
 
+def test_the_offline_switch_reads_true_values_only_and_offline_blocks_nest(online, monkeypatch):
+    assert downloads.allowed() and not downloads.allowed(False) and not downloads.offline_requested()
+    for value in ("1", "true", "YES", " on "):
+        monkeypatch.setenv(downloads.OFFLINE_ENV, value)
+        assert downloads.offline_requested() and not downloads.allowed()
+    for value in ("0", "", "false", "no", "off"):
+        monkeypatch.setenv(downloads.OFFLINE_ENV, value)
+        assert not downloads.offline_requested() and downloads.allowed()
+    with pytest.raises(RuntimeError):
+        with downloads.offline():
+            with downloads.offline():
+                pass
+            assert not downloads.allowed() and "--offline" in downloads.offline_reason()
+            raise RuntimeError  # an error inside the block ends it all the same
+    assert downloads.allowed()
+
+
 def test_tfds_specs_download_by_default_and_never_when_offline(online, tfds_download, monkeypatch):
     import tensorflow_datasets as tfds
 
@@ -112,12 +129,65 @@ def test_crop_takes_the_central_part_before_resizing():
     cropped = kg.data.load_arrays("digits", split="all", crop=(4, 6))
     np.testing.assert_array_equal(cropped.x, full[:, 2:6, 1:7])
     assert cropped.info.data_shape == (4, 6, 1)
+    # odd margins round down, as tf.image.resize_with_crop_or_pad does for tfds data
+    np.testing.assert_array_equal(kg.data.load_arrays("digits", split="all", crop=(5, 3)).x, full[:, 1:6, 2:5])
     assert kg.data.load_arrays("digits", crop=(6, 6), image_size=(3, 3), limit=5).x.shape == (5, 3, 3, 1)
     with pytest.raises(ValueError, match="larger than the images"):
         kg.data.load_arrays("digits", crop=(9, 8))
     with tfds.testing.mock_data(num_examples=10):
         arrays = kg.data.load_arrays("tfds:mnist", crop=(20, 24), image_size=(10, 12), limit=7)
+        whole = kg.data.load_arrays("tfds:mnist", limit=3).x
+        tfds_cropped = kg.data.load_arrays("tfds:mnist", crop=(19, 24), limit=3)
     assert arrays.x.shape == (7, 10, 12, 1) and arrays.y.shape == (7,) and arrays.info.num_examples == 7
+    # the central part of each tfds image (28x28: rows 4..22, columns 2..25), the same as for in-memory data
+    np.testing.assert_array_equal(tfds_cropped.x, whole[:, 4:23, 2:26])
+    assert tfds_cropped.info.data_shape == (19, 24, 1)
+
+
+class Stop(Exception):
+    """Ends a command where the test has seen what it needs."""
+
+
+def test_a_run_records_crop_and_data_dir_and_evaluate_reads_its_data_with_them(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    from kerasgen import callbacks, cli
+
+    class Model:  # stands in for the preset's model: what the commands touch before training or evaluating
+        latent_dim, skips_nonfinite, likelihood_kind = 8, False, None
+
+        def compile(self, **kwargs):
+            pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    loads, load_arrays = [], kg.data.load_arrays
+
+    def recorded(spec, **kwargs):
+        loads.append({"spec": spec, "crop": kwargs.get("crop"), "data_dir": kwargs.get("data_dir")})
+        return load_arrays(spec, **kwargs)
+
+    monkeypatch.setattr(kg.models, "get", lambda *args, **kwargs: Model())
+    monkeypatch.setattr(callbacks, "Checkpoint", stop)  # built right after run.json is written
+    monkeypatch.setattr(kg.data, "load_arrays", recorded)
+    run, folder = tmp_path / "run", str(tmp_path / "tfds data")
+    with tfds.testing.mock_data(num_examples=6), pytest.raises(Stop):
+        main(["train", "gan", "--data", "tfds:mnist", "--data-dir", folder, "--crop", "20", "24", "--metrics", "fid",
+              "--out", str(run)])
+    info = json.loads((run / "run.json").read_text())
+    assert (info["crop"], info["data_dir"], info["data_info"]["data_shape"]) == ([20, 24], folder, [20, 24, 1])
+    assert loads == [{"spec": "tfds:mnist", "crop": [20, 24], "data_dir": folder}]  # --metrics' held-out reference
+    (run / "model.keras").write_bytes(b"")  # evaluate's model is the stand-in
+    monkeypatch.setattr(cli, "_load_model", lambda args: Model())
+    monkeypatch.setattr(kg.data, "load_arrays", lambda spec, **kwargs: loads.append(
+        {"spec": spec, "crop": kwargs.get("crop"), "data_dir": kwargs.get("data_dir")}) or stop())
+    other = str(tmp_path / "elsewhere")
+    for extra, crop, data_dir in [([], [20, 24], folder), (["--data-dir", other], [20, 24], other),
+                                  (["--data", "digits"], None, None)]:  # another data set: none of the run's
+        with pytest.raises(Stop):
+            main(["evaluate", str(run), *extra])
+        assert (loads[-1]["crop"], loads[-1]["data_dir"]) == (crop, data_dir), extra
 
 
 # --- Keras' Inception-v3 weights ---------------------------------------------------------------
