@@ -48,6 +48,8 @@ def tfds_download(monkeypatch):
 
 
 def test_the_offline_switch_reads_true_values_only_and_offline_blocks_nest(online, monkeypatch):
+    from kerasgen.data.tfds_source import prepare_command
+
     assert downloads.allowed() and not downloads.allowed(False) and not downloads.offline_requested()
     for value in ("1", "true", "YES", " on "):
         monkeypatch.setenv(downloads.OFFLINE_ENV, value)
@@ -62,6 +64,8 @@ def test_the_offline_switch_reads_true_values_only_and_offline_blocks_nest(onlin
             assert not downloads.allowed() and "--offline" in downloads.offline_reason()
             raise RuntimeError  # an error inside the block ends it all the same
     assert downloads.allowed()
+    # the preparing command can be pasted as it is, whatever the folder is called
+    assert prepare_command("mnist", "/data/my sets") == "kerasgen download tfds:mnist --data-dir '/data/my sets'"
 
 
 def test_tfds_specs_download_by_default_and_never_when_offline(online, tfds_download, monkeypatch):
@@ -253,8 +257,18 @@ def test_inception_weights_that_fail_the_published_checksum_are_refused(online, 
         kg.metrics.InceptionFeatures()
     assert [c["force"] for c in get_file] == [True]
     get_file.result = lambda fname, folder: str(corrupted)  # a download that does not match either
-    with pytest.raises(downloads.ChecksumMismatch):
+    with pytest.raises(downloads.ChecksumMismatch, match="it was removed; run `kerasgen download inception` again"):
         kg.metrics.InceptionFeatures()
+    assert not corrupted.exists()  # nothing loads it later, offline or not
+
+    def keras_refuses(fname, folder):  # get_file's own check fails: Keras raises and leaves the file
+        (cache / fname).write_bytes(b"truncated")
+        raise ValueError("Incomplete or corrupted file detected.")
+
+    get_file.result = keras_refuses
+    with pytest.raises(downloads.ChecksumMismatch, match="Incomplete or corrupted file detected"):
+        kg.metrics.InceptionFeatures()
+    assert not (cache / feature_module.INCEPTION_FILES[True]).exists()
 
 
 def test_a_checksum_is_md5_or_sha256_and_verify_names_both_digests(tmp_path):
@@ -301,6 +315,17 @@ def write_fid_graph(path, seed=0):
     with open(path, "wb") as f:
         f.write(graph.as_graph_def().SerializeToString())
     return str(path), pixels, weights
+
+
+def published_archive(source):
+    """A stand-in for get_file's download of the archive: the .tgz holding `source`, in Keras' cache."""
+    def download(fname, folder):
+        os.makedirs(folder, exist_ok=True)
+        with tarfile.open(os.path.join(folder, fname), "w:gz") as tar:
+            tar.add(source, arcname=f"./{inception_fid.GRAPH_FILE}")
+        return os.path.join(folder, fname)
+
+    return download
 
 
 def _sha256(path):
@@ -364,14 +389,7 @@ def test_inception_fid_downloads_the_archive_records_its_digest_and_checks_it(on
     assert get_file == []
     monkeypatch.delenv(downloads.OFFLINE_ENV)
     source, _, _ = write_fid_graph(tmp_path / "made.pb")
-
-    def published_archive(fname, folder):  # what the download writes: the .tgz in Keras' cache
-        os.makedirs(folder, exist_ok=True)
-        with tarfile.open(os.path.join(folder, fname), "w:gz") as tar:
-            tar.add(source, arcname=f"./{inception_fid.GRAPH_FILE}")
-        return os.path.join(folder, fname)
-
-    get_file.result = published_archive
+    get_file.result = published_archive(source)
     extractor = kg.metrics.get_extractor("inception-fid")
     assert [(c["fname"], c["origin"]) for c in get_file] == [(inception_fid.ARCHIVE, inception_fid.GRAPH_URL)]
     graph = keras_home / "models" / "inception-2015-12-05" / inception_fid.GRAPH_FILE
@@ -388,6 +406,41 @@ def test_inception_fid_downloads_the_archive_records_its_digest_and_checks_it(on
     with pytest.raises(downloads.ChecksumMismatch, match=str(graph)):  # ... and checked at every use
         kg.metrics.InceptionFIDFeatures()
     assert len(get_file) == 1
+
+
+def test_unreadable_archives_and_damaged_graphs_are_fetched_again_or_refused(online, keras_home, get_file, tmp_path,
+                                                                           capsys):
+    source, _, _ = write_fid_graph(tmp_path / "made.pb")
+    cache = keras_home / "models"
+    cache.mkdir()
+    archive, graph = cache / inception_fid.ARCHIVE, cache / inception_fid.CACHE_FOLDER / inception_fid.GRAPH_FILE
+    archive.write_bytes(b"\x1f\x8b\x08 cut short")  # left behind by an interrupted download
+    get_file.result = published_archive(source)
+    assert main(["download", "inception-fid"]) == 0
+    assert len(get_file) == 1 and not archive.exists()  # the left-over archive was removed and fetched again
+    assert inception_fid.read_graph(str(graph)) == open(source, "rb").read()
+    # a cached graph that fails its record is fetched again by `kerasgen download` (offline it is refused)
+    graph.write_bytes(b"not the graph")
+    assert main(["download", "inception-fid"]) == 0 and len(get_file) == 2 and _sha256(graph) == _sha256(source)
+    # a download that is no archive (a proxy's error page): one error line, nothing left in the cache
+    os.remove(graph)
+
+    def error_page(fname, folder):
+        (cache / fname).write_text("<html>502 Bad Gateway</html>")
+        return str(cache / fname)
+
+    get_file.result = error_page
+    capsys.readouterr()
+    assert main(["download", "inception-fid"]) == 2 and len(get_file) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unusable" in err and "kerasgen download inception-fid" in err
+    assert not archive.exists() and not graph.exists()
+    # a damaged digest record is refused, not taken for "no record"
+    get_file.result = published_archive(source)
+    inception_fid.download_graph()
+    (graph.parent / f"{inception_fid.GRAPH_FILE}.sha256").write_text("")
+    with pytest.raises(downloads.ChecksumMismatch, match="damaged"):
+        kg.metrics.InceptionFIDFeatures(download=False)
 
 
 @pytest.mark.slow
