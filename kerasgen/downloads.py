@@ -108,8 +108,11 @@ def hash_algorithm(expected: str) -> str:
     return algorithms[len(expected)]
 
 
-def verify(path: str, expected: str | None, what: str, prepare: str | None = None) -> str:
+def verify(path: str, expected: str | None, what: str, prepare: str | None = None, remove: bool = False) -> str:
     """Returns `path` when its digest equals `expected` (None: not checked).
+
+    Args:
+        remove: delete a file that fails (one just downloaded, so that nothing loads it later).
 
     Raises:
         ChecksumMismatch: naming the file, both digests and how to replace it.
@@ -119,7 +122,11 @@ def verify(path: str, expected: str | None, what: str, prepare: str | None = Non
     algorithm = hash_algorithm(expected)
     found = file_digest(path, algorithm)
     if found != expected.lower():
-        again = f"delete it and run `{prepare}` again" if prepare else "delete it and fetch it again"
+        if remove:
+            os.remove(path)
+            again = f"it was removed; run `{prepare}` again" if prepare else "it was removed; fetch it again"
+        else:
+            again = f"delete it and run `{prepare}` again" if prepare else "delete it and fetch it again"
         raise ChecksumMismatch(f"{what} at {path} fails its checksum ({algorithm} {found}, published {expected}): "
                                f"the file is corrupted, truncated or not the published one; {again}")
     return path
@@ -131,7 +138,8 @@ def fetch(fname: str, url: str, file_hash: str | None, what: str, prepare: str,
 
     A file already in the cache is checked against `file_hash` and used. A missing one is
     downloaded with `keras.utils.get_file` (its progress bar; a cached file that fails the check
-    is downloaded again) when `allowed(download)`, and checked again.
+    is downloaded again) when `allowed(download)`, and checked again; a download that fails the
+    check is removed from the cache.
 
     Returns:
         The file's path.
@@ -156,12 +164,15 @@ def fetch(fname: str, url: str, file_hash: str | None, what: str, prepare: str,
     try:
         path = keras.utils.get_file(fname, origin=url, file_hash=file_hash, cache_dir=keras_home(),
                                     cache_subdir="models", force_download=os.path.isfile(path))
-    except ValueError as err:  # Keras' own check of the downloaded file failed
-        raise ChecksumMismatch(f"{what} downloaded from {url} fails its checksum: {err}") from err
+    except ValueError as err:  # Keras' own check of the downloaded file failed (Keras leaves the file)
+        if os.path.isfile(path):
+            os.remove(path)
+        raise ChecksumMismatch(f"{what} downloaded from {url} fails its checksum ({first_line(err)}); it was "
+                               f"removed from {cache}; run `{prepare}` again") from err
     except Exception as err:  # no network, an unreachable host, an HTTP error
         reason = f"downloading it from {url} failed ({type(err).__name__}: {first_line(err)})"
         raise Unavailable(what, path, prepare, reason) from err
-    return verify(path, file_hash, what, prepare)
+    return verify(path, file_hash, what, prepare, remove=True)
 
 
 __all__ = ["OFFLINE_ENV", "Unavailable", "ChecksumMismatch", "offline", "offline_requested", "allowed",

@@ -47,6 +47,27 @@ def tfds_download(monkeypatch):
     return calls
 
 
+def test_the_offline_switch_reads_true_values_only_and_offline_blocks_nest(online, monkeypatch):
+    from kerasgen.data.tfds_source import prepare_command
+
+    assert downloads.allowed() and not downloads.allowed(False) and not downloads.offline_requested()
+    for value in ("1", "true", "YES", " on "):
+        monkeypatch.setenv(downloads.OFFLINE_ENV, value)
+        assert downloads.offline_requested() and not downloads.allowed()
+    for value in ("0", "", "false", "no", "off"):
+        monkeypatch.setenv(downloads.OFFLINE_ENV, value)
+        assert not downloads.offline_requested() and downloads.allowed()
+    with pytest.raises(RuntimeError):
+        with downloads.offline():
+            with downloads.offline():
+                pass
+            assert not downloads.allowed() and "--offline" in downloads.offline_reason()
+            raise RuntimeError  # an error inside the block ends it all the same
+    assert downloads.allowed()
+    # the preparing command can be pasted as it is, whatever the folder is called
+    assert prepare_command("mnist", "/data/my sets") == "kerasgen download tfds:mnist --data-dir '/data/my sets'"
+
+
 def test_tfds_specs_download_by_default_and_never_when_offline(online, tfds_download, monkeypatch):
     import tensorflow_datasets as tfds
 
@@ -112,12 +133,65 @@ def test_crop_takes_the_central_part_before_resizing():
     cropped = kg.data.load_arrays("digits", split="all", crop=(4, 6))
     np.testing.assert_array_equal(cropped.x, full[:, 2:6, 1:7])
     assert cropped.info.data_shape == (4, 6, 1)
+    # odd margins round down, as tf.image.resize_with_crop_or_pad does for tfds data
+    np.testing.assert_array_equal(kg.data.load_arrays("digits", split="all", crop=(5, 3)).x, full[:, 1:6, 2:5])
     assert kg.data.load_arrays("digits", crop=(6, 6), image_size=(3, 3), limit=5).x.shape == (5, 3, 3, 1)
     with pytest.raises(ValueError, match="larger than the images"):
         kg.data.load_arrays("digits", crop=(9, 8))
     with tfds.testing.mock_data(num_examples=10):
         arrays = kg.data.load_arrays("tfds:mnist", crop=(20, 24), image_size=(10, 12), limit=7)
+        whole = kg.data.load_arrays("tfds:mnist", limit=3).x
+        tfds_cropped = kg.data.load_arrays("tfds:mnist", crop=(19, 24), limit=3)
     assert arrays.x.shape == (7, 10, 12, 1) and arrays.y.shape == (7,) and arrays.info.num_examples == 7
+    # the central part of each tfds image (28x28: rows 4..22, columns 2..25), the same as for in-memory data
+    np.testing.assert_array_equal(tfds_cropped.x, whole[:, 4:23, 2:26])
+    assert tfds_cropped.info.data_shape == (19, 24, 1)
+
+
+class Stop(Exception):
+    """Ends a command where the test has seen what it needs."""
+
+
+def test_a_run_records_crop_and_data_dir_and_evaluate_reads_its_data_with_them(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    from kerasgen import callbacks, cli
+
+    class Model:  # stands in for the preset's model: what the commands touch before training or evaluating
+        latent_dim, skips_nonfinite, likelihood_kind = 8, False, None
+
+        def compile(self, **kwargs):
+            pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    loads, load_arrays = [], kg.data.load_arrays
+
+    def recorded(spec, **kwargs):
+        loads.append({"spec": spec, "crop": kwargs.get("crop"), "data_dir": kwargs.get("data_dir")})
+        return load_arrays(spec, **kwargs)
+
+    monkeypatch.setattr(kg.models, "get", lambda *args, **kwargs: Model())
+    monkeypatch.setattr(callbacks, "Checkpoint", stop)  # built right after run.json is written
+    monkeypatch.setattr(kg.data, "load_arrays", recorded)
+    run, folder = tmp_path / "run", str(tmp_path / "tfds data")
+    with tfds.testing.mock_data(num_examples=6), pytest.raises(Stop):
+        main(["train", "gan", "--data", "tfds:mnist", "--data-dir", folder, "--crop", "20", "24", "--metrics", "fid",
+              "--out", str(run)])
+    info = json.loads((run / "run.json").read_text())
+    assert (info["crop"], info["data_dir"], info["data_info"]["data_shape"]) == ([20, 24], folder, [20, 24, 1])
+    assert loads == [{"spec": "tfds:mnist", "crop": [20, 24], "data_dir": folder}]  # --metrics' held-out reference
+    (run / "model.keras").write_bytes(b"")  # evaluate's model is the stand-in
+    monkeypatch.setattr(cli, "_load_model", lambda args: Model())
+    monkeypatch.setattr(kg.data, "load_arrays", lambda spec, **kwargs: loads.append(
+        {"spec": spec, "crop": kwargs.get("crop"), "data_dir": kwargs.get("data_dir")}) or stop())
+    other = str(tmp_path / "elsewhere")
+    for extra, crop, data_dir in [([], [20, 24], folder), (["--data-dir", other], [20, 24], other),
+                                  (["--data", "digits"], None, None)]:  # another data set: none of the run's
+        with pytest.raises(Stop):
+            main(["evaluate", str(run), *extra])
+        assert (loads[-1]["crop"], loads[-1]["data_dir"]) == (crop, data_dir), extra
 
 
 # --- Keras' Inception-v3 weights ---------------------------------------------------------------
@@ -183,8 +257,18 @@ def test_inception_weights_that_fail_the_published_checksum_are_refused(online, 
         kg.metrics.InceptionFeatures()
     assert [c["force"] for c in get_file] == [True]
     get_file.result = lambda fname, folder: str(corrupted)  # a download that does not match either
-    with pytest.raises(downloads.ChecksumMismatch):
+    with pytest.raises(downloads.ChecksumMismatch, match="it was removed; run `kerasgen download inception` again"):
         kg.metrics.InceptionFeatures()
+    assert not corrupted.exists()  # nothing loads it later, offline or not
+
+    def keras_refuses(fname, folder):  # get_file's own check fails: Keras raises and leaves the file
+        (cache / fname).write_bytes(b"truncated")
+        raise ValueError("Incomplete or corrupted file detected.")
+
+    get_file.result = keras_refuses
+    with pytest.raises(downloads.ChecksumMismatch, match="Incomplete or corrupted file detected"):
+        kg.metrics.InceptionFeatures()
+    assert not (cache / feature_module.INCEPTION_FILES[True]).exists()
 
 
 def test_a_checksum_is_md5_or_sha256_and_verify_names_both_digests(tmp_path):
@@ -231,6 +315,17 @@ def write_fid_graph(path, seed=0):
     with open(path, "wb") as f:
         f.write(graph.as_graph_def().SerializeToString())
     return str(path), pixels, weights
+
+
+def published_archive(source):
+    """A stand-in for get_file's download of the archive: the .tgz holding `source`, in Keras' cache."""
+    def download(fname, folder):
+        os.makedirs(folder, exist_ok=True)
+        with tarfile.open(os.path.join(folder, fname), "w:gz") as tar:
+            tar.add(source, arcname=f"./{inception_fid.GRAPH_FILE}")
+        return os.path.join(folder, fname)
+
+    return download
 
 
 def _sha256(path):
@@ -294,14 +389,7 @@ def test_inception_fid_downloads_the_archive_records_its_digest_and_checks_it(on
     assert get_file == []
     monkeypatch.delenv(downloads.OFFLINE_ENV)
     source, _, _ = write_fid_graph(tmp_path / "made.pb")
-
-    def published_archive(fname, folder):  # what the download writes: the .tgz in Keras' cache
-        os.makedirs(folder, exist_ok=True)
-        with tarfile.open(os.path.join(folder, fname), "w:gz") as tar:
-            tar.add(source, arcname=f"./{inception_fid.GRAPH_FILE}")
-        return os.path.join(folder, fname)
-
-    get_file.result = published_archive
+    get_file.result = published_archive(source)
     extractor = kg.metrics.get_extractor("inception-fid")
     assert [(c["fname"], c["origin"]) for c in get_file] == [(inception_fid.ARCHIVE, inception_fid.GRAPH_URL)]
     graph = keras_home / "models" / "inception-2015-12-05" / inception_fid.GRAPH_FILE
@@ -318,6 +406,41 @@ def test_inception_fid_downloads_the_archive_records_its_digest_and_checks_it(on
     with pytest.raises(downloads.ChecksumMismatch, match=str(graph)):  # ... and checked at every use
         kg.metrics.InceptionFIDFeatures()
     assert len(get_file) == 1
+
+
+def test_unreadable_archives_and_damaged_graphs_are_fetched_again_or_refused(online, keras_home, get_file, tmp_path,
+                                                                           capsys):
+    source, _, _ = write_fid_graph(tmp_path / "made.pb")
+    cache = keras_home / "models"
+    cache.mkdir()
+    archive, graph = cache / inception_fid.ARCHIVE, cache / inception_fid.CACHE_FOLDER / inception_fid.GRAPH_FILE
+    archive.write_bytes(b"\x1f\x8b\x08 cut short")  # left behind by an interrupted download
+    get_file.result = published_archive(source)
+    assert main(["download", "inception-fid"]) == 0
+    assert len(get_file) == 1 and not archive.exists()  # the left-over archive was removed and fetched again
+    assert inception_fid.read_graph(str(graph)) == open(source, "rb").read()
+    # a cached graph that fails its record is fetched again by `kerasgen download` (offline it is refused)
+    graph.write_bytes(b"not the graph")
+    assert main(["download", "inception-fid"]) == 0 and len(get_file) == 2 and _sha256(graph) == _sha256(source)
+    # a download that is no archive (a proxy's error page): one error line, nothing left in the cache
+    os.remove(graph)
+
+    def error_page(fname, folder):
+        (cache / fname).write_text("<html>502 Bad Gateway</html>")
+        return str(cache / fname)
+
+    get_file.result = error_page
+    capsys.readouterr()
+    assert main(["download", "inception-fid"]) == 2 and len(get_file) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unusable" in err and "kerasgen download inception-fid" in err
+    assert not archive.exists() and not graph.exists()
+    # a damaged digest record is refused, not taken for "no record"
+    get_file.result = published_archive(source)
+    inception_fid.download_graph()
+    (graph.parent / f"{inception_fid.GRAPH_FILE}.sha256").write_text("")
+    with pytest.raises(downloads.ChecksumMismatch, match="damaged"):
+        kg.metrics.InceptionFIDFeatures(download=False)
 
 
 @pytest.mark.slow

@@ -10,7 +10,9 @@ from kerasgen.data.arrays import DataInfo, check_crop
 
 def prepare_command(name: str, data_dir: str | None = None) -> str:
     """The command that downloads and prepares tfds data set `name` (into `data_dir`)."""
-    return f"kerasgen download tfds:{name}" + (f" --data-dir {data_dir}" if data_dir else "")
+    import shlex
+
+    return f"kerasgen download tfds:{name}" + (f" --data-dir {shlex.quote(str(data_dir))}" if data_dir else "")
 
 
 def builder(name: str, data_dir: str | None = None):

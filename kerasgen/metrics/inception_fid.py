@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import zlib
 
 import numpy as np
 
@@ -62,41 +63,94 @@ def cached_graph_path() -> str:
 def _write_atomically(path: str, data: bytes) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, an interrupt: no partial file is left behind
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _graph_from_archive(path: str) -> bytes:
-    with tarfile.open(path, "r:gz") as archive:
-        members = [m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_FILE and m.isfile()]
-        if not members:
-            raise ValueError(f"{path} holds no {GRAPH_FILE}")
-        return archive.extractfile(members[0]).read()
+    """The graph file's bytes out of a (gzipped) tar archive.
+
+    Raises:
+        ValueError: the archive is truncated, not an archive, or holds no graph file.
+    """
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = [m for m in archive.getmembers() if os.path.basename(m.name) == GRAPH_FILE and m.isfile()]
+            if not members:
+                raise ValueError(f"{path} holds no {GRAPH_FILE}")
+            return archive.extractfile(members[0]).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:  # truncated, or not a tar.gz at all
+        from kerasgen.downloads import first_line
+
+        raise ValueError(f"{path} is not a readable archive ({type(err).__name__}: {first_line(err)})") from None
+
+
+def _recorded_digest(path: str) -> str | None:
+    """The digest recorded beside the graph at download (`<path>.sha256`), or None when there is no record.
+
+    Raises:
+        kerasgen.downloads.ChecksumMismatch: the record is not a SHA-256 digest (damaged).
+    """
+    from kerasgen import downloads
+
+    record = path + ".sha256"
+    if not os.path.isfile(record):
+        return None
+    with open(record, errors="replace") as f:
+        digest = f.read().strip()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+        raise downloads.ChecksumMismatch(f"the digest recorded for the Inception FID graph in {record} is damaged "
+                                         f"({digest[:70]!r}); delete both files and run `{PREPARE}` again")
+    return digest
 
 
 def download_graph(download: bool | None = None) -> str:
     """The graph file in Keras' cache, downloaded from `GRAPH_URL` and extracted when missing.
 
-    The digest of the extracted graph is recorded beside it (`.sha256`) on download. Returns its path.
+    The digest of the extracted graph is recorded beside it (`.sha256`) on download. A cached graph
+    that fails its record is downloaded again when downloads are allowed (offline it is refused when
+    read). An archive that cannot be read (a truncated download) is removed. Returns its path.
 
     Raises:
         kerasgen.downloads.Unavailable: missing, and downloads are off or failed.
+        kerasgen.downloads.ChecksumMismatch: the downloaded archive cannot be read or holds no graph.
     """
+    import hashlib
+
     from kerasgen import downloads
 
     path = cached_graph_path()
     if os.path.isfile(path):
-        return path
+        if not downloads.allowed(download):
+            return path  # checked against its record when read
+        try:
+            downloads.verify(path, _recorded_digest(path), "the Inception FID graph", PREPARE)
+            return path
+        except downloads.ChecksumMismatch:
+            pass  # downloaded again below
     if not downloads.allowed(download):
         raise downloads.Unavailable("the Inception graph of the TensorFlow FID code", path, PREPARE,
                                     downloads.offline_reason(download))
-    archive = downloads.fetch(ARCHIVE, GRAPH_URL, None, "the Inception FID archive", PREPARE, download)
-    data = _graph_from_archive(archive)
-    _write_atomically(path, data)
-    import hashlib
-
+    for attempt in range(2):  # an archive left in the cache by an interrupted run is used, or fetched again
+        left_over = os.path.isfile(os.path.join(downloads.keras_cache_dir(), ARCHIVE))
+        archive = downloads.fetch(ARCHIVE, GRAPH_URL, None, "the Inception FID archive", PREPARE, download)
+        try:
+            data = _graph_from_archive(archive)
+            break
+        except ValueError as err:
+            os.remove(archive)
+            if attempt or not left_over:
+                raise downloads.ChecksumMismatch(f"the Inception FID archive downloaded from {GRAPH_URL} is unusable "
+                                                 f"({err}); it was removed; run `{PREPARE}` again") from None
+    # the record first: a graph is never left in the cache without its digest
     _write_atomically(path + ".sha256", (hashlib.sha256(data).hexdigest() + "\n").encode())
+    _write_atomically(path, data)
     os.remove(archive)  # the graph is all that is used
     return path
 
@@ -113,10 +167,8 @@ def read_graph(path: str, file_hash: str | None = None) -> bytes:
 
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no Inception FID graph at {path}")
-    record = path + ".sha256"
-    if file_hash is None and os.path.isfile(record):
-        with open(record) as f:
-            file_hash = f.read().strip()
+    if file_hash is None:
+        file_hash = _recorded_digest(path)
     downloads.verify(path, file_hash, "the Inception FID graph", PREPARE)
     if tarfile.is_tarfile(path):
         return _graph_from_archive(path)
