@@ -1,4 +1,4 @@
-"""Command line: `kerasgen list | train | sample | evaluate | export | report | serve | download`.
+"""Command line: `kerasgen list | train | sample | translate | evaluate | export | report | serve | download`.
 
 A run folder holds `model.keras` (the finished model), `checkpoints/` (the newest complete
 training states, written atomically every epoch and on request: `--resume` continues from them
@@ -28,6 +28,7 @@ import sys
 from kerasgen.precision import CHOICES as PRECISIONS  # no TensorFlow import at parse time
 
 STRATEGIES = ("default", "mirrored", "multiworker")
+TASKS = ("superres", "inpaint", "edges", "colorize", "paired")
 MODEL_FILE = "model.keras"
 CHECKPOINTS = "checkpoints"
 DEFAULT_EPOCHS = 5
@@ -71,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="take the central H x W of each image first (e.g. --crop 140 140 --image-size 64 64 for "
                         "CelebA faces)")
     t.add_argument("--n-samples", type=int, default=None, help="points drawn from a toy2d density")
+    tr = t.add_argument_group("translation presets (pix2pix, srresnet, srgan, inpaint, cyclegan)")
+    tr.add_argument("--task", choices=TASKS, default=None,
+                    help="paired task built from --data: superres (source = the image downsampled by --factor), "
+                         "inpaint (masked image + mask), edges, colorize (RGB data), paired (an npz with source "
+                         "and target, or a folder with A/ and B/)")
+    tr.add_argument("--factor", type=int, default=2, choices=(2, 4, 8), help="super-resolution factor (default 2)")
+    tr.add_argument("--mask", choices=("box", "strokes"), default="box", help="inpainting mask (default box)")
+    tr.add_argument("--mask-fraction", type=float, default=0.25, help="share of the image masked (default 0.25)")
+    tr.add_argument("--data-b", default=None, help="cyclegan: the spec of domain B (default: --data)")
+    tr.add_argument("--transform-b", default=None, choices=("invert", "rotate90", "tint"),
+                    help="cyclegan: domain B is this known transform of its images (so the true mapping is known)")
     t.add_argument("--sample-every", type=int, default=1, help="epochs between sample grids")
     t.add_argument("--tensorboard", action="store_true",
                    help="write TensorBoard logs to OUT/tensorboard: the epoch scalars, sample pictures every "
@@ -109,6 +121,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", type=int, nargs="*", default=None, help="class of each sample (conditional models)")
     s.add_argument("--truncation", type=float, default=None)
 
+    tl = sub.add_parser("translate", help="translate images with a trained translation run", parents=[common])
+    tl.add_argument("run", help="run folder or .keras file of a translation preset")
+    tl.add_argument("--input", nargs="+", required=True,
+                    help="image files (PNG, JPEG) of the source shape, or .npy arrays (N, H, W, C) in [-1, 1]")
+    tl.add_argument("--out", required=True, help="folder for translated.png (source, output pairs) and translated.npy")
+    tl.add_argument("--direction", choices=("a_to_b", "b_to_a"), default="a_to_b")
+    tl.add_argument("--unsafe", action="store_true",
+                    help="load Python code stored in the model file (Keras safe_mode off): trusted files only")
+
     e = sub.add_parser("evaluate", help="evaluate a trained run on held-out data", parents=[common, data_options])
     e.add_argument("run", help="run folder (or a .keras file with --data)")
     e.add_argument("--unsafe", action="store_true",
@@ -116,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--metrics", "--metric", default=None,
                    help="comma-separated: nll (importance-sampled or exact NLL), elbo (negative ELBO), fid, kid, "
                         "is (Inception score), pr (precision/recall), dc (density/coverage), modes (toy mixtures); "
-                        "default nll for VAEs and flows, fid,kid otherwise")
+                        "translation runs: psnr, ssim, l1, fid, kid, labels (label preservation); default nll for "
+                        "VAEs and flows, psnr,ssim,l1 for translation, fid,kid otherwise")
     e.add_argument("--features", default="auto",
                    help="feature space of the sample metrics: auto (digits for grey-scale images, inception for "
                         "RGB, the raw values for vectors), digits, inception (Keras' Inception-v3), inception-fid "
@@ -311,10 +333,25 @@ def cmd_train(args) -> int:
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(args.seed)
 
-    def stream(epoch, batch):
-        return data.stream(args.data, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
-                           skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples, crop=args.crop,
-                           data_dir=args.data_dir)
+    translation = preset.family == "translation"
+    pictures = {}
+    if translation:
+        arrays, info, independent = translation_data(args, preset, "train")
+        held_out = translation_data(args, preset, "test")[0]
+        pictures = {"sources": held_out[0][:16], "targets": None if independent else held_out[1][:16]}
+
+        def stream(epoch, batch):
+            return (*data.stream_arrays(arrays, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
+                                        skip_batches=batch, independent=independent), info)
+    else:
+        if args.task or args.data_b or args.transform_b:
+            raise UsageError(f"--task, --data-b and --transform-b are for translation presets; {args.preset!r} "
+                             f"is a {preset.family} preset")
+
+        def stream(epoch, batch):
+            return data.stream(args.data, batch_size=args.batch_size, seed=args.seed, start_epoch=epoch,
+                               skip_batches=batch, image_size=args.image_size, n_samples=args.n_samples,
+                               crop=args.crop, data_dir=args.data_dir)
 
     ds, steps, info = stream(start_epoch, 0)
     if point and point.get("steps_per_epoch") not in (None, steps) and start_batch:
@@ -324,7 +361,11 @@ def cmd_train(args) -> int:
         ds = stream(start_epoch, start_batch)[0]
     if preset.needs_labels and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
-    kind = "images" if info.is_image else "vectors"
+    kind = (("unpaired" if info.task == "unpaired" else "pairs") if translation
+            else "images" if info.is_image else "vectors")
+    if args.metrics and translation:
+        raise UsageError("--metrics during training scores samples; translation models draw none: evaluate the run "
+                         "with kerasgen evaluate (psnr, ssim, l1, fid, kid, labels)")
     if not preset.supports(kind):
         raise UsageError(f"preset {args.preset!r} models {' and '.join(preset.data)}; {args.data!r} holds {kind}")
     if args.tensorboard and not tensorboard_available():
@@ -335,8 +376,11 @@ def cmd_train(args) -> int:
                                          every=metrics_every, n=1000)] if args.metrics else []
     run_info = {"preset": args.preset, "data": args.data, "data_info": info.to_dict(), "precision": policy,
                 "seed": args.seed, "batch_size": args.batch_size, "epochs": start_epoch, "target_epochs": target,
-                "image_size": args.image_size, "crop": args.crop, "data_dir": args.data_dir,
-                "n_samples": args.n_samples, "strategy": args.strategy,
+                "image_size": args.image_size, "crop": args.crop,
+                "data_dir": os.path.abspath(args.data_dir) if args.data_dir else None,
+                "n_samples": args.n_samples, "strategy": args.strategy, "task": args.task, "factor": args.factor,
+                "mask": args.mask, "mask_fraction": args.mask_fraction, "data_b": args.data_b,
+                "transform_b": args.transform_b,
                 "replicas": int(strategy.num_replicas_in_sync),
                 "kerasgen_version": __version__}
     run_info.update(sample_every=args.sample_every, metrics=quality[0].metrics_to_log if quality else [],
@@ -355,10 +399,10 @@ def cmd_train(args) -> int:
                             history=point["history"] if point else {}, steps_per_epoch=steps,
                             metric_states=point.get("metric_states") if point else None, target_epochs=target)
     nan_stop = StopOnNonFinite()
-    grid = SampleGrid(os.path.join(out, "samples"), every=args.sample_every, n=64 if info.is_image else 2000,
-                      seed=args.seed)
+    grid = SampleGrid(os.path.join(out, "samples"), every=args.sample_every,
+                      n=16 if translation else 64 if info.is_image else 2000, seed=args.seed, **pictures)
     boards = tensorboard_callbacks(os.path.join(out, "tensorboard"), every=args.sample_every, config=run_info,
-                                   seed=args.seed) if args.tensorboard else []
+                                   seed=args.seed, **pictures) if args.tensorboard else []
     phases = [] if trained else [(start_epoch, min(start_epoch + 1, target) if start_batch else target, start_batch)]
     if start_batch and target > start_epoch + 1:
         phases.append((start_epoch + 1, target, 0))
@@ -534,6 +578,8 @@ def cmd_evaluate(args) -> int:
     if min(args.k, args.batch_size, args.n) < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--k, --n, --batch-size and --limit must be >= 1")
     model = _load_model(args)
+    if hasattr(model, "translate"):
+        return _evaluate_translation(args, model, run_info, run_dir)
     metric_names = report.parse_metrics(args.metrics or ("nll" if model.likelihood_kind else "fid,kid"))
     same_data = args.data is None or args.data == run_info.get("data")
     arrays = data.load_arrays(spec, split=args.split, seed=args.seed,
@@ -554,6 +600,43 @@ def cmd_evaluate(args) -> int:
     name = run_info.get("preset") or getattr(model, "preset", None) or type(model).__name__
     print(f"{name} on {spec} ({args.split}, {len(x)} real examples)")
     print(report.format_table(records))
+    print(f"recorded in {evaluation_path}" + (f" and {args.json}" if args.json else ""))
+    return 0
+
+
+def _evaluate_translation(args, model, run_info, run_dir) -> int:
+    """`evaluate` of a translation run: its held-out pairs (or domains) translated and compared with the truth."""
+    from kerasgen import data, io
+    from kerasgen.metrics import translation as metrics
+    from kerasgen.metrics.report import render_table
+
+    if args.data is not None and args.data != run_info.get("data"):
+        raise UsageError("a translation run is evaluated on its own data and task (omit --data)")
+    saved = {k: run_info.get(k) for k in ("data", "task", "factor", "mask", "mask_fraction", "data_b", "transform_b",
+                                         "image_size")}
+    unpaired = hasattr(model, "shape_a")
+    common = dict(split=args.split, seed=args.seed, image_size=saved["image_size"], limit=args.limit)
+    if unpaired:
+        domains = data.unpaired_arrays(saved["data"], saved["data_b"], transform_b=saved["transform_b"], **common)
+        source, target, labels = domains.a, domains.b_true, domains.y_a
+        default = "psnr,ssim,l1" if target is not None else "fid,kid"
+        if target is None:
+            target = domains.b[: len(source)]
+    else:
+        pairs = data.pair_arrays(saved["data"], saved["task"], factor=saved["factor"] or 2, mask=saved["mask"] or "box",
+                                 mask_fraction=saved["mask_fraction"] or 0.25, **common)
+        source, target, labels, default = pairs.source, pairs.target, pairs.y, "psnr,ssim,l1"
+    features = _features_for(args.features, data.DataInfo(saved["data"], tuple(target.shape[1:]), None, True))
+    records = metrics.evaluate_translation(model, source, target, labels, metrics=args.metrics or default,
+                                           features=features, seed=args.seed, batch_size=args.batch_size)
+    for record in records.values():
+        record.update({"data": saved["data"], "split": args.split})
+    evaluation_path = os.path.join(run_dir, "evaluation.json")
+    io.write_json({**_read_json(evaluation_path), **records}, evaluation_path)
+    if args.json:
+        io.write_json(records, args.json)
+    print(f"{run_info.get('preset') or type(model).__name__} on {saved['data']} ({args.split}, {len(source)} pairs)")
+    print(render_table(metrics.format_rows(records)))
     print(f"recorded in {evaluation_path}" + (f" and {args.json}" if args.json else ""))
     return 0
 
@@ -631,6 +714,74 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def translation_data(args, preset, split):
+    """(arrays, DataInfo, independent) of a translation run's split: `(source, target)` pairs from --data and
+    --task, or CycleGAN's `(a, b)` domains from --data, --data-b and --transform-b (independent orders)."""
+    from kerasgen import data
+
+    common = dict(split=split, seed=args.seed, image_size=args.image_size)
+    if "unpaired" in preset.data:
+        if args.task:
+            raise UsageError(f"{args.preset!r} learns from unpaired domains: give --data (A) and --data-b or "
+                             "--transform-b (B), not --task")
+        if args.data_b is None and args.transform_b is None:
+            raise UsageError(f"{args.preset!r} needs a second domain: --data-b SPEC or --transform-b "
+                             "invert|rotate90|tint")
+        domains = data.unpaired_arrays(args.data, args.data_b, transform_b=args.transform_b, **common)
+        return (domains.a, domains.b), domains.info, True
+    if args.task is None:
+        raise UsageError(f"{args.preset!r} learns from pairs: give --task superres|inpaint|edges|colorize|paired")
+    pairs = data.pair_arrays(args.data, args.task, factor=args.factor, mask=args.mask,
+                             mask_fraction=args.mask_fraction, **common)
+    return (pairs.source, pairs.target), pairs.info, False
+
+
+def cmd_translate(args) -> int:
+    """Translates image files or arrays with a trained translation run; writes the outputs and a grid."""
+    import numpy as np
+
+    from kerasgen import plotting
+
+    model = _load_model(args)
+    if not hasattr(model, "translate"):
+        raise UsageError(f"{args.run} holds a {type(model).__name__}, not a translation model; use kerasgen sample")
+    if hasattr(model, "shape_a"):  # CycleGAN
+        source_shape = model.shape_a if args.direction == "a_to_b" else model.shape_b
+    else:
+        source_shape = model.source_shape
+    sources = np.concatenate([_read_sources(path, source_shape) for path in args.input])
+    outputs = model.translate(sources, direction=args.direction)
+    os.makedirs(args.out, exist_ok=True)
+    np.save(os.path.join(args.out, "translated.npy"), outputs)
+    picture = plotting.translation_image(sources, outputs, per_row=min(4, len(sources)))
+    plotting.save_image(picture, os.path.join(args.out, "translated.png"))
+    print(f"translated {len(sources)} image(s) ({args.direction}); wrote {os.path.join(args.out, 'translated.png')} "
+          f"(source, output pairs) and translated.npy")
+    return 0
+
+
+def _read_sources(path, shape) -> np.ndarray:
+    """Images (N, *shape) float32 in [-1, 1] from a .npy array or an image file of that shape."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no input file {path}")
+    if path.endswith(".npy"):
+        x = np.load(path).astype(np.float32)
+        x = x[None] if x.ndim == 3 else x
+    else:
+        from PIL import Image
+
+        with Image.open(path) as img:
+            pixels = np.asarray(img.convert("L" if shape[-1] == 1 else "RGB"), np.float32)
+        x = (pixels.reshape(1, *pixels.shape[:2], -1) / 127.5 - 1.0)
+    if x.shape[1:] != tuple(shape):
+        raise UsageError(f"{path} holds images of shape {x.shape[1:]}; the model translates {tuple(shape)}")
+    if not np.isfinite(x).all() or x.min() < -1.0 - 1e-6 or x.max() > 1.0 + 1e-6:
+        raise UsageError(f"{path}: values must be finite and within [-1, 1]")
+    return x
+
+
 def cmd_download(args) -> int:
     """Fetches data sets and feature weights into the folders kerasgen reads them from."""
     from kerasgen import downloads
@@ -658,7 +809,8 @@ def cmd_download(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
+COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
+            "evaluate": cmd_evaluate,
             "export": cmd_export, "report": cmd_report, "serve": cmd_serve, "download": cmd_download}
 
 

@@ -106,3 +106,30 @@ def save_samples(samples, path: str, scale: int = 4) -> str:
     """Writes samples as a PNG: an image grid for images, a scatter for 2-D points (`samples_image`)."""
     save_image(samples_image(samples, scale), path)
     return path
+
+
+def displayable_like(images, shape) -> np.ndarray:
+    """Images (N, h, w, c) in [-1, 1] as (N, *shape) for drawing beside images of `shape` (H, W, 1 or 3):
+    enlarged by pixel repetition (a smaller source), channels past the first 3 dropped (an inpainting
+    mask), grey repeated to RGB or RGB averaged to grey."""
+    x = np.asarray(images, np.float32)
+    h, w, c = shape
+    if x.shape[-1] not in (1, 3):
+        x = x[..., :3] if x.shape[-1] > 3 else x[..., :1]
+    if x.shape[-1] != c:
+        x = np.repeat(x, 3, axis=-1) if c == 3 else x.mean(axis=-1, keepdims=True)
+    if x.shape[1:3] != (h, w):
+        if h % x.shape[1] or w % x.shape[2]:
+            raise ValueError(f"cannot draw images of shape {x.shape[1:]} beside {tuple(shape)}")
+        x = np.repeat(np.repeat(x, h // x.shape[1], axis=1), w // x.shape[2], axis=2)
+    return x
+
+
+def translation_image(sources, outputs, targets=None, per_row: int = 4, scale: int = 4) -> Image.Image:
+    """A grid of (source, output[, target]) triples, `per_row` triples per row; sources are drawn at the
+    outputs' size (`displayable_like`). All in [-1, 1]."""
+    outputs = np.asarray(outputs, np.float32)
+    shape = outputs.shape[1:]
+    columns = [displayable_like(sources, shape), outputs] + ([] if targets is None else [np.asarray(targets)])
+    tiles = np.stack(columns, axis=1).reshape(-1, *shape)
+    return image_grid(tiles, columns=per_row * len(columns), scale=scale)

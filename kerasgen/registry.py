@@ -18,7 +18,7 @@ ALGORITHMS: dict[str, type] = {}
 PRESETS: dict[str, "Preset"] = {}
 NETWORKS: dict[tuple, Callable] = {}  # (role, name) -> builder
 
-DATA_KINDS = ("vectors", "images")
+DATA_KINDS = ("vectors", "images", "pairs", "unpaired")  # pairs: (source, target) images; unpaired: two domains
 LABEL_USES = ("none", "optional", "required")
 
 
@@ -28,11 +28,13 @@ class Preset:
 
     Attributes:
         name: the name `kerasgen.models.get` takes.
-        family: "adversarial", "variational" or "flow" (the algorithm family).
+        family: "adversarial", "variational", "flow" or "translation" (the algorithm family).
         description: one line.
         builder: `builder(data_shape, latent_dim=None, num_classes=None, **overrides)` -> an
-            uncompiled model.
-        data: the data kinds its defaults train on: a subset of ("vectors", "images").
+            uncompiled model; translation presets get the target shape as `data_shape` and the
+            source shape as `source_shape`.
+        data: the data kinds its defaults train on: a subset of ("vectors", "images") for
+            generators, ("pairs",) or ("unpaired",) for translation.
         labels: "none" (never conditional), "optional" (conditional when `num_classes` is passed
             explicitly) or "required" (a conditional model: `num_classes` comes from the data).
         uses_levels: the model reads the pixel quantisation (`num_levels`) of image data.

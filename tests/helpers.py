@@ -10,7 +10,7 @@ import numpy as np
 
 import kerasgen as kg
 
-DATA_KINDS = ("vectors", "images")
+DATA_KINDS = ("vectors", "images", "pairs", "unpaired")
 
 SMALL = dict(base_filters=8, hidden=(32, 32))
 
@@ -106,17 +106,40 @@ def contract_cases():
     return [(name, kind) for name, preset in kg.models.list().items() for kind in preset.data]
 
 
+def contract_data(name, kind):
+    """The contract's data of preset `name` on `kind`: inpainting gets pairs with holes."""
+    return data_for("inpaint-pairs" if name == "inpaint" else kind)
+
+
+def batch_of(model, data, start, stop):
+    """The positional `fit` arguments of examples [start, stop): (x,), (x, labels) for conditional
+    models, (source, target) or (a, b) for translation models."""
+    if getattr(model, "conditional", False) or hasattr(model, "translate"):
+        return data.x[start:stop], data.y[start:stop]
+    return (data.x[start:stop],)
+
+
 @functools.lru_cache(maxsize=None)
 def data_for(kind):
     """`ArrayData` of one kind: "vectors" (64 toy2d:8gaussians points labelled with their mode, 8 classes),
-    "images" (scikit-learn's 8x8 digits, 10 classes, 17 levels) or "rgb" (an npz of 48 random RGB
-    32x32 uint8 images, 4 classes)."""
+    "images" (scikit-learn's 8x8 digits, 10 classes, 17 levels), "rgb" (an npz of 48 random RGB
+    32x32 uint8 images, 4 classes); for translation `x` holds the sources and `y` the targets:
+    "pairs" (digits, 2x super-resolution), "inpaint-pairs" (digits with box holes), "unpaired" (digits
+    and inverted digits, unpaired)."""
     if kind == "vectors":
         x = kg.data.load_arrays("toy2d:8gaussians", n_samples=64, seed=0).x
         mode = np.round(np.arctan2(x[:, 1], x[:, 0]) / (np.pi / 4)).astype(int) % 8
         return kg.data.arrays.from_arrays(x, mode, "toy2d:8gaussians")
     if kind == "images":
         return kg.data.load_arrays("digits")
+    if kind in ("pairs", "inpaint-pairs"):  # digits: 2x super-resolution (4x4 -> 8x8), or inpainting boxes
+        pairs = kg.data.pair_arrays("digits", "inpaint" if kind == "inpaint-pairs" else "superres", factor=2)
+        return kg.data.arrays.ArrayData(pairs.source, pairs.target, pairs.info)
+    if kind == "unpaired":  # digits (A) and inverted digits (B), 763 of each, in independent orders
+        domains = kg.data.unpaired_arrays("digits", transform_b="invert")
+        n = min(len(domains.a), len(domains.b))
+        order = np.random.default_rng(0).permutation(n)
+        return kg.data.arrays.ArrayData(domains.a[:n], domains.b[order], domains.info)
     if kind == "rgb":
         rng = np.random.default_rng(0)
         path = os.path.join(tempfile.mkdtemp(prefix="kerasgen-rgb-"), "rgb32.npz")

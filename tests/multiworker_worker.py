@@ -9,7 +9,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from kerasgen.cli import main  # noqa: E402
 
 # (a flow's multi-worker run is tested by test_multiworker's kill-and-restart test)
-RUNS = [("dcgan", "digits", []), ("vae", "digits", [])]
+RUNS = [("dcgan", "digits", []), ("vae", "digits", []), ("pix2pix", "digits", ["--task", "superres"]),
+        ("cyclegan", "digits", ["--transform-b", "invert"])]
 
 if __name__ == "__main__":
     out = sys.argv[1]

@@ -319,6 +319,7 @@ def small_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow  # a subprocess importing TensorFlow: 13 s on 2 cores; the filter's unit test runs by default
 def test_a_command_prints_no_tensorflow_start_up_lines():
     # rejects: the console script without the filter, or a filter installed after TensorFlow was imported (its
     # absl banner and CUDA probing lines come at import: `list` imports TensorFlow with the presets)

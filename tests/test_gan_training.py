@@ -314,3 +314,14 @@ def test_reusing_the_fakes_saves_a_generator_pass_and_keeps_the_step_exact():
         calls[reuse] = counter["n"]
         assert kg.models.get("dcgan", data_shape=(8, 8, 1), reuse_fakes=reuse).get_config()["reuse_fakes"] is reuse
     assert calls[False] == calls[True] + 1
+
+
+def test_an_epoch_of_an_endless_stream_trains_exactly_its_steps():
+    # rejects: Keras' whole executions of steps_per_execution (4) running past steps_per_epoch (6 -> 8 steps, the
+    # next epoch's batches: a resumed run would then see other batches than an uninterrupted one)
+    model = build("gan", (2,), hidden=(8,))
+    model.compile(run_eagerly=True)  # (the same loop of executions as a traced step, without the tracing)
+    ds, steps = kg.data.stream_arrays(np.random.default_rng(0).normal(size=(96, 2)).astype("float32"), batch_size=16)
+    assert steps == 6 and model.steps_per_execution == 4
+    model.fit(ds, steps_per_epoch=steps, epochs=2, verbose=0)
+    assert int(model.g_optimizer.iterations.numpy()) == 12 and model.steps_per_execution == 2

@@ -1,4 +1,5 @@
-"""Training under MultiWorkerMirroredStrategy: two worker processes on loopback, a GAN and a VAE in lockstep,
+"""Training under MultiWorkerMirroredStrategy: two worker processes on loopback, a GAN, a VAE, pix2pix and a
+CycleGAN in lockstep,
 and a flow killed and restarted from its checkpoints."""
 
 import json

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from tests.helpers import DATA_KINDS, contract_cases, data_for, perturb_weights, preset_model
+from tests.helpers import DATA_KINDS, batch_of, contract_cases, contract_data, data_for, perturb_weights, preset_model
 
 CASES = contract_cases()
 # The contract's fit step runs eagerly (the same step, five times faster to run than to trace);
@@ -31,7 +31,8 @@ COMPILED_CASES = [(n, k) if n in COMPILED_BY_DEFAULT and (n, k) == next(c for c 
 def test_every_registered_preset_is_in_the_contract():
     documented = {"gan", "dcgan", "wgan", "wgan-gp", "lsgan", "sngan", "cgan", "acgan", "infogan", "vae", "conv-vae",
                   "beta-vae", "cvae", "iwae", "hvae", "vq-vae", "aae", "vae-flow", "nice", "realnvp", "nsf", "glow",
-                  "maf", "iaf", "planar", "radial", "lu-leaky", "residual", "ffjord"}
+                  "maf", "iaf", "planar", "radial", "lu-leaky", "residual", "ffjord", "pix2pix", "srresnet", "srgan",
+                  "inpaint", "cyclegan"}
     assert documented <= set(kg.models.list())
     covered = {name for name, _ in CASES}
     assert covered == set(kg.models.list())
@@ -46,7 +47,7 @@ def _fit_one_step(model, data, compiled=False):
     compiled = compiled or model.preset in TRACED_FASTER
     model.compile(**({} if compiled else {"run_eagerly": True}))
     n = 16
-    args = (data.x[:n], data.y[:n]) if model.conditional else (data.x[:n],)
+    args = batch_of(model, data, 0, n)
     history = model.fit(*args, batch_size=n, epochs=1, shuffle=False, verbose=0).history
     metrics = {k: v[-1] for k, v in history.items()}
     assert set(metrics) == {m.name for m in model.metrics} and metrics, "fit reports exactly the trackers"
@@ -58,6 +59,15 @@ def _fit_one_step(model, data, compiled=False):
 
 
 def _check_samples(model, data, kind):
+    if hasattr(model, "translate"):  # translation: a deterministic map of source images, no sampling
+        out = model.translate(data.x[:6])
+        assert out.shape == (6, *model.data_shape) and out.dtype == np.float32
+        assert np.isfinite(out).all() and out.min() >= -1.0 and out.max() <= 1.0
+        np.testing.assert_array_equal(out, model.translate(data.x[:6]))
+        assert not np.array_equal(out[:3], out[3:])  # the output follows the source
+        with pytest.raises(NotImplementedError, match="translate"):
+            model.sample(2, seed=0)
+        return out
     samples = model.sample(6, seed=3)
     assert samples.shape == (6, *data.info.data_shape) and samples.dtype == np.float32
     assert np.isfinite(samples).all()
@@ -135,14 +145,18 @@ def _check_exact_likelihood(model, data, kind):
 # log-det and fixed-point inverse, 10 s), run with -m slow, which CI runs too.
 DEFAULT_IMAGE_CONTRACT = {"dcgan", "acgan", "conv-vae", "vq-vae", "glow"}
 SLOW_CONTRACT = {("ffjord", "vectors"), ("residual", "vectors")}
+# Translation: pix2pix (the paired step with a discriminator) by default; cyclegan (10 s; its step trains by default
+# in test_translation), srresnet (no discriminator), srgan (content loss) and inpaint (masked output) under -m slow.
+DEFAULT_TRANSLATION_CONTRACT = {"pix2pix"}
 CONTRACT_CASES = [pytest.param(n, k, id=f"{n}-{k}", marks=[pytest.mark.slow] if (n, k) in SLOW_CONTRACT
-                               or (k == "images" and n not in DEFAULT_IMAGE_CONTRACT) else [])
+                               or (k == "images" and n not in DEFAULT_IMAGE_CONTRACT)
+                               or (k in ("pairs", "unpaired") and n not in DEFAULT_TRANSLATION_CONTRACT) else [])
                   for n, k in CASES]
 
 
 @pytest.mark.parametrize("name,kind", CONTRACT_CASES)
 def test_preset_keeps_the_contract(name, kind, tmp_path):
-    data = data_for(kind)
+    data = contract_data(name, kind)
     model = preset_model(name, data.info)
     preset = kg.registry.get_preset(name)
     assert model.preset == name and model.data_shape == data.info.data_shape
@@ -163,7 +177,8 @@ def test_preset_keeps_the_contract(name, kind, tmp_path):
     assert loaded.capabilities == model.capabilities
     # the training noise stream resumes where it stopped
     np.testing.assert_array_equal(np.asarray(loaded.seed_generator.state), np.asarray(model.seed_generator.state))
-    np.testing.assert_allclose(loaded.sample(6, seed=3), samples, atol=1e-6)
+    again = loaded.translate(data.x[:6]) if hasattr(model, "translate") else loaded.sample(6, seed=3)
+    np.testing.assert_allclose(again, samples, atol=1e-6)
     before, after = model.get_compile_config(), loaded.get_compile_config()
     assert set(before) == set(after) == {p.optimizer for p in model.players()}
     for player in model.players():
@@ -176,7 +191,7 @@ def test_preset_keeps_the_contract(name, kind, tmp_path):
     # (rejects a reload that loses optimiser slots, the noise generator's position, batch-norm statistics or
     # a flow's data-initialised state)
     loaded.run_eagerly = model.run_eagerly
-    batch = (data.x[16:32], data.y[16:32]) if model.conditional else (data.x[16:32],)
+    batch = batch_of(model, data, 16, 32)
     uninterrupted = model.fit(*batch, batch_size=16, epochs=1, shuffle=False, verbose=0).history
     assert loaded.fit(*batch, batch_size=16, epochs=1, shuffle=False, verbose=0).history == uninterrupted
     assert [v.shape for v in loaded.weights] == [v.shape for v in model.weights]
@@ -192,7 +207,7 @@ def test_preset_keeps_the_contract(name, kind, tmp_path):
 @pytest.mark.parametrize("name,kind", COMPILED_CASES)
 def test_preset_trains_with_its_compiled_step(name, kind):
     """The traced (graph) train step, as `fit` runs it by default, gives finite metrics."""
-    data = data_for(kind)
+    data = contract_data(name, kind)
     _fit_one_step(preset_model(name, data.info), data, compiled=True)
 
 
@@ -281,7 +296,8 @@ DEFAULT_EXPORTS = {"dcgan", "cgan", "infogan", "vae", "cvae", "hvae", "vq-vae", 
 # Both formats of one preset run on one xdist worker (`--dist loadgroup`): the session fixture exports a preset
 # once per worker, and FFJORD's and the residual flow's unrolled export graphs take minutes.
 EXPORT_CASES = [pytest.param(n, marks=[pytest.mark.xdist_group(f"export-{n}")]
-                             + ([] if n in DEFAULT_EXPORTS else [pytest.mark.slow])) for n in sorted(kg.PRESETS)]
+                             + ([] if n in DEFAULT_EXPORTS else [pytest.mark.slow])) for n in sorted(kg.PRESETS)
+                if kg.registry.get_preset(n).family != "translation"]  # translation exports: tests/test_translation.py
 
 
 def signature_names(model):

@@ -27,24 +27,38 @@ class SamplePictures(keras.callbacks.Callback):
     (`plotting.scatter_2d`); other data (vectors of another size) give no pictures. Nothing is drawn
     for an epoch whose samples hold NaN or infinity (a diverged model).
 
+    Translation models draw no samples: given `sources` (and `targets`), the picture is a grid of
+    (source, translation[, target]) triples of those fixed images instead (`plotting.translation_image`).
+
     Args:
         every: epochs between pictures (>= 1); pictures follow epochs every, 2 * every, ...
         n: samples (images) or points (2-D data); None: `default_sample_count` (64 or 2,000).
         seed: noise seed.
         scale: pixel size of image grids.
+        sources, targets: fixed source images (N, ...) [and their targets] of a translation model.
     """
 
-    def __init__(self, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4):
+    def __init__(self, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4, sources=None,
+                 targets=None):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         if n is not None and n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         self.every, self.n, self.seed, self.scale = every, n, seed, scale
+        self.sources = None if sources is None else np.asarray(sources, np.float32)[: n or 16]
+        self.targets = None if targets is None else np.asarray(targets, np.float32)[: n or 16]
 
     def picture(self):
         """The PIL picture of the model's fixed-seed samples now, or None (data that cannot be
         drawn, or samples that are not finite)."""
+        if self.sources is not None:
+            from kerasgen.plotting import translation_image
+
+            outputs = self.model.translate(self.sources)
+            if not np.isfinite(outputs).all() or not drawable(outputs.shape[1:]):
+                return None
+            return translation_image(self.sources, outputs, self.targets, scale=self.scale)
         shape = tuple(self.model.data_shape)
         if not drawable(shape):
             return None
@@ -76,10 +90,12 @@ class SampleGrid(SamplePictures):
         n: number of samples (images) or points (2-D data); None: 64 images or 2,000 points.
         seed: noise seed.
         scale: pixel size of image grids.
+        sources, targets: for translation models, the fixed images to translate (see `SamplePictures`).
     """
 
-    def __init__(self, out_dir, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4):
-        super().__init__(every=every, n=n, seed=seed, scale=scale)
+    def __init__(self, out_dir, every: int = 1, n: int | None = None, seed: int = 0, scale: int = 4, sources=None,
+                 targets=None):
+        super().__init__(every=every, n=n, seed=seed, scale=scale, sources=sources, targets=targets)
         self.out_dir = out_dir
         self.written: list[str] = []
 

@@ -65,14 +65,15 @@ class TensorBoardSamples(SamplePictures):
         seed: noise seed (the same every time).
         config: a JSON-ready dict describing the run (e.g. `run.json`), or None for no text.
         scale: pixel size of image grids.
+        sources, targets: for translation models, the fixed images to translate (see `SamplePictures`).
 
     Raises:
         ImportError: the tensorboard package is not installed.
     """
 
     def __init__(self, log_dir, every: int = 1, n: int | None = None, seed: int = 0, config: dict | None = None,
-                 scale: int = 4):
-        super().__init__(every=every, n=n, seed=seed, scale=scale)
+                 scale: int = 4, sources=None, targets=None):
+        super().__init__(every=every, n=n, seed=seed, scale=scale, sources=sources, targets=targets)
         if not tensorboard_available():
             raise ImportError("TensorBoard summaries need the tensorboard package: pip install tensorboard")
         self.log_dir = os.fspath(log_dir)
@@ -116,7 +117,7 @@ class TensorBoardSamples(SamplePictures):
 
 
 def tensorboard_callbacks(log_dir, every: int = 1, config: dict | None = None, n: int | None = None,
-                          seed: int = 0) -> list:
+                          seed: int = 0, sources=None, targets=None) -> list:
     """[Keras' `TensorBoard` (epoch scalars only: no graph, no profiling), `TensorBoardSamples`] for
     `log_dir`; put them after callbacks that add to the logs (`SampleQuality`).
 
@@ -125,7 +126,8 @@ def tensorboard_callbacks(log_dir, every: int = 1, config: dict | None = None, n
     """
     import keras
 
-    pictures = TensorBoardSamples(log_dir, every=every, n=n, seed=seed, config=config)
+    pictures = TensorBoardSamples(log_dir, every=every, n=n, seed=seed, config=config, sources=sources,
+                                  targets=targets)
     scalars = keras.callbacks.TensorBoard(os.fspath(log_dir), update_freq="epoch", write_graph=False,
                                           profile_batch=0)
     return [scalars, pictures]

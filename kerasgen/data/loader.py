@@ -182,6 +182,55 @@ def _examples(spec, split, seed, image_size, n_samples, value_range, crop=None, 
     return tf.data.Dataset.from_tensor_slices(tensors), data.info, len(data.x), tensors
 
 
+def _epochs_of_arrays(arrays, n, batch_size, seed, start_epoch, drop_remainder, independent=False):
+    """Endless batches of in-memory arrays from `start_epoch` on, epoch e a stateless permutation of
+    (seed, e); with `independent`, each array of the tuple follows its own permutation (unpaired
+    domains: n examples of each, a different n every epoch when one domain is larger)."""
+    tensors = tf.nest.map_structure(tf.constant, arrays)
+
+    def order(e, k, size):  # the first n of a permutation of all `size` examples
+        key = tf.stack([tf.cast(seed, tf.int64) + 7919 * k, e])
+        return tf.random.experimental.stateless_shuffle(tf.range(size, dtype=tf.int64), key)[:n]
+
+    def epoch(e):  # the permutation of epoch e: a stateless function of (seed, e)
+        if not independent:
+            batches = tf.data.Dataset.from_tensor_slices(order(e, 0, n)).batch(batch_size, drop_remainder=drop_remainder)
+            return batches.map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors))
+        orders = tuple(order(e, k, int(t.shape[0])) for k, t in enumerate(tensors))
+        batches = tf.data.Dataset.from_tensor_slices(orders).batch(batch_size, drop_remainder=drop_remainder)
+        return batches.map(lambda *idx: tuple(tf.gather(t, i) for t, i in zip(tensors, idx)))
+
+    return tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch)
+
+
+def stream_arrays(arrays, batch_size: int = 64, seed: int = 0, start_epoch: int = 0, skip_batches: int = 0,
+                  drop_remainder: bool = False, independent: bool = False):
+    """In-memory arrays (an array or a tuple of them, N first) as an endless, resumable stream of
+    shuffled batches: what `stream` does for a data spec, for arrays already loaded (translation
+    pairs `(source, target)`, or unpaired domains `(a, b)` with `independent=True`: each domain in
+    its own order, the epoch as long as the smaller one).
+
+    Returns:
+        `(dataset, steps_per_epoch)`.
+
+    Raises:
+        ValueError: fewer examples than one batch, or a start outside one epoch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    parts = arrays if isinstance(arrays, tuple) else (arrays,)
+    n = min(len(p) for p in parts) if independent else len(parts[0])
+    if not independent and any(len(p) != n for p in parts):
+        raise ValueError(f"the arrays hold different numbers of examples: {[len(p) for p in parts]}")
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
+    if steps < 1:
+        raise ValueError(f"{n} examples are fewer than one batch of {batch_size}")
+    if start_epoch < 0 or not 0 <= skip_batches < steps:
+        raise ValueError(f"cannot start at epoch {start_epoch}, batch {skip_batches}: an epoch has {steps} batches")
+    ds = _epochs_of_arrays(arrays, n, batch_size, seed, start_epoch, drop_remainder, independent)
+    return ds.skip(skip_batches).prefetch(tf.data.AUTOTUNE), steps
+
+
 def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0, start_epoch: int = 0,
            skip_batches: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
            drop_remainder: bool = False, crop=None, data_dir: str | None = None, download: bool | None = None):
@@ -221,14 +270,7 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     if start_epoch < 0 or not 0 <= skip_batches < steps:
         raise ValueError(f"cannot start at epoch {start_epoch}, batch {skip_batches}: an epoch has {steps} batches")
     if arrays is not None:
-        tensors = tf.nest.map_structure(tf.constant, arrays)
-
-        def epoch(e):  # the permutation of epoch e: a stateless function of (seed, e)
-            order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), tf.stack([tf.cast(seed, tf.int64), e]))
-            batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
-            return batches.map(lambda idx: tf.nest.map_structure(lambda t: tf.gather(t, idx), tensors))
-
-        ds = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch)
+        ds = _epochs_of_arrays(arrays, n, batch_size, seed, start_epoch, drop_remainder)
     else:  # a streamed source: one shuffle buffer, its order seeded by (seed, start_epoch)
         order_seed = (seed * 1_000_003 + start_epoch) % (2**31 - 1)
         shuffled = examples.shuffle(min(buffer, n), seed=order_seed, reshuffle_each_iteration=True)
@@ -238,4 +280,4 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     return ds, steps, info
 
 
-__all__ = ["load", "load_arrays", "stream", "DataInfo"]
+__all__ = ["load", "load_arrays", "stream", "stream_arrays", "DataInfo"]

@@ -76,6 +76,9 @@ class OnnxBackend:
         self.generator = OnnxGenerator(path)
         self.card = self.generator.card
         self.folder = path
+        if self.generator.directions:
+            raise ServingError(f"{path} is a translation export: serve its SavedModel (saved_models/NAME), whose "
+                               "translate signature answers TF Serving's REST API")
 
     def _inputs(self) -> dict:
         noise = self.generator.noise

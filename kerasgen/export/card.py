@@ -53,6 +53,8 @@ def build_card(model, export_format, signatures, outputs, parity, data_spec=None
         data_spec, metrics: the training data spec and final metrics, when known.
         uint8: image samples are uint8 in [0, 255].
     """
+    if hasattr(model, "export_translations"):
+        return _translation_card(model, export_format, signatures, outputs, parity, data_spec, metrics, uint8)
     is_image = len(model.data_shape) == 3
     noise = model.export_noise()
     return {
@@ -70,12 +72,43 @@ def build_card(model, export_format, signatures, outputs, parity, data_spec=None
         "num_levels": getattr(model, "num_levels", None),
         "output_range": ([0, 255] if uint8 else [-1.0, 1.0]) if is_image else "the training data's scale",
         "output_dtype": "uint8" if uint8 else "float32",
-        "signatures": {name: {"inputs": _spec_dict(specs), "outputs": outputs.get(name, {})}
-                       for name, specs in signatures.items()},
-        "training_data": data_spec,
-        "final_metrics": metrics if metrics is not None else final_metrics(model),
-        "versions": package_versions(),
-        "parity": parity,
+        **_record(model, signatures, outputs, parity, data_spec, metrics),
+    }
+
+
+def _record(model, signatures, outputs, parity, data_spec, metrics) -> dict:
+    """What every card ends with: signatures, training data, final metrics, versions, parity."""
+    return {"signatures": {name: {"inputs": _spec_dict(specs), "outputs": outputs.get(name, {})}
+                           for name, specs in signatures.items()},
+            "training_data": data_spec,
+            "final_metrics": metrics if metrics is not None else final_metrics(model),
+            "versions": package_versions(),
+            "parity": parity}
+
+
+def _translation_card(model, export_format, signatures, outputs, parity, data_spec, metrics, uint8) -> dict:
+    """The card of a translation model: source and target shapes and ranges per direction, no noise."""
+    masked = bool(getattr(model, "masked", False))
+    source_range = ([0, 255] if uint8 else [-1.0, 1.0])
+    directions = {name: {"source_shape": [int(d) for d in shape], "source_range": source_range,
+                         "target_shape": list(model.shape_a if name == "translate_b_to_a" else model.data_shape),
+                         "target_range": source_range}
+                  for name, (shape, _) in model.export_translations().items()}
+    return {
+        **model.export_notes(),
+        "format": export_format,
+        "preset": getattr(model, "preset", None),
+        "algorithm": type(model).__name__,
+        "task": "translation",
+        "noise": None,
+        "directions": directions,
+        "mask_channel": ("the source's last channel is the hole mask: 1 (255 as uint8) in the hole, 0 elsewhere; "
+                         "only the hole is replaced") if masked else None,
+        "capabilities": model.capabilities,
+        "data_shape": list(model.data_shape),
+        "output_range": source_range,
+        "output_dtype": "uint8" if uint8 else "float32",
+        **_record(model, signatures, outputs, parity, data_spec, metrics),
     }
 
 

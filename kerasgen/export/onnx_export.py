@@ -125,9 +125,11 @@ def _verify(path, fn, specs, model, name) -> dict:
 
 
 def graph_paths(path) -> dict:
-    """Files of an ONNX export at `path`: the generator, the flow log-density and the card."""
+    """Files of an ONNX export at `path`: the generator (or a translation model's A -> B graph), the flow
+    log-density, CycleGAN's B -> A graph and the card."""
     stem = path[:-5] if path.endswith(".onnx") else path
-    return {"generate": path, "log_prob": f"{stem}.log_prob.onnx", "card": f"{stem}.model_card.json"}
+    return {"generate": path, "translate": path, "log_prob": f"{stem}.log_prob.onnx",
+            "translate_b_to_a": f"{stem}.b_to_a.onnx", "card": f"{stem}.model_card.json"}
 
 
 def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=None) -> dict:
@@ -155,7 +157,7 @@ def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=
     require_finite_weights(model, "export")
     model32 = graph.float32_copy(model)
     fns = graph.functions(model32)
-    fns = {k: v for k, v in fns.items() if k in ("generate", "log_prob")}
+    fns = {k: v for k, v in fns.items() if k in ("generate", "log_prob", "translate", "translate_b_to_a")}
     paths = graph_paths(str(path))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     written, parity, outputs = {}, {}, {}

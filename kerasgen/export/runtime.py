@@ -63,7 +63,10 @@ class OnnxGenerator:
         self._session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self._log_prob_path = f"{stem}.log_prob.onnx" if "log_prob" in self.card.get("files", {}) else None
         self._log_prob_session = None
-        self.noise = self.card["noise"]
+        self._translate_sessions = {}
+        self._stem = stem
+        self.directions = self.card.get("directions") or {}
+        self.noise = self.card["noise"] or {}
         self.data_shape = tuple(self.card["data_shape"])
         self.num_classes = (self.card.get("condition") or {}).get("num_classes")
 
@@ -142,6 +145,40 @@ class OnnxGenerator:
         if labels is not None:
             feeds["labels"] = labels
         return self._log_prob_session.run(["log_prob"], feeds)[0]
+
+    def translate(self, source, direction="a_to_b"):
+        """Images of the target domain from source images (B, *source_shape), numpy, with a translation
+        export (pix2pix, SRGAN, inpainting, CycleGAN); "b_to_a" runs CycleGAN's other generator.
+
+        Sources are float32 in [-1, 1] (uint8 [0, 255] for a `uint8` export), as the card's
+        `directions` state; the output has the same range.
+        """
+        name = {"a_to_b": "translate", "b_to_a": "translate_b_to_a"}.get(direction)
+        if name is None:
+            raise ValueError(f"direction must be 'a_to_b' or 'b_to_a', got {direction!r}")
+        if not self.directions:
+            raise TypeError("this export generates from noise: use sample or generate (translate is for "
+                            "translation models)")
+        if name not in self.directions:
+            raise ValueError(f"this export translates in one direction only (a_to_b), not {direction!r}")
+        shape = tuple(self.directions[name]["source_shape"])
+        x = np.asarray(source)
+        if x.ndim != 1 + len(shape) or x.shape[1:] != shape:
+            raise ValueError(f"source must have shape (B, {', '.join(map(str, shape))}), got {x.shape}")
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"source must be numeric, got {x.dtype}")
+        self._check_batch(len(x))
+        uint8 = self.card.get("output_dtype") == "uint8"
+        if not uint8 and not np.isfinite(x).all():
+            raise ValueError("source contains NaN or infinite values")
+        if name == "translate":
+            session = self._session
+        else:
+            if name not in self._translate_sessions:
+                self._translate_sessions[name] = self._ort.InferenceSession(
+                    f"{self._stem}.b_to_a.onnx", self._options, providers=["CPUExecutionProvider"])
+            session = self._translate_sessions[name]
+        return session.run(["translated"], {"source": x.astype(np.uint8 if uint8 else np.float32)})[0]
 
     @property
     def latent_size(self) -> int:

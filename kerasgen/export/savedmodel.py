@@ -68,6 +68,10 @@ def signature_functions(model, uint8=False, max_batch=DEFAULT_MAX_BATCH) -> dict
     inputs first (`max_batch` examples at most, finite floats, labels in range).
     """
     fns = graph.functions(model, uint8)
+    if graph.is_translation(model):  # serving_default is the (A -> B) translation; no sampling
+        out = {"serving_default": fns["translate"], **fns}
+        return {name: (tf.function(_checked(fn, specs, None, max_batch), input_signature=list(specs.values())), specs)
+                for name, (fn, specs) in out.items()}
     generate, gen_specs = fns.pop("generate")
     out = {"serving_default": (generate, gen_specs), "generate": (generate, gen_specs)}
     if "encode" in fns:
@@ -164,6 +168,11 @@ def saved_model(model, base_dir, version=None, uint8=False, verify=True, data_sp
 
 def _mixed_gap(model, model32) -> float:
     """Max |mixed-precision model - its float32 export| on the verification noise (informative)."""
+    if graph.is_translation(model):
+        (_, fn32), (_, fn) = (m.export_translations()["translate"] for m in (model32, model))
+        specs = graph.translation_functions(model32)["translate"][1]
+        source = tf.constant(graph.verification_inputs(model32, specs, 3)["source"])
+        return float(np.abs(np.asarray(fn(source), np.float64) - np.asarray(fn32(source), np.float64)).max())
     specs = graph.generate_spec(model32)
     inputs = graph.verification_inputs(model32, specs, 3)
     args = [tf.constant(v) for v in inputs.values()]

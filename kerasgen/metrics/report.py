@@ -152,6 +152,11 @@ def table_rows(records: dict) -> list[tuple[str, str, str, str]]:
 
 def format_table(records: dict) -> str:
     """A plain-text table of `evaluate`'s records."""
-    rows = [("metric", "value", "+-", "details"), *table_rows(records)]
+    return render_table(table_rows(records))
+
+
+def render_table(body) -> str:
+    """A plain-text table of (metric, value, +-, details) rows under a header."""
+    rows = [("metric", "value", "+-", "details"), *body]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     return "\n".join(f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows)

@@ -9,6 +9,7 @@ from kerasgen.models.adversarial import GAN
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.files import ModelFileError, load
 from kerasgen.models.flows import Flow
+from kerasgen.models.translation import CycleGAN, Translation
 from kerasgen.models.variational import AAE, VAE, VQVAE, FlowPosteriorVAE, HierarchicalVAE
 
 
@@ -41,6 +42,8 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
         10
     """
     preset = registry.get_preset(name)
+    if preset.family == "translation":
+        return _get_translation(preset, data, data_shape, overrides)
     info = None
     if data is not None and not isinstance(data, (tuple, builtins.list)):
         info = data
@@ -78,12 +81,41 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
     return preset.builder(data_shape, latent_dim=latent_dim, num_classes=num_classes, **overrides)
 
 
+def _get_translation(preset, data, target_shape, overrides):
+    """A translation preset sized from a `DataInfo` of pairs or unpaired domains (`kerasgen.data.pairs`,
+    `kerasgen.data.unpaired`), or from `source_shape` and `data_shape` (the target's) given directly."""
+    source_shape = overrides.pop("source_shape", None)
+    if data is not None:
+        if not hasattr(data, "source_shape"):
+            raise TypeError(f"data must be a kerasgen.data.DataInfo, got {type(data).__name__}")
+        if data.source_shape is None or data.target_shape is None:
+            kind = " and ".join(preset.data)
+            raise ValueError(f"preset {preset.name!r} translates images and needs {kind} data: build it with "
+                             f"kerasgen.data.{'unpaired' if 'unpaired' in preset.data else 'pairs'}(..., "
+                             f"return_info=True); {data.spec!r} holds single examples")
+        kind = "unpaired" if data.task == "unpaired" else "pairs"
+        if not preset.supports(kind):
+            raise ValueError(f"preset {preset.name!r} trains on {' and '.join(preset.data)} data, not {kind}")
+        source_shape = source_shape or data.source_shape
+        target_shape = target_shape or data.target_shape
+    if source_shape is None or target_shape is None:
+        raise ValueError(f"pass data=info (from kerasgen.data.pairs or unpaired with return_info=True), or "
+                         f"source_shape and data_shape, to build {preset.name!r}")
+    source_shape, target_shape = (tuple(int(s) for s in shape) for shape in (source_shape, target_shape))
+    for what, shape in (("source", source_shape), ("target", target_shape)):
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"the {what} shape must be (H, W, C), got {shape}")
+    overrides.pop("latent_dim", None)
+    overrides.pop("num_classes", None)
+    return preset.builder(target_shape, source_shape=source_shape, **overrides)
+
+
 def list(family: str | None = None, data: str | None = None) -> dict:  # noqa: A001 - the public name the API promises
     """Registered presets by name, optionally only those of one `family` or data kind.
 
     Args:
-        family: "adversarial", "variational" or "flow".
-        data: "vectors" or "images".
+        family: "adversarial", "variational", "flow" or "translation".
+        data: "vectors", "images", "pairs" or "unpaired".
 
     Returns:
         {name: `kerasgen.registry.Preset`} sorted by name; each record has `family`, `description`,
@@ -93,5 +125,5 @@ def list(family: str | None = None, data: str | None = None) -> dict:  # noqa: A
             if (family is None or p.family == family) and (data is None or p.supports(data))}
 
 
-__all__ = ["AAE", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
+__all__ = ["AAE", "CycleGAN", "Translation", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
 

@@ -35,6 +35,7 @@ from kerasgen.models.optimizers import (  # noqa: F401 - re-exported for algorit
 from kerasgen.models.players import KERAS_OPTIMIZER, Player, compile_players, compiled_optimizers, split_optimizer_kwargs
 
 _SEED_KEY = "seed_generator_state"
+_LAYER_SEED_KEY = "layer_seed_generator_state_"
 _ADAPT_MAX_EXAMPLES = 200_000
 
 
@@ -220,7 +221,19 @@ class GenerativeModel(keras.Model):
                 self.adapt(x)
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself (Keras warns about shuffle=True)
+        self._fit_whole_executions(kwargs.get("steps_per_epoch"))
         return super().fit(x, *args, **kwargs)
+
+    def _fit_whole_executions(self, steps_per_epoch) -> None:
+        """Keras runs `steps_per_execution` steps at a time even past `steps_per_epoch` (an epoch of 6 steps
+        at 4 per execution trains 8, on the next epoch's batches of an endless stream, and a resumed run
+        then sees other batches): lower it to the largest divisor of the epoch's steps."""
+        per_execution = int(getattr(self, "steps_per_execution", 1) or 1)
+        if steps_per_epoch and per_execution > 1 and int(steps_per_epoch) % per_execution:
+            import math
+
+            self.steps_per_execution = math.gcd(int(steps_per_epoch), per_execution)
+            self.train_function = None  # traced again with the new count
 
     def metric_results(self) -> dict:
         """{name: value} of every tracker, as `train_step` returns them. Under
@@ -306,15 +319,28 @@ class GenerativeModel(keras.Model):
         require_finite_weights(self)
         return super().save(filepath, *args, **kwargs)
 
+    def _layer_seed_generators(self) -> list:
+        """The seed generators of the networks' layers (dropout's masks), in a fixed order. Keras does not
+        save their states; the model does, so a resumed run draws the masks an uninterrupted one would."""
+        found = []
+        for layer in self._flatten_layers(include_self=False):
+            found += [g for g in getattr(layer, "_seed_generators", []) if g is not self.seed_generator]
+        return found
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
         store[_SEED_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+        for i, generator in enumerate(self._layer_seed_generators()):
+            store[f"{_LAYER_SEED_KEY}{i}"] = ops.convert_to_numpy(generator.state)
 
     def load_own_variables(self, store):
         keys = list(store.keys())
         if _SEED_KEY in keys:
             self.seed_generator.state.assign(np.asarray(store[_SEED_KEY]))
-        rest = {k: store[k] for k in keys if k != _SEED_KEY}
+        for i, generator in enumerate(self._layer_seed_generators()):
+            if f"{_LAYER_SEED_KEY}{i}" in keys:
+                generator.state.assign(np.asarray(store[f"{_LAYER_SEED_KEY}{i}"]))
+        rest = {k: store[k] for k in keys if k != _SEED_KEY and not k.startswith(_LAYER_SEED_KEY)}
         super().load_own_variables(rest)
 
     def get_config(self):

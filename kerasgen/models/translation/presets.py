@@ -1,0 +1,119 @@
+"""Translation presets: the paired step (`Translation`) and CycleGAN with the networks of their papers.
+
+Each builder takes the target shape (`data_shape`), the source shape (`source_shape`) and network
+size overrides (`base_filters`, `blocks`); `kerasgen.models.get(name, data=info)` reads both shapes
+from the `DataInfo` of `kerasgen.data.pairs` / `unpaired`.
+"""
+
+from __future__ import annotations
+
+from kerasgen.models.optimizers import adam
+from kerasgen.models.translation.cycle import CycleGAN
+from kerasgen.models.translation.paired import Translation
+from kerasgen.registry import register_preset
+
+SMALL = dict(base_filters=8, blocks=2)
+
+
+def _networks():
+    from kerasgen import networks  # the translation networks register on import
+
+    return networks
+
+
+def _with(overrides, **defaults):
+    """The preset's algorithm settings, with what the user passed winning."""
+    return {**defaults, **overrides}
+
+
+def _unet_with_pair_discriminator(name, data_shape, source_shape, base_filters, **kw):
+    """pix2pix's recipe: U-Net, conditional PatchGAN, non-saturating loss + 100 x L1, Adam 2e-4 (beta_1 0.5)."""
+    nets = _networks()
+    return Translation(nets.unet(source_shape, data_shape, base_filters=base_filters),
+                       nets.patchgan(data_shape, source_shape=source_shape, base_filters=base_filters),
+                       source_shape=source_shape, target_shape=data_shape, preset=name,
+                       **_with(kw, loss="non_saturating", adversarial_weight=1.0, reconstruction="l1",
+                               reconstruction_weight=100.0, g_optimizer_config=adam(2e-4, 0.5),
+                               d_optimizer_config=adam(2e-4, 0.5)))
+
+
+def _content_space(target_shape):
+    """The content loss' feature space: the bundled digit classifier for grey-scale targets, VGG19 for RGB."""
+    return "digits" if target_shape[-1] == 1 else "vgg19"
+
+
+@register_preset("pix2pix", "translation", "U-Net generator, PatchGAN on (source, output) pairs, L1 x 100",
+                 data=("pairs",), small=SMALL,
+                 reference="Isola et al. 2017, Image-to-Image Translation with Conditional Adversarial Networks, "
+                           "arXiv:1611.07004")
+def pix2pix(data_shape, source_shape, base_filters=64, blocks=None, latent_dim=None, num_classes=None, **kw):
+    """pix2pix: U-Net with skips, conditional PatchGAN scaled to the image, non-saturating loss + 100 L1."""
+    return _unet_with_pair_discriminator("pix2pix", data_shape, source_shape, base_filters, **kw)
+
+
+@register_preset("srresnet", "translation", "SRResNet: residual generator, sub-pixel upsampling, pixel MSE",
+                 data=("pairs",), small=SMALL,
+                 reference="Ledig et al. 2017, Photo-Realistic Single Image Super-Resolution Using a Generative "
+                           "Adversarial Network, arXiv:1609.04802")
+def srresnet(data_shape, source_shape, base_filters=64, blocks=16, latent_dim=None, num_classes=None, **kw):
+    """SRResNet trained on the pixel MSE alone (the paper's PSNR-oriented SRResNet-MSE); no discriminator."""
+    nets = _networks()
+    return Translation(nets.srresnet(source_shape, data_shape, base_filters=base_filters, blocks=blocks), None,
+                       source_shape=source_shape, target_shape=data_shape, preset="srresnet",
+                       **_with(kw, adversarial_weight=0.0, reconstruction="l2", reconstruction_weight=1.0,
+                               g_optimizer_config=adam(1e-4, 0.9)))
+
+
+@register_preset("srgan", "translation", "SRGAN: SRResNet generator, content loss in a feature space + 1e-3 "
+                 "adversarial", data=("pairs",), small=SMALL,
+                 reference="Ledig et al. 2017, Photo-Realistic Single Image Super-Resolution Using a Generative "
+                           "Adversarial Network, arXiv:1609.04802")
+def srgan(data_shape, source_shape, base_filters=64, blocks=16, content=None, latent_dim=None, num_classes=None,
+          **kw):
+    """SRGAN: the SRResNet generator; content loss in a feature space (the digit classifier's features
+    for grey-scale targets, VGG19's block5_conv4 for RGB) plus the pixel MSE, and 1e-3 x the
+    adversarial loss of a PatchGAN on the output."""
+    nets = _networks()
+    return Translation(nets.srresnet(source_shape, data_shape, base_filters=base_filters, blocks=blocks),
+                       nets.patchgan(data_shape, base_filters=base_filters),
+                       source_shape=source_shape, target_shape=data_shape, preset="srgan",
+                       content=content or _content_space(data_shape),
+                       **_with(kw, loss="non_saturating", adversarial_weight=1e-3, reconstruction="l2",
+                               reconstruction_weight=1.0, content_weight=1.0, g_optimizer_config=adam(1e-4, 0.9),
+                               d_optimizer_config=adam(1e-4, 0.9)))
+
+
+@register_preset("inpaint", "translation", "U-Net inpainting: masked L1 x 100 + adversarial; only the hole is "
+                 "replaced", data=("pairs",), small=SMALL,
+                 reference="Pathak et al. 2016, Context Encoders: Feature Learning by Inpainting, arXiv:1604.07379; "
+                           "Isola et al. 2017, arXiv:1611.07004")
+def inpaint(data_shape, source_shape, base_filters=64, blocks=None, latent_dim=None, num_classes=None, **kw):
+    """Inpainting: the source is the masked image plus the mask channel (`kerasgen.data.pairs(..., "inpaint")`);
+    a U-Net fills the hole, the output keeps the known pixels; L1 over the hole x 100 + a conditional PatchGAN."""
+    return _unet_with_pair_discriminator("inpaint", data_shape, source_shape, base_filters, masked=True, **kw)
+
+
+@register_preset("cyclegan", "translation", "CycleGAN: ResNet generators, PatchGANs, cycle x 10 and identity x 5, "
+                 "history pools", data=("unpaired",), small=SMALL,
+                 reference="Zhu et al. 2017, Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial "
+                           "Networks, arXiv:1703.10593")
+def cyclegan(data_shape, source_shape, base_filters=None, blocks=None, latent_dim=None, num_classes=None, **kw):
+    """CycleGAN between domain A (`source_shape`) and B (`data_shape`): ResNet generators, PatchGAN
+    discriminators, least squares, cycle weight 10, identity 0.5 x 10, pools of 50.
+
+    `base_filters` defaults to the paper's 64 from 64x64 images on, 32 from 16x16 and 16 below: the
+    residual blocks run at a quarter of the image side with 4 x base_filters channels, and 64 at 8x8 costs
+    3 s a step on a 2-core CPU."""
+    if base_filters is None:
+        side = min(data_shape[0], data_shape[1], source_shape[0], source_shape[1])
+        base_filters = 64 if side >= 64 else 32 if side >= 16 else 16
+    nets = _networks()
+    return CycleGAN(nets.resnet_generator(source_shape, data_shape, base_filters=base_filters, blocks=blocks,
+                                          name="generator_ab"),
+                    nets.resnet_generator(data_shape, source_shape, base_filters=base_filters, blocks=blocks,
+                                          name="generator_ba"),
+                    nets.patchgan(source_shape, base_filters=base_filters, norm="instance", name="discriminator_a"),
+                    nets.patchgan(data_shape, base_filters=base_filters, norm="instance", name="discriminator_b"),
+                    shape_a=source_shape, shape_b=data_shape, preset="cyclegan",
+                    **_with(kw, loss="least_squares", cycle_weight=10.0, identity_weight=0.5, pool_size=50,
+                           g_optimizer_config=adam(2e-4, 0.5), d_optimizer_config=adam(2e-4, 0.5)))

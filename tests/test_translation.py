@@ -1,0 +1,364 @@
+"""The translation family beyond the preset contract: the losses and the history pool, the masked output,
+user networks, mixed precision and tf.distribute, exports a server calls with a source image, the command
+line, the metrics, and (under -m slow) that small tasks learn."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasgen as kg
+from kerasgen.cli import main
+from kerasgen.models.translation import CycleGAN, HistoryPool, Translation
+from tests.helpers import data_for, preset_model
+
+
+def linear_map(shape, factor, name):
+    """A user network: x -> factor * x (a 1x1 convolution without bias)."""
+    x = keras.Input(shape)
+    conv = keras.layers.Conv2D(shape[-1], 1, use_bias=False, dtype="float32", name=f"{name}_conv")
+    model = keras.Model(x, conv(x), name=name)
+    conv.set_weights([np.eye(shape[-1], dtype=np.float32)[None, None] * factor])
+    return model
+
+
+def small_critic(shape, name, source_shape=None):
+    image = keras.Input(shape)
+    inputs, h = image, image
+    if source_shape is not None:
+        source = keras.Input(source_shape)
+        inputs = [source, image]
+        h = keras.layers.Concatenate()([keras.layers.Resizing(*shape[:2])(source), image])
+    h = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(h)
+    return keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same", dtype="float32")(h), name=name)
+
+
+def test_the_cycle_loss_is_exactly_zero_for_inverse_linear_maps():
+    shape = (8, 8, 1)
+    model = CycleGAN(linear_map(shape, 2.0, "g"), linear_map(shape, 0.5, "f"), small_critic(shape, "da"),
+                     small_critic(shape, "db"))
+    a, b = (np.random.default_rng(s).uniform(-1, 1, (4, *shape)).astype(np.float32) for s in (0, 1))
+    np.testing.assert_array_equal(model.cycle_loss(a, b).numpy(), np.zeros(4))
+    # not zero when they are not inverse: (2 * 0.25 - 1) |a| + ...
+    off = CycleGAN(linear_map(shape, 2.0, "g"), linear_map(shape, 0.25, "f"), small_critic(shape, "da"),
+                   small_critic(shape, "db"))
+    expected = 0.5 * np.abs(a).mean(axis=(1, 2, 3)) + 0.5 * np.abs(b).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(off.cycle_loss(a, b).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(model.identity_loss(a, b).numpy(),
+                               np.abs(b).mean(axis=(1, 2, 3)) + 0.5 * np.abs(a).mean(axis=(1, 2, 3)), rtol=1e-6)
+
+
+def test_the_history_pool_fills_then_swaps_half_of_the_fakes_for_stored_ones():
+    pool = HistoryPool((1, 1, 1), size=50)
+    seed = tf.constant([3, 4], tf.int64)
+    first = np.arange(1, 41, dtype=np.float32).reshape(40, 1, 1, 1)
+    np.testing.assert_array_equal(pool.query(tf.constant(first), seed).numpy(), first)  # filling: passed through
+    assert int(pool.count.numpy()) == 40
+    returned_stored, seen = 0, set(first.ravel().tolist())
+    for step in range(60):
+        fakes = np.arange(1000 * (step + 1), 1000 * (step + 1) + 20, dtype=np.float32).reshape(20, 1, 1, 1)
+        out = pool.query(tf.constant(fakes), tf.constant([step, 9], tf.int64)).numpy().ravel()
+        stored = ~np.isin(out, fakes.ravel())
+        assert set(out[stored].tolist()) <= seen  # a swapped-in image is a past fake
+        if step >= 1:  # (steps 0: the last 10 slots fill, the other 10 images may swap)
+            returned_stored += int(stored.sum())
+        seen |= set(fakes.ravel().tolist())
+        stored_now = pool.images.numpy().ravel()
+        assert set(stored_now.tolist()) <= seen and int(pool.count.numpy()) == 50
+    share = returned_stored / (59 * 20)
+    assert 0.45 < share < 0.55, share  # the documented probability 1/2 (1,180 draws: 3 standard errors ~ 0.044)
+    # two fakes picking one stored image: both get it, the later one is stored (the same in every run)
+    small = HistoryPool((1, 1, 1), size=2)
+    small.query(tf.constant([[[[1.0]]], [[[2.0]]]]), seed)
+    for step in range(20):
+        fakes = np.arange(10.0, 30.0, dtype=np.float32).reshape(20, 1, 1, 1) + 100 * step
+        before = small.images.numpy().ravel().copy()
+        out = small.query(tf.constant(fakes), tf.constant([step, 1], tf.int64)).numpy().ravel()
+        after = small.images.numpy().ravel()
+        for row in range(2):
+            takers = [i for i in range(20) if out[i] == before[row] and out[i] != fakes[i, 0, 0, 0]]
+            if takers:  # a later fake may have taken a row too: the row holds the last swapper's image
+                swappers = [i for i in range(20) if out[i] in before and out[i] != fakes[i, 0, 0, 0]
+                            and before.tolist().index(out[i]) == row]
+                assert after[row] == fakes[max(swappers), 0, 0, 0]
+    off = HistoryPool((1, 1, 1), size=0)
+    np.testing.assert_array_equal(off.query(tf.constant(first), seed).numpy(), first)
+
+
+def test_the_identity_loss_applies_only_between_domains_of_one_shape():
+    grey, rgb = (8, 8, 1), (8, 8, 3)
+    model = kg.models.get("cyclegan", source_shape=grey, data_shape=rgb, base_filters=8, blocks=1)
+    assert not model.uses_identity and "identity" not in model.trackers
+    with pytest.raises(ValueError, match="identity loss needs domains of one shape"):
+        model.identity_loss(np.zeros((1, *grey)), np.zeros((1, *rgb)))
+    same = kg.models.get("cyclegan", source_shape=grey, data_shape=grey, base_filters=8, blocks=1)
+    assert same.uses_identity and "identity" in same.trackers
+    assert not kg.models.get("cyclegan", source_shape=grey, data_shape=grey, base_filters=8, blocks=1,
+                             identity_weight=0.0).uses_identity
+
+
+def test_inpainting_replaces_only_the_hole():
+    data = data_for("inpaint-pairs")
+    model = preset_model("inpaint", data.info)
+    out = model.translate(data.x[:8])
+    mask = data.x[:8, ..., -1:] > 0.5
+    image = data.x[:8, ..., :-1]
+    np.testing.assert_array_equal(np.where(mask, 0.0, out), np.where(mask, 0.0, image))  # known pixels kept
+    assert np.abs(np.where(mask, out, 0.0)).sum() > 0  # the hole is filled by the generator
+    # the loss is taken over the hole only: a generator that is exact there has zero reconstruction loss
+    with pytest.raises(ValueError, match="one more channel"):
+        Translation(model.generator, None, source_shape=(8, 8, 1), target_shape=(8, 8, 1), adversarial_weight=0,
+                    masked=True)
+
+
+def test_user_networks_and_clear_errors():
+    source, target = (4, 4, 1), (8, 8, 1)
+
+    def upsampler():
+        x = keras.Input(source)
+        h = keras.layers.UpSampling2D(2)(keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x))
+        return keras.Model(x, keras.layers.Conv2D(1, 3, padding="same", activation="tanh", dtype="float32")(h))
+
+    model = Translation(upsampler(), small_critic(target, "d", source), loss="hinge", reconstruction="l2",
+                        reconstruction_weight=10.0)
+    assert model.source_shape == source and model.target_shape == target and model.pair_discriminator
+    model.compile()
+    pairs = data_for("pairs")
+    with pytest.raises(ValueError, match=r"target images must have shape \(8, 8, 1\), got \(4, 4, 1\)"):
+        model.fit(pairs.x[:16], pairs.x[:16], batch_size=16, verbose=0)
+    history = model.fit(pairs.x[:32], pairs.y[:32], batch_size=16, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "reconstruction"} and all(np.isfinite(v[-1]) for v in history.values())
+    with pytest.raises(ValueError, match="needs a discriminator"):
+        Translation(upsampler(), None)
+    with pytest.raises(ValueError, match="reconstruction must be one of"):
+        Translation(upsampler(), None, adversarial_weight=0, reconstruction="l3")
+    with pytest.raises(ValueError, match="content_weight > 0 needs a content feature space"):
+        Translation(upsampler(), None, adversarial_weight=0, content_weight=1.0)
+    with pytest.raises(ValueError, match="generator makes"):
+        Translation(upsampler(), None, target_shape=(16, 16, 1), adversarial_weight=0)
+    with pytest.raises(ValueError, match=r"source images must have shape \(N, 4, 4, 1\)"):
+        model.translate(np.zeros((2, 8, 8, 1)))
+    with pytest.raises(ValueError, match="one image"):
+        model.translate(np.zeros((4, 4, 1)))
+    with pytest.raises(ValueError, match="direction='a_to_b'"):
+        model.translate(pairs.x[:2], direction="b_to_a")
+    with pytest.raises(ValueError, match="must yield \\(source, target\\) pairs"):
+        model.fit(pairs.x[:16], batch_size=16, verbose=0)
+    with pytest.raises(ValueError, match="unknown content feature space"):
+        Translation(upsampler(), None, adversarial_weight=0, content="vgg", content_weight=1.0)
+
+
+def test_the_content_loss_trains_through_the_digit_features_and_is_saved_by_name(tmp_path):
+    pairs = data_for("pairs")
+    model = preset_model("srgan", pairs.info)
+    assert model.content == "digits" and model.content_weight == 1.0
+    model.compile(run_eagerly=True)
+    before = [np.array(v) for v in model.generator.trainable_variables]
+    history = model.fit(pairs.x[:16], pairs.y[:16], batch_size=16, verbose=0).history
+    assert history["content"][0] > 0
+    assert any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before, model.generator.trainable_variables))
+    model.save(tmp_path / "m.keras")
+    assert kg.models.load(str(tmp_path / "m.keras")).content == "digits"
+    with pytest.raises(kg.downloads.Unavailable, match="VGG19"):  # RGB targets take VGG19, not here offline
+        kg.models.get("srgan", source_shape=(4, 4, 3), data_shape=(8, 8, 3), base_filters=8, blocks=1)
+
+
+@pytest.mark.slow  # 10 s (pix2pix) and 50 s (cyclegan) on 2 cores
+@pytest.mark.parametrize("name,kind", [("pix2pix", "pairs"), ("cyclegan", "unpaired")])
+def test_both_steps_train_under_mixed_bfloat16_and_a_mirrored_strategy(name, kind, strategy):
+    data = data_for(kind)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    model = preset_model(name, data.info)
+    model.compile()
+    history = model.fit(data.x[:32], data.y[:32], batch_size=16, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    assert model.translate(data.x[:2]).dtype == np.float32
+    keras.mixed_precision.set_global_policy("float32")
+    with strategy.scope():
+        mirrored = preset_model(name, data.info)
+        mirrored.compile()
+    ds = tf.data.Dataset.from_tensor_slices((data.x[:32], data.y[:32])).batch(16)
+    history = mirrored.fit(ds, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    if name == "cyclegan":  # each replica keeps its own pool: 8 images each after 2 steps of 16
+        assert int(mirrored.pool_a.count.numpy()) == 16
+
+
+def _export(model, tmp_path, uint8=False):
+    folder = kg.export.saved_model(model, str(tmp_path / "saved_models" / "m"), uint8=uint8)
+    files = kg.export.onnx(model, str(tmp_path / "export" / "m.onnx")) if not uint8 else None
+    return folder, files
+
+
+def test_pix2pix_exports_a_translate_signature_and_onnx_graph_that_match_keras(tmp_path):
+    data = data_for("pairs")
+    model = preset_model("pix2pix", data.info)
+    model.compile()
+    model.fit(data.x[:16], data.y[:16], batch_size=16, verbose=0)
+    folder, files = _export(model, tmp_path)
+    loaded = tf.saved_model.load(folder)
+    assert set(loaded.signatures) == {"serving_default", "translate"}
+    want = model.translate(data.x[:5])
+    got = loaded.signatures["serving_default"](source=tf.constant(data.x[:5]))["translated"].numpy()
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    card = json.load(open(os.path.join(folder, "model_card.json")))
+    assert card["task"] == "translation" and card["noise"] is None
+    assert card["directions"]["translate"] == {"source_shape": [4, 4, 1], "source_range": [-1.0, 1.0],
+                                               "target_shape": [8, 8, 1], "target_range": [-1.0, 1.0]}
+    assert set(card["parity"]) == {"serving_default", "translate"}
+    assert all(v <= 1e-4 for by_batch in card["parity"].values() for v in by_batch.values())
+    runtime = kg.export.OnnxGenerator(files["translate"])
+    np.testing.assert_allclose(runtime.translate(data.x[:5]), want, atol=1e-4)
+    with pytest.raises(ValueError, match=r"source must have shape \(B, 4, 4, 1\)"):
+        runtime.translate(data.y[:2])
+    with pytest.raises(ValueError, match="one direction only"):
+        runtime.translate(data.x[:2], direction="b_to_a")
+    # the REST contract: a TF Serving :predict body with "source" instances
+    reply = kg.export.serve_rest(folder, {"signature_name": "translate", "instances": [{"source": data.x[0].tolist()}]})
+    np.testing.assert_allclose(np.asarray(reply["predictions"][0]), want[0], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_uint8_translation_exports_and_generators_refuse_translate(tmp_path):
+    data = data_for("pairs")
+    model = preset_model("pix2pix", data.info)
+    with pytest.raises(TypeError, match="translate is for translation models"):
+        kg.export.OnnxGenerator(_dcgan_onnx(tmp_path)).translate(data.x[:2])
+    uint8_folder, _ = _export(model, tmp_path / "u8", uint8=True)
+    levels = np.round((data.x[:3] + 1) * 127.5).astype(np.uint8)
+    out = tf.saved_model.load(uint8_folder).signatures["translate"](source=tf.constant(levels))["translated"].numpy()
+    assert out.dtype == np.uint8
+    expected = np.round((model.translate(levels / 127.5 - 1.0) + 1) * 127.5)
+    assert np.abs(out.astype(np.float64) - expected).max() <= 1
+
+
+def _dcgan_onnx(tmp_path):
+    model = preset_model("dcgan", data_for("images").info)
+    return kg.export.onnx(model, str(tmp_path / "dcgan.onnx"))["generate"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,kind", [("cyclegan", "unpaired"), ("inpaint", "inpaint-pairs"), ("srgan", "pairs"),
+                                       ("srresnet", "pairs")])
+def test_every_translation_preset_exports_both_formats_with_parity(name, kind, tmp_path):
+    data = data_for(kind)
+    model = preset_model(name, data.info)
+    model.compile()
+    model.fit(data.x[:16], data.y[:16], batch_size=16, verbose=0)
+    folder, files = _export(model, tmp_path)
+    loaded = tf.saved_model.load(folder)
+    runtime = kg.export.OnnxGenerator(files["translate"])
+    directions = [("a_to_b", "translate", data.x[:3])] + ([("b_to_a", "translate_b_to_a", data.y[:3])]
+                                                           if name == "cyclegan" else [])
+    for direction, signature, source in directions:
+        want = model.translate(source, direction=direction)
+        got = loaded.signatures[signature](source=tf.constant(source))["translated"].numpy()
+        np.testing.assert_allclose(got, want, atol=1e-4)
+        np.testing.assert_allclose(runtime.translate(source, direction=direction), want, atol=1e-4)
+    if name == "inpaint":  # uint8: the mask channel is 0 or 255
+        uint8_folder, _ = _export(model, tmp_path / "u8", uint8=True)
+        source = np.round((data.x[:3] + 1) * 127.5)
+        source[..., -1] = data.x[:3, ..., -1] * 255
+        out = tf.saved_model.load(uint8_folder).signatures["translate"](source=tf.constant(source.astype(np.uint8)))
+        expected = np.round((model.translate(data.x[:3]) + 1) * 127.5)
+        assert np.abs(out["translated"].numpy().astype(np.float64) - expected).max() <= 2
+
+
+def test_psnr_ssim_and_l1_against_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (3, 16, 16, 1)).astype(np.float32)
+    b = np.clip(a + 0.1, -1, 1)
+    mse = np.mean((a - b) ** 2, axis=(1, 2, 3))
+    np.testing.assert_allclose(kg.metrics.psnr(a, b), np.mean(10 * np.log10(4.0 / mse)), rtol=1e-4)
+    assert kg.metrics.ssim(a, a) == pytest.approx(1.0, abs=1e-6) and kg.metrics.ssim(a, -a) < 0.0
+    assert kg.metrics.l1(a, b) == pytest.approx(float(np.abs(a - b).mean()), rel=1e-6)
+    assert kg.metrics.ssim(a[:, :8, :8], b[:, :8, :8]) < 1.0  # small images get a window that fits
+    with pytest.raises(ValueError, match="of one shape"):
+        kg.metrics.psnr(a, b[:, :8])
+    digits = kg.data.load_arrays("digits", split="test")
+    assert kg.metrics.label_preservation(digits.x, digits.y) > 0.95
+    assert kg.metrics.label_preservation(-digits.x, digits.y) < 0.5  # inverted digits are not read as digits
+
+
+def test_translate_and_evaluate_commands_on_a_translation_run(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    pairs = data_for("pairs")
+    model = preset_model("srresnet", pairs.info)
+    model.save(run / "model.keras")
+    (run / "run.json").write_text(json.dumps({"preset": "srresnet", "data": "digits", "task": "superres",
+                                              "factor": 2}))
+    assert main(["evaluate", str(run), "--metrics", "psnr,ssim,l1,labels", "--limit", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "PSNR (dB)" in out and "labels kept" in out and "50 images" in out
+    records = json.load(open(run / "evaluation.json"))
+    test = kg.data.pair_arrays("digits", "superres", split="test", limit=50)
+    assert records["psnr"]["value"] == pytest.approx(kg.metrics.psnr(np.clip(model.translate(test.source), -1, 1),
+                                                                     test.target), rel=1e-6)
+    np.save(tmp_path / "in.npy", test.source[:3])
+    assert main(["translate", str(run), "--input", str(tmp_path / "in.npy"), "--out", str(tmp_path / "t")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "t" / "translated.npy"), model.translate(test.source[:3]), atol=1e-6)
+    assert os.path.isfile(tmp_path / "t" / "translated.png")
+    assert main(["translate", str(run), "--input", str(tmp_path / "t" / "translated.png"), "--out", str(tmp_path)]) == 2
+    assert "holds images of shape" in capsys.readouterr().err
+    for argv, message in [(["train", "pix2pix", "--data", "digits", "--out", str(tmp_path / "x")], "--task"),
+                          (["train", "cyclegan", "--data", "digits", "--out", str(tmp_path / "x")], "--data-b"),
+                          (["train", "dcgan", "--data", "digits", "--task", "superres", "--out", str(tmp_path / "x")],
+                           "for translation presets"),
+                          (["train", "pix2pix", "--data", "digits", "--task", "superres", "--metrics", "fid",
+                            "--out", str(tmp_path / "x")], "translation models draw none")]:
+        assert main(argv) == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_command_line_trains_translates_and_evaluates_a_translation_run(tmp_path, capsys):
+    run = str(tmp_path / "sr")
+    assert main(["train", "srresnet", "--data", "digits", "--task", "superres", "--factor", "2", "--epochs", "1",
+                 "--batch-size", "256", "--out", run, "--quiet"]) == 0
+    run_info = json.load(open(os.path.join(run, "run.json")))
+    assert run_info["task"] == "superres" and run_info["data_info"]["source_shape"] == [4, 4, 1]
+    assert os.path.isfile(os.path.join(run, "samples", "samples_epoch_0001.png"))  # source | output | target
+    capsys.readouterr()
+    assert main(["evaluate", run, "--metrics", "psnr,ssim,l1,labels", "--limit", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "PSNR (dB)" in out and "labels kept" in out and "50 images" in out
+    records = json.load(open(os.path.join(run, "evaluation.json")))
+    assert set(records) >= {"psnr", "ssim", "l1", "labels"}
+    sources = kg.data.pair_arrays("digits", "superres", split="test", limit=3).source
+    np.save(tmp_path / "in.npy", sources)
+    assert main(["translate", run, "--input", str(tmp_path / "in.npy"), "--out", str(tmp_path / "t")]) == 0
+    translated = np.load(tmp_path / "t" / "translated.npy")
+    np.testing.assert_allclose(translated, kg.models.load(os.path.join(run, "model.keras")).translate(sources),
+                               atol=1e-6)
+    assert os.path.isfile(tmp_path / "t" / "translated.png")
+    assert main(["translate", run, "--input", str(tmp_path / "t" / "translated.png"), "--out", str(tmp_path)]) == 2
+    assert "holds images of shape" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cyclegan_on_the_command_line_resumes_exactly(tmp_path):
+    argv = ["train", "cyclegan", "--data", "digits", "--transform-b", "invert", "--batch-size", "128", "--seed", "4",
+            "--quiet"]
+    straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+    assert main([*argv, "--epochs", "2", "--out", straight]) == 0
+    assert main([*argv, "--epochs", "1", "--out", resumed]) == 0
+    assert main([*argv, "--epochs", "2", "--out", resumed, "--resume"]) == 0
+    a, b = (kg.models.load(os.path.join(r, "model.keras")) for r in (straight, resumed))
+    for x, y in zip(a.weights, b.weights):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=x.path)
+
+
+@pytest.mark.slow
+def test_super_resolution_2x_beats_bicubic_after_a_short_run():
+    train = kg.data.pair_arrays("digits", "superres", factor=2)
+    test = kg.data.pair_arrays("digits", "superres", factor=2, split="test")
+    keras.utils.set_random_seed(0)
+    model = kg.models.get("srresnet", data=train.info, base_filters=32, blocks=4, seed=0)
+    model.compile()
+    model.fit(train.source, train.target, batch_size=64, epochs=40, verbose=0)
+    bicubic = np.clip(tf.image.resize(test.source, (8, 8), method="bicubic").numpy(), -1, 1)
+    ours = kg.metrics.psnr(model.translate(test.source), test.target)
+    assert ours > kg.metrics.psnr(bicubic, test.target) + 1.0, ours
