@@ -95,6 +95,8 @@ def register_preset(name: str, family: str, description: str, *, data=DATA_KINDS
 
 def get_preset(name: str) -> Preset:
     """The registered preset `name`; a ValueError lists the known ones otherwise."""
+    if name not in PRESETS:
+        import kerasgen.models  # noqa: F401 - registers the built-in presets (this module may be imported first)
     try:
         return PRESETS[name]
     except KeyError:
