@@ -118,7 +118,7 @@ def main():
         with open(args.from_json) as f:
             print_table(HEADERS, [cells(r) for r in json.load(f)])
         return
-    presets = args.presets or sorted(kg.registry.PRESETS)
+    presets = args.presets or sorted(n for n, p in kg.registry.PRESETS.items() if p.family != "translation")
     results = []
     for spec, metrics in ((IMAGE_DATA, IMAGE_METRICS), (TOY_DATA, TOY_METRICS)):
         group = [name for name in presets if reference_task(name)[0] == spec]

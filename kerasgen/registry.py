@@ -18,7 +18,8 @@ ALGORITHMS: dict[str, type] = {}
 PRESETS: dict[str, "Preset"] = {}
 NETWORKS: dict[tuple, Callable] = {}  # (role, name) -> builder
 
-DATA_KINDS = ("vectors", "images", "pairs", "unpaired")  # pairs: (source, target) images; unpaired: two domains
+GENERATOR_KINDS = ("vectors", "images")  # what a generative preset declares unless told
+DATA_KINDS = (*GENERATOR_KINDS, "pairs", "unpaired")  # pairs: (source, target) images; unpaired: two domains
 LABEL_USES = ("none", "optional", "required")
 
 
@@ -46,7 +47,7 @@ class Preset:
     family: str
     description: str
     builder: Callable = dataclasses.field(repr=False)
-    data: tuple = DATA_KINDS
+    data: tuple = GENERATOR_KINDS
     labels: str = "none"
     uses_levels: bool = False
     small: dict = dataclasses.field(default_factory=dict, repr=False)
@@ -74,7 +75,7 @@ def register_algorithm(cls):
     return cls
 
 
-def register_preset(name: str, family: str, description: str, *, data=DATA_KINDS, labels: str = "none",
+def register_preset(name: str, family: str, description: str, *, data=GENERATOR_KINDS, labels: str = "none",
                     uses_levels: bool = False, small: dict | None = None, reference: str = ""):
     """Function decorator registering a preset builder under `name` (see `Preset` for the fields)."""
     data = tuple(data)

@@ -12,7 +12,8 @@ from helpers import build, build_fit_sample
 from kerasgen import precision
 from kerasgen.cli import main
 
-REDUCED_PRECISION_PRESETS = sorted(name for name, p in kg.PRESETS.items() if p.family != "flow")
+# (translation presets train under mixed bfloat16 in test_translation)
+REDUCED_PRECISION_PRESETS = sorted(name for name, p in kg.PRESETS.items() if p.family not in ("flow", "translation"))
 
 
 @pytest.mark.parametrize("capability, bf16, family, expected", [

@@ -36,6 +36,10 @@ def test_every_registered_preset_is_in_the_contract():
     assert documented <= set(kg.models.list())
     covered = {name for name, _ in CASES}
     assert covered == set(kg.models.list())
+    # generative presets declare vectors and/or images; translation presets pairs or unpaired, never both worlds
+    for name, preset in kg.models.list().items():
+        translation = preset.family == "translation"
+        assert set(preset.data) <= ({"pairs", "unpaired"} if translation else {"vectors", "images"}), name
     for name, preset in kg.models.list().items():
         assert preset.data, f"{name} declares no data kind"
         assert preset.small, f"{name} has no small configuration"
