@@ -259,20 +259,8 @@ class GenerativeModel(keras.Model):
         values, are checked when the step runs: use the returned tensor, which depends on
         those checks.
         """
-        shape = tuple(x.shape[1:])
-        message = f"{type(self).__name__} expects examples of shape {self.data_shape}, got {shape}"
-        if len(shape) != len(self.data_shape) or any(s is not None and s != d for s, d in zip(shape, self.data_shape)):
-            raise ValueError(message)
-        if tf.executing_eagerly():
-            if not np.isfinite(ops.convert_to_numpy(x)).all():
-                raise ValueError("the data contain NaN or infinite values")
-            return x
-        checks = [tf.debugging.assert_all_finite(tf.cast(x, tf.float32), "the data contain NaN or infinite values")]
-        if None in shape:
-            checks.append(tf.debugging.assert_equal(tf.shape(x)[1:], tf.constant(self.data_shape, tf.int32),
-                                                    message=message))
-        with tf.control_dependencies(checks):
-            return tf.identity(x)
+        message = f"{type(self).__name__} expects examples of shape {self.data_shape}, got {tuple(x.shape[1:])}"
+        return checked_batch(x, self.data_shape, message, "the data contain NaN or infinite values")
 
     # ---- labels (conditional models set `num_classes`) --------------------------------
     def labels_from_batch(self, y):
@@ -379,6 +367,24 @@ class GenerativeModel(keras.Model):
         """Extra model-card entries about how the export differs from the model (none by default)."""
         return {}
 
+
+
+def checked_batch(x, shape, message, nonfinite_message):
+    """`x` after checking that its examples have `shape` (raises ValueError(`message`) when known
+    statically, else when the step runs) and are finite (`nonfinite_message`); use the returned tensor,
+    which depends on the checks made while tracing."""
+    got = tuple(x.shape[1:])
+    if len(got) != len(shape) or any(g is not None and g != s for g, s in zip(got, shape)):
+        raise ValueError(message)
+    if tf.executing_eagerly():
+        if not np.isfinite(ops.convert_to_numpy(x)).all():
+            raise ValueError(nonfinite_message)
+        return x
+    checks = [tf.debugging.assert_all_finite(tf.cast(x, tf.float32), nonfinite_message)]
+    if None in got:
+        checks.append(tf.debugging.assert_equal(tf.shape(x)[1:], tf.constant(shape, tf.int32), message=message))
+    with tf.control_dependencies(checks):
+        return tf.identity(x)
 
 
 SingleOptimizerModel = GenerativeModel  # the one-player case; kept for user subclasses written against it

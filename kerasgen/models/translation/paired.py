@@ -28,6 +28,7 @@ from keras import ops
 
 from kerasgen.losses import adversarial
 from kerasgen.models.translation.base import TranslationModel
+from kerasgen.models.base import checked_batch
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam
 from kerasgen.models.players import Player
@@ -256,19 +257,8 @@ def check_images(x, shape, what):
     """`x` as float32 after checking its example shape is `shape` (statically, or when the step runs)
     and that it is finite."""
     x = tf.cast(x, tf.float32)
-    got = tuple(x.shape[1:])
-    message = f"{what} images must have shape {tuple(shape)}, got {got}"
-    if len(got) != len(shape) or any(g is not None and g != s for g, s in zip(got, shape)):
-        raise ValueError(message)
-    if tf.executing_eagerly():
-        if not np.isfinite(x.numpy()).all():
-            raise ValueError(f"the {what} images contain NaN or infinite values")
-        return x
-    checks = [tf.debugging.assert_all_finite(x, f"the {what} images contain NaN or infinite values")]
-    if None in got:
-        checks.append(tf.debugging.assert_equal(tf.shape(x)[1:], tf.constant(shape, tf.int32), message=message))
-    with tf.control_dependencies(checks):
-        return tf.identity(x)
+    return checked_batch(x, tuple(shape), f"{what} images must have shape {tuple(shape)}, got {tuple(x.shape[1:])}",
+                         f"the {what} images contain NaN or infinite values")
 
 
 def check_source(source, shape) -> np.ndarray:
