@@ -1,16 +1,21 @@
-"""Mode coverage of the GAN presets on the toy2d ring (8gaussians) and grid (25gaussians).
+"""Mode coverage of the GAN presets on the toy 2-D mixtures, with each preset's own defaults.
 
-Protocol of the VEEGAN and PacGAN papers: 2,500 samples after training; a sample
-is high quality within 3 standard deviations (ring: 0.02, grid: 0.05) of its
-nearest mode centre; a mode is captured when at least one high-quality sample
-lands on it (we also print the modes with >= 20 of the 2,500, i.e. at least
-a fifth of a uniform share on the grid).
+Protocol of the VEEGAN and PacGAN papers: 2,500 samples after training; a sample is high quality
+within 3 standard deviations (ring: 0.02, grid: 0.05) of its nearest mode centre; a mode is captured
+when at least one high-quality sample lands on it. Reverse KL is KL(samples' mode histogram || uniform).
 
-Each preset trains on fresh samples of the density for a fixed wall-clock
-budget on this machine's CPU. Prints one Markdown table.
+Each preset is built as a new user builds it, `kg.models.get(name, data_shape=(2,), seed=s)`, then
+`compile()`, and trained on fresh samples of the density at `--batch-size` (256):
 
-    python benchmarks/mode_coverage.py --budget 120
-    python benchmarks/mode_coverage.py --presets wgan-gp --data 25gaussians --budget 300
+- equal steps: every preset trains `--steps` (4,000) generator steps;
+- equal time (`--equal-time`): every preset trains for the wall time `gan` took for those steps.
+
+Figures are the mean over `--seeds` with the range. `--tuned` adds a second column: the recipe the
+benchmark found for `lsgan`-style training (batch 1024, both learning rates 1e-3 cosine-decayed to 0
+over `--tuned-steps`), which is not any preset's default.
+
+    python benchmarks/mode_coverage.py                                  # every GAN preset, 3 seeds
+    python benchmarks/mode_coverage.py --presets gan pacgan --data 25gaussians --equal-time --tuned
 """
 
 from __future__ import annotations
@@ -21,70 +26,109 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
 from common import machine, print_table, train_for  # noqa: E402
 
-PRESETS = ["gan", "lsgan", "sngan", "wgan", "wgan-gp", "infogan"]
-# Network and optimiser settings for 2-D toys (the presets' defaults are sized for images).
-TOY_SETTINGS = dict(latent_dim=2, hidden=(256, 256, 256))
+SAMPLES = 2500
+TUNED = dict(batch_size=1024, learning_rate=1e-3)
 
 
-def run(preset, data, budget_s, batch_size, seed, extra, max_steps=None, learning_rate=None):
-    density = kg.data.get_density(data)
+def adversarial_presets():
+    """Every registered unconditional preset of the adversarial family that takes vectors."""
+    return [name for name, preset in kg.models.list(family="adversarial", data="vectors").items()
+            if preset.labels != "required"]
+
+
+def build(preset, seed, tuned_steps=None):
+    """The preset with its defaults; with `tuned_steps`, both optimisers at the tuned cosine-decayed rate."""
     keras.utils.set_random_seed(seed)
-    kwargs = {**TOY_SETTINGS, **extra}
-    if preset == "infogan":
-        kwargs.update(categorical_codes=(), continuous_codes=1)
-    model = kg.models.get(preset, data_shape=(2,), seed=seed, **kwargs)
-    if learning_rate is not None:  # keep each preset's optimiser and betas, change only the rate
-        for config in (model.g_optimizer_config, model.d_optimizer_config):
-            config["config"]["learning_rate"] = learning_rate
-    model.adapt(density.sample(20_000, seed=10_000 + seed))
-    model.compile(jit_compile=True)
-    steps, seconds = train_for(model, density, budget_s, batch_size, seed, max_steps)
-    samples = model.sample(2500, seed=seed)
-    result = kg.metrics.mode_coverage(samples, density.centers, density.std)
-    strict = kg.metrics.mode_coverage(samples, density.centers, density.std, min_count=20)
-    return {"preset": preset, "data": data, "modes": result["modes"], "of": result["num_modes"],
-            "modes20": strict["modes"], "hq": result["high_quality"], "rkl": result["reverse_kl"],
-            "steps": steps, "seconds": seconds}
+    model = kg.models.get(preset, data_shape=(2,), seed=seed)
+    if tuned_steps:
+        rate = keras.saving.serialize_keras_object(
+            keras.optimizers.schedules.CosineDecay(TUNED["learning_rate"], tuned_steps))
+        for player in model.players():
+            player.default["config"]["learning_rate"] = rate
+    model.compile()
+    return model
+
+
+def score(model, density, seed):
+    result = kg.metrics.mode_coverage(model.sample(SAMPLES, seed=seed), density.centers, density.std)
+    return {"modes": result["modes"], "of": result["num_modes"], "hq": result["high_quality"],
+            "rkl": result["reverse_kl"]}
+
+
+def run(preset, density, seed, batch_size, steps=None, seconds=None, tuned_steps=None):
+    """Trains one preset for `steps` or `seconds` (whichever is given) and scores it."""
+    model = build(preset, seed, tuned_steps)
+    done, took = train_for(model, density, seconds if seconds else float("inf"), batch_size, seed, steps,
+                           chunk_steps=100)
+    return {**score(model, density, seed), "steps": done, "seconds": took}
+
+
+def summary(results, key, percent=False):
+    values = np.array([r[key] for r in results], dtype=float)
+    scale, fmt = (100.0, "{:.1f}") if percent else (1.0, "{:.3g}" if key == "rkl" else "{:.0f}")
+    mean = fmt.format(scale * values.mean())
+    if len(values) == 1:
+        return mean
+    return f"{mean} ({fmt.format(scale * values.min())}-{fmt.format(scale * values.max())})"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--presets", nargs="*", default=PRESETS)
-    p.add_argument("--data", nargs="*", default=["8gaussians", "25gaussians"])
-    p.add_argument("--budget", type=float, default=120.0, help="training seconds per preset and density")
+    p.add_argument("--presets", nargs="*", default=None, help="default: every unconditional GAN preset")
+    p.add_argument("--data", nargs="*", default=["25gaussians"])
+    p.add_argument("--steps", type=int, default=4000)
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate of both players' preset optimisers (preset default when unset)")
-    p.add_argument("--steps", type=int, default=None, help="stop after this many steps (within --budget)")
-    p.add_argument("--decay", action="store_true", help="cosine-decay the learning rate to 0 over --steps")
-    p.add_argument("--latent-dim", type=int, default=TOY_SETTINGS["latent_dim"])
-    p.add_argument("--hidden", type=int, nargs="*", default=list(TOY_SETTINGS["hidden"]))
+    p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--equal-time", action="store_true", help="also train each preset for gan's wall time")
+    p.add_argument("--tuned", action="store_true", help="also the tuned recipe (batch 1024, lr 1e-3 cosine)")
+    p.add_argument("--tuned-steps", type=int, default=4000)
     args = p.parse_args()
-    extra = {"latent_dim": args.latent_dim, "hidden": tuple(args.hidden)}
-    lr = args.lr
-    if args.decay:
-        if not (args.steps and args.lr):
-            p.error("--decay needs --steps and --lr")
-        lr = keras.saving.serialize_keras_object(keras.optimizers.schedules.CosineDecay(args.lr, args.steps))
+    presets = args.presets or adversarial_presets()
+    if args.equal_time and "gan" not in presets:
+        presets = ["gan", *presets]
     rows = []
     for data in args.data:
-        for preset in args.presets:
-            r = run(preset, data, args.budget, args.batch_size, args.seed, extra, args.steps, lr)
-            rows.append(r)
-            print(f"# {r}", flush=True)
-    print(f"\nMachine: {machine()}; budget {args.budget:g} s per run; batch {args.batch_size}; "
-          f"latent {args.latent_dim}; hidden {tuple(args.hidden)}; lr {args.lr or 'preset default'}"
-          f"{' cosine-decayed over ' + str(args.steps) + ' steps' if args.decay else ''}; "
-          f"2,500 samples; high quality = within 3 std of a centre.\n")
-    print_table(["preset", "data", "modes (>=1 HQ)", "modes (>=20 HQ)", "high-quality", "reverse KL", "steps",
-                 "train s"],
-                [[r["preset"], r["data"], f"{r['modes']}/{r['of']}", f"{r['modes20']}/{r['of']}",
-                  f"{100 * r['hq']:.1f}%", f"{r['rkl']:.3f}", r["steps"], f"{r['seconds']:.0f}"] for r in rows])
+        density = kg.data.get_density(data)
+        gan_seconds = {}
+        for preset in presets:
+            row = {"preset": preset, "data": data}
+            row["steps"] = [run(preset, density, s, args.batch_size, steps=args.steps) for s in args.seeds]
+            if preset == "gan":
+                gan_seconds = {s: r["seconds"] for s, r in zip(args.seeds, row["steps"])}
+            if args.equal_time:
+                row["time"] = [run(preset, density, s, args.batch_size, seconds=gan_seconds[s]) for s in args.seeds]
+            if args.tuned:
+                row["tuned"] = [run(preset, density, s, TUNED["batch_size"], steps=args.tuned_steps,
+                                    tuned_steps=args.tuned_steps) for s in args.seeds]
+            rows.append(row)
+            print(f"# {row}", flush=True)
+    print(f"\nMachine: {machine()}; preset defaults (kg.models.get(name, data_shape=(2,)), compile()); batch "
+          f"{args.batch_size}; seeds {args.seeds} (mean, min-max); {SAMPLES:,} samples; high quality = within "
+          f"3 std of a centre; equal steps = {args.steps:,} generator steps"
+          f"{'; equal time = the seconds gan took for them' if args.equal_time else ''}"
+          f"{f'; tuned = batch 1024, lr 1e-3 cosine-decayed over {args.tuned_steps:,} steps' if args.tuned else ''}.\n")
+    header = ["preset", "data", "modes", "high-quality %", "reverse KL", "train s"]
+    if args.equal_time:
+        header += ["modes (equal time)", "high-quality % (equal time)", "steps (equal time)"]
+    if args.tuned:
+        header += ["modes (tuned)", "high-quality % (tuned)"]
+    table = []
+    for row in rows:
+        r = row["steps"]
+        line = [row["preset"], row["data"], f"{summary(r, 'modes')}/{r[0]['of']}", summary(r, "hq", True),
+                summary(r, "rkl"), summary(r, "seconds")]
+        if args.equal_time:
+            line += [f"{summary(row['time'], 'modes')}/{r[0]['of']}", summary(row["time"], "hq", True),
+                     summary(row["time"], "steps")]
+        if args.tuned:
+            line += [f"{summary(row['tuned'], 'modes')}/{r[0]['of']}", summary(row["tuned"], "hq", True)]
+        table.append(line)
+    print_table(header, table)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def test_train_sample_and_resume(tmp_path, capsys):
     assert Image.open(png).size == (400, 400)
 
 
+@pytest.mark.slow  # 32 s on 2 cores: a full-size ACGAN; the contract test covers acgan on images by default
 def test_train_conditional_image_preset(tmp_path):
     # rejects: `train --image-size` ignored (the model would be built for the digits' own 8x8)
     run = str(tmp_path / "acgan")

@@ -325,3 +325,30 @@ def test_an_epoch_of_an_endless_stream_trains_exactly_its_steps():
     assert steps == 6 and model.steps_per_execution == 4
     model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
     assert int(model.g_optimizer.iterations.numpy()) == 6 and model.steps_per_execution == 2
+
+
+IMAGE_RATES = {"gan": 2e-4, "dcgan": 2e-4, "lsgan": 2e-4, "sngan": 2e-4, "wgan": 5e-5, "wgan-gp": 1e-4,
+               "infogan": 2e-4, "cgan": 2e-4, "acgan": 2e-4}
+
+
+@pytest.mark.parametrize("name", [name if name in ("gan", "wgan", "cgan") else pytest.param(name, marks=pytest.mark.slow)
+                                  for name in sorted(IMAGE_RATES)])  # one recipe mechanism: three cases by default
+def test_gan_presets_take_the_vector_recipe_on_vectors_and_the_image_recipe_on_images(name):
+    from kerasgen.models.adversarial.presets import VECTOR_RECIPE
+
+    classes = {"num_classes": 3} if kg.registry.get_preset(name).labels == "required" else {}
+    vector = kg.models.get(name, data_shape=(3,), **classes)
+    assert vector.latent_dim == 3
+    widths = [layer.units for layer in vector.generator.layers if isinstance(layer, keras.layers.Dense)][:-1]
+    assert widths == list(VECTOR_RECIPE["hidden"])
+    for config in (vector.g_optimizer_config, vector.d_optimizer_config):
+        assert config["config"]["learning_rate"] == pytest.approx(10 * IMAGE_RATES[name])
+    image = kg.models.get(name, data_shape=(8, 8, 1), base_filters=8, **classes)
+    assert image.latent_dim > 3
+    for config in (image.g_optimizer_config, image.d_optimizer_config):
+        assert config["config"]["learning_rate"] == pytest.approx(IMAGE_RATES[name])
+    mine = kg.models.get(name, data_shape=(3,), latent_dim=5, hidden=(16,),
+                         g_optimizer_config=kg.models.optimizers.adam(3e-3), **classes)
+    assert mine.latent_dim == 5 and mine.g_optimizer_config["config"]["learning_rate"] == 3e-3
+    assert mine.d_optimizer_config["config"]["learning_rate"] == pytest.approx(10 * IMAGE_RATES[name])
+    assert vector.g_optimizer_config is not vector.d_optimizer_config
