@@ -68,6 +68,45 @@ def keep_labels_per_class(y, labels_per_class: int, num_classes: int | None = No
     return out
 
 
+def labelled_batches(x, y, batch_size: int, labelled_per_batch: int, seed: int = 0, shuffle: bool = True,
+                     drop_remainder: bool = False):
+    """Batches of every example (labels as given, -1 unlabelled), each followed by
+    `labelled_per_batch` labelled examples from an endless stream of reshuffled passes over the
+    labelled ones: the labelled and unlabelled batches of each step in Salimans et
+    al.'s semi-supervised training, which otherwise would see about one of 100 labels per batch of
+    100 out of 7,000 examples. The labelled examples so weigh more in the unsupervised terms too.
+
+    Args:
+        x: examples (N, ...); y: int labels (N,), -1 where unlabelled.
+        batch_size: examples per batch from all of x (the epoch is N / batch_size batches).
+        labelled_per_batch: labelled examples appended to each batch (>= 1).
+        seed: seed of both orders.
+        shuffle: reshuffle the examples every epoch.
+        drop_remainder: drop the epoch's last incomplete batch.
+
+    Returns:
+        A `tf.data.Dataset` of (x (B + labelled_per_batch, ...), labels (B + labelled_per_batch,)).
+
+    Raises:
+        ValueError: no labelled example, or `labelled_per_batch` < 1.
+    """
+    y = np.asarray(y, np.int32).reshape(-1)
+    if int(labelled_per_batch) < 1:
+        raise ValueError(f"labelled_per_batch must be >= 1, got {labelled_per_batch}")
+    keep = np.flatnonzero(y >= 0)
+    if len(keep) == 0:
+        raise ValueError("labelled_per_batch needs labelled examples (labels >= 0); every label is -1")
+    main = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        main = main.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    main = main.batch(batch_size, drop_remainder=drop_remainder)
+    labelled = tf.data.Dataset.from_tensor_slices((x[keep], y[keep])).shuffle(len(keep), seed=seed + 1,
+                                                                             reshuffle_each_iteration=True)
+    labelled = labelled.repeat().batch(int(labelled_per_batch), drop_remainder=True)
+    return tf.data.Dataset.zip(main, labelled).map(
+        lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
+
+
 def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
                 n_samples: int | None = None, value_range=None, crop=None, limit: int | None = None,
                 data_dir: str | None = None, download: bool | None = None,
@@ -165,7 +204,8 @@ def _load_arrays(spec, split, seed, image_size, n_samples, value_range, crop, li
 def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = True,
          seed: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
          drop_remainder: bool = False, return_info: bool = False, crop=None, data_dir: str | None = None,
-         download: bool | None = None, labels_per_class: int | None = None):
+         download: bool | None = None, labels_per_class: int | None = None,
+         labelled_per_batch: int | None = None):
     """Loads a data spec as a batched, prefetched `tf.data.Dataset`.
 
     Specs: `toy2d:<name>` (moons, circles, 8gaussians, 25gaussians, checkerboard,
@@ -196,6 +236,8 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
             None (default) downloads unless `KERASGEN_OFFLINE=1` or `kerasgen.downloads.offline()`.
         labels_per_class: keep n labels per class (chosen with `seed`) and label every other example
             -1, unlabelled (for the semi-supervised GAN); a `tfds:` split is then read into memory.
+        labelled_per_batch: with `labels_per_class`, append this many labelled examples to each batch
+            (see `labelled_batches`; batches then hold `batch_size + labelled_per_batch` examples).
 
     Returns:
         The dataset, or `(dataset, info)` when `return_info`.
@@ -211,8 +253,14 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ds, info, buffer, _ = _examples(spec, split, seed, image_size, n_samples, value_range, crop, data_dir, download,
-                                    labels_per_class)
+    ds, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range, crop, data_dir,
+                                         download, labels_per_class)
+    if labelled_per_batch is not None:
+        if labels_per_class is None:
+            raise ValueError("labelled_per_batch needs labels_per_class (the few labels it draws from)")
+        ds = labelled_batches(*arrays, batch_size, labelled_per_batch, seed, shuffle, drop_remainder)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        return (ds, info) if return_info else ds
     if shuffle:
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
@@ -333,4 +381,4 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     return ds, steps, info
 
 
-__all__ = ["load", "load_arrays", "stream", "stream_arrays", "keep_labels_per_class", "DataInfo"]
+__all__ = ["load", "load_arrays", "stream", "stream_arrays", "keep_labels_per_class", "labelled_batches", "DataInfo"]
