@@ -28,7 +28,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
 from common import DEFAULT_MNIST, TimeBudget, machine, print_table  # noqa: E402
