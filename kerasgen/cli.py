@@ -359,7 +359,7 @@ def cmd_train(args) -> int:
                          f"this data and --batch-size give {steps}; resume with the run's own data and batch size")
     if start_batch:
         ds = stream(start_epoch, start_batch)[0]
-    if preset.needs_labels and info.num_classes is None:
+    if preset.needs_classes and info.num_classes is None:
         raise UsageError(f"preset {args.preset!r} needs labelled data; {args.data!r} has no labels")
     kind = (("unpaired" if info.task == "unpaired" else "pairs") if translation
             else "images" if info.is_image else "vectors")

@@ -20,7 +20,7 @@ NETWORKS: dict[tuple, Callable] = {}  # (role, name) -> builder
 
 GENERATOR_KINDS = ("vectors", "images")  # what a generative preset declares unless told
 DATA_KINDS = (*GENERATOR_KINDS, "pairs", "unpaired")  # pairs: (source, target) images; unpaired: two domains
-LABEL_USES = ("none", "optional", "required")
+LABEL_USES = ("none", "optional", "required", "classes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,7 +37,10 @@ class Preset:
         data: the data kinds its defaults train on: a subset of ("vectors", "images") for
             generators, ("pairs",) or ("unpaired",) for translation.
         labels: "none" (never conditional), "optional" (conditional when `num_classes` is passed
-            explicitly) or "required" (a conditional model: `num_classes` comes from the data).
+            explicitly), "required" (a conditional model: `num_classes` comes from the data) or
+            "classes" (a classifier of the data's classes that generates unconditionally, such as the
+            semi-supervised GAN: `num_classes` comes from the data, whose labels may be -1 for
+            unlabelled examples).
         uses_levels: the model reads the pixel quantisation (`num_levels`) of image data.
         small: overrides giving a small, fast configuration (tests, smoke runs).
         reference: the paper (authors, year, title or arXiv id).
@@ -58,13 +61,18 @@ class Preset:
         """Whether the preset is conditional and so needs labelled data."""
         return self.labels == "required"
 
+    @property
+    def needs_classes(self) -> bool:
+        """Whether the preset needs the data's number of classes (conditional presets and classifiers)."""
+        return self.labels in ("required", "classes")
+
     def supports(self, kind: str) -> bool:
         """Whether `kind` ("vectors" or "images") is among the data kinds the preset declares."""
         return kind in self.data
 
     def summary(self) -> str:
         """One line: family, data kinds, labels, description."""
-        kinds = "+".join(self.data) + (" (labels)" if self.needs_labels else "")
+        kinds = "+".join(self.data) + (" (labels)" if self.needs_classes else "")
         return f"{self.family:12s} {kinds:24s} {self.description}"
 
 

@@ -18,7 +18,7 @@ SMALL = dict(base_filters=8, hidden=(32, 32))
 def build(name, data_shape, num_classes=10, **kwargs):
     """A small instance of preset `name` (conditional presets get `num_classes`)."""
     preset = kg.registry.get_preset(name)
-    classes = num_classes if preset.needs_labels else None
+    classes = num_classes if preset.needs_classes else None
     return kg.models.get(name, data_shape=data_shape, num_classes=classes, **{**SMALL, **kwargs})
 
 

@@ -31,7 +31,7 @@ def test_list_prints_every_preset(capsys):
         assert family == preset.family, row
         assert data == "+".join(preset.data), row
         labelled = rest[:1] == ["(labels)"]
-        assert labelled == preset.needs_labels, row
+        assert labelled == preset.needs_classes, row
         assert rest[labelled:] == preset.description.split(), row
 
 

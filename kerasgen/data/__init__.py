@@ -17,7 +17,7 @@ from kerasgen.data.toy2d import DENSITIES, GaussianMixture2D, Toy2D, get_density
 from kerasgen.data.transforms import TRANSFORMS
 
 _LAZY = {
-    **dict.fromkeys(("density_of", "load", "load_arrays", "stream", "stream_arrays"), "loader"),
+    **dict.fromkeys(("density_of", "keep_labels_per_class", "labelled_batches", "load", "load_arrays", "stream", "stream_arrays"), "loader"),
     **dict.fromkeys(("PairData", "UnpairedData", "pair_arrays", "pairs", "unpaired_arrays", "unpaired"), "translation"),
 }
 
@@ -29,7 +29,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "ArrayData", "DataInfo", "density_of", "load", "load_arrays", "stream", "stream_arrays", "images_to_model_range", "to_display",
+    "ArrayData", "DataInfo", "density_of", "keep_labels_per_class", "labelled_batches", "load", "load_arrays", "stream", "stream_arrays", "images_to_model_range", "to_display",
     "DENSITIES", "GaussianMixture2D", "Toy2D", "get_density",
     "PairData", "UnpairedData", "pair_arrays", "pairs", "unpaired_arrays", "unpaired", "TRANSFORMS",
 ]

@@ -36,9 +36,81 @@ def density_of(spec: str):
     return toy2d.get_density(arg) if kind == "toy2d" else None
 
 
+def keep_labels_per_class(y, labels_per_class: int, num_classes: int | None = None, seed: int = 0) -> np.ndarray:
+    """Labels with `labels_per_class` examples of each class kept, chosen at random (seeded), and
+    every other label replaced by -1 (unlabelled): the few-labels setting of semi-supervised learning.
+
+    Args:
+        y: int labels (N,) in [0, num_classes).
+        labels_per_class: n >= 1, labels kept per class.
+        num_classes: the number of classes (default max(y) + 1); each must have n examples.
+        seed: the same seed keeps the same examples' labels.
+
+    Returns:
+        int32 (N,): n labels of each class, -1 elsewhere.
+
+    Raises:
+        ValueError: n < 1, or a class with fewer than n examples.
+    """
+    y = np.asarray(y).reshape(-1)
+    if isinstance(labels_per_class, bool) or int(labels_per_class) != labels_per_class or labels_per_class < 1:
+        raise ValueError(f"labels_per_class must be an int >= 1, got {labels_per_class!r}")
+    n = int(labels_per_class)
+    num_classes = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    rng = np.random.default_rng(seed)
+    out = np.full(len(y), -1, np.int32)
+    for c in range(num_classes):
+        members = np.flatnonzero(y == c)
+        if len(members) < n:
+            raise ValueError(f"labels_per_class={n}: class {c} has only {len(members)} examples here")
+        keep = rng.choice(members, n, replace=False)
+        out[keep] = c
+    return out
+
+
+def labelled_batches(x, y, batch_size: int, labelled_per_batch: int, seed: int = 0, shuffle: bool = True,
+                     drop_remainder: bool = False):
+    """Batches of every example (labels as given, -1 unlabelled), each followed by
+    `labelled_per_batch` labelled examples from an endless stream of reshuffled passes over the
+    labelled ones: the labelled and unlabelled batches of each step in Salimans et
+    al.'s semi-supervised training, which otherwise would see about one of 100 labels per batch of
+    100 out of 7,000 examples. The labelled examples so weigh more in the unsupervised terms too.
+
+    Args:
+        x: examples (N, ...); y: int labels (N,), -1 where unlabelled.
+        batch_size: examples per batch from all of x (the epoch is N / batch_size batches).
+        labelled_per_batch: labelled examples appended to each batch (>= 1).
+        seed: seed of both orders.
+        shuffle: reshuffle the examples every epoch.
+        drop_remainder: drop the epoch's last incomplete batch.
+
+    Returns:
+        A `tf.data.Dataset` of (x (B + labelled_per_batch, ...), labels (B + labelled_per_batch,)).
+
+    Raises:
+        ValueError: no labelled example, or `labelled_per_batch` < 1.
+    """
+    y = np.asarray(y, np.int32).reshape(-1)
+    if int(labelled_per_batch) < 1:
+        raise ValueError(f"labelled_per_batch must be >= 1, got {labelled_per_batch}")
+    keep = np.flatnonzero(y >= 0)
+    if len(keep) == 0:
+        raise ValueError("labelled_per_batch needs labelled examples (labels >= 0); every label is -1")
+    main = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        main = main.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    main = main.batch(batch_size, drop_remainder=drop_remainder)
+    labelled = tf.data.Dataset.from_tensor_slices((x[keep], y[keep])).shuffle(len(keep), seed=seed + 1,
+                                                                             reshuffle_each_iteration=True)
+    labelled = labelled.repeat().batch(int(labelled_per_batch), drop_remainder=True)
+    return tf.data.Dataset.zip(main, labelled).map(
+        lambda a, b: (tf.concat([a[0], b[0]], 0), tf.concat([a[1], b[1]], 0)))
+
+
 def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
                 n_samples: int | None = None, value_range=None, crop=None, limit: int | None = None,
-                data_dir: str | None = None, download: bool | None = None) -> ArrayData:
+                data_dir: str | None = None, download: bool | None = None,
+                labels_per_class: int | None = None) -> ArrayData:
     """Loads a data set into memory as `ArrayData` (a `tfds:` split is read through once).
 
     Args:
@@ -54,10 +126,24 @@ def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
         limit: keep the first `limit` examples only (a `tfds:` split is read no further).
         data_dir, download: where tensorflow-datasets keeps `tfds:` data, and whether it may be
             downloaded (see `load`).
+        labels_per_class: keep the labels of this many examples per class (chosen with `seed`)
+            and mark every other example unlabelled (label -1); see `keep_labels_per_class`.
 
     Returns:
         `ArrayData` with x float32 (N, ...) and y int32 (N,) or None.
+
+    Raises:
+        ValueError: `labels_per_class` on data without labels, below 1, or above a class's examples.
     """
+    data = _load_arrays(spec, split, seed, image_size, n_samples, value_range, crop, limit, data_dir, download)
+    if labels_per_class is not None:
+        if data.y is None:
+            raise ValueError(f"labels_per_class needs labelled data; {spec!r} has no labels")
+        data.y = keep_labels_per_class(data.y, labels_per_class, data.info.num_classes, seed)
+    return data
+
+
+def _load_arrays(spec, split, seed, image_size, n_samples, value_range, crop, limit, data_dir, download):
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if limit is not None and limit < 1:
@@ -118,7 +204,8 @@ def load_arrays(spec: str, split: str = "train", seed: int = 0, image_size=None,
 def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = True,
          seed: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
          drop_remainder: bool = False, return_info: bool = False, crop=None, data_dir: str | None = None,
-         download: bool | None = None):
+         download: bool | None = None, labels_per_class: int | None = None,
+         labelled_per_batch: int | None = None):
     """Loads a data spec as a batched, prefetched `tf.data.Dataset`.
 
     Specs: `toy2d:<name>` (moons, circles, 8gaussians, 25gaussians, checkerboard,
@@ -147,6 +234,10 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
             $TFDS_DATA_DIR or ~/tensorflow_datasets).
         download: False forbids downloading a `tfds:` data set that is not prepared in `data_dir`;
             None (default) downloads unless `KERASGEN_OFFLINE=1` or `kerasgen.downloads.offline()`.
+        labels_per_class: keep n labels per class (chosen with `seed`) and label every other example
+            -1, unlabelled (for the semi-supervised GAN); a `tfds:` split is then read into memory.
+        labelled_per_batch: with `labels_per_class`, append this many labelled examples to each batch
+            (see `labelled_batches`; batches then hold `batch_size + labelled_per_batch` examples).
 
     Returns:
         The dataset, or `(dataset, info)` when `return_info`.
@@ -162,22 +253,31 @@ def load(spec: str, batch_size: int = 64, split: str = "train", shuffle: bool = 
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    ds, info, buffer, _ = _examples(spec, split, seed, image_size, n_samples, value_range, crop, data_dir, download)
+    ds, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range, crop, data_dir,
+                                         download, labels_per_class)
+    if labelled_per_batch is not None:
+        if labels_per_class is None:
+            raise ValueError("labelled_per_batch needs labels_per_class (the few labels it draws from)")
+        ds = labelled_batches(*arrays, batch_size, labelled_per_batch, seed, shuffle, drop_remainder)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        return (ds, info) if return_info else ds
     if shuffle:
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
     return (ds, info) if return_info else ds
 
 
-def _examples(spec, split, seed, image_size, n_samples, value_range, crop=None, data_dir=None, download=None):
+def _examples(spec, split, seed, image_size, n_samples, value_range, crop=None, data_dir=None, download=None,
+              labels_per_class=None):
     """(unbatched dataset of examples, DataInfo, shuffle buffer size, the arrays or None for tfds)."""
     kind, _, arg = spec.partition(":")
-    if kind == "tfds" and arg:
+    if kind == "tfds" and arg and labels_per_class is None:
         from kerasgen.data.tfds_source import load_tfds
 
         ds, info = load_tfds(arg, split, spec, image_size=image_size, data_dir=data_dir, download=download, crop=crop)
         return ds, info, TFDS_SHUFFLE_BUFFER, None
-    data = load_arrays(spec, split, seed, image_size, n_samples, value_range, crop=crop)
+    data = load_arrays(spec, split, seed, image_size, n_samples, value_range, crop=crop, data_dir=data_dir,
+                       download=download, labels_per_class=labels_per_class)
     tensors = data.x if data.y is None else (data.x, data.y)
     return tf.data.Dataset.from_tensor_slices(tensors), data.info, len(data.x), tensors
 
@@ -233,7 +333,8 @@ def stream_arrays(arrays, batch_size: int = 64, seed: int = 0, start_epoch: int 
 
 def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0, start_epoch: int = 0,
            skip_batches: int = 0, image_size=None, n_samples: int | None = None, value_range=None,
-           drop_remainder: bool = False, crop=None, data_dir: str | None = None, download: bool | None = None):
+           drop_remainder: bool = False, crop=None, data_dir: str | None = None, download: bool | None = None,
+           labels_per_class: int | None = None):
     """A data spec as an endless, resumable stream of shuffled batches, epoch after epoch.
 
     Each epoch ends with its own last, possibly partial, batch. For in-memory sources (every spec
@@ -246,7 +347,7 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
 
     Args:
         spec, batch_size, split, seed, image_size, n_samples, value_range, drop_remainder, crop, data_dir,
-            download: as in `load`.
+            download, labels_per_class: as in `load`.
         start_epoch: the epoch the stream starts in (>= 0).
         skip_batches: batches of `start_epoch` already trained on, skipped (0 <= skip < steps_per_epoch).
 
@@ -260,7 +361,7 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     examples, info, buffer, arrays = _examples(spec, split, seed, image_size, n_samples, value_range, crop,
-                                               data_dir, download)
+                                               data_dir, download, labels_per_class)
     n = len(arrays[0] if isinstance(arrays, tuple) else arrays) if arrays is not None else int(examples.cardinality())
     if n < 0:  # a source of unknown length (some tfds builders): count it once
         n = int(examples.reduce(np.int64(0), lambda count, _: count + 1))
@@ -280,4 +381,4 @@ def stream(spec: str, batch_size: int = 64, split: str = "train", seed: int = 0,
     return ds, steps, info
 
 
-__all__ = ["load", "load_arrays", "stream", "stream_arrays", "DataInfo"]
+__all__ = ["load", "load_arrays", "stream", "stream_arrays", "keep_labels_per_class", "labelled_batches", "DataInfo"]

@@ -124,12 +124,14 @@ def _verify(path, fn, specs, model, name) -> dict:
     return parity
 
 
-def graph_paths(path) -> dict:
+def graph_paths(path, functions=()) -> dict:
     """Files of an ONNX export at `path`: the generator (or a translation model's A -> B graph), the flow
-    log-density, CycleGAN's B -> A graph and the card."""
+    log-density, CycleGAN's B -> A graph, the card, and `<stem>.<name>.onnx` for each of `functions`
+    (a model's `onnx_functions`: BiGAN's "encode", the semi-supervised GAN's "classify")."""
     stem = path[:-5] if path.endswith(".onnx") else path
     return {"generate": path, "translate": path, "log_prob": f"{stem}.log_prob.onnx",
-            "translate_b_to_a": f"{stem}.b_to_a.onnx", "card": f"{stem}.model_card.json"}
+            "translate_b_to_a": f"{stem}.b_to_a.onnx", "card": f"{stem}.model_card.json",
+            **{name: f"{stem}.{name}.onnx" for name in functions}}
 
 
 def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=None) -> dict:
@@ -138,8 +140,9 @@ def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=
     Args:
         model: a trained kerasgen model (any precision policy; exported through a float32 copy).
         path: the `.onnx` file of the generator (noise [, labels] -> samples). Flows also write
-            `<stem>.log_prob.onnx` (x [, labels] -> log_prob); a `<stem>.model_card.json` goes
-            next to them.
+            `<stem>.log_prob.onnx` (x [, labels] -> log_prob), and each name of the model's
+            `onnx_functions` its `<stem>.<name>.onnx` (BiGAN: `encode`, x -> z; the semi-supervised
+            GAN: `classify`, x -> probabilities); a `<stem>.model_card.json` goes next to them.
         opset: ONNX opset.
         verify: compare onnxruntime with Keras at batch 1 and 3 (raises `ExportMismatchError`
             past 1e-4 + 1e-5 |value|; nothing is left behind then).
@@ -157,8 +160,9 @@ def onnx(model, path, opset=DEFAULT_OPSET, verify=True, data_spec=None, metrics=
     require_finite_weights(model, "export")
     model32 = graph.float32_copy(model)
     fns = graph.functions(model32)
-    fns = {k: v for k, v in fns.items() if k in ("generate", "log_prob", "translate", "translate_b_to_a")}
-    paths = graph_paths(str(path))
+    extra = tuple(model32.onnx_functions)
+    fns = {k: v for k, v in fns.items() if k in ("generate", "log_prob", "translate", "translate_b_to_a", *extra)}
+    paths = graph_paths(str(path), extra)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     written, parity, outputs = {}, {}, {}
     try:

@@ -64,6 +64,7 @@ class OnnxGenerator:
         self._log_prob_path = f"{stem}.log_prob.onnx" if "log_prob" in self.card.get("files", {}) else None
         self._log_prob_session = None
         self._translate_sessions = {}
+        self._function_sessions = {}
         self._stem = stem
         self.directions = self.card.get("directions") or {}
         self.noise = self.card["noise"] or {}
@@ -145,6 +146,34 @@ class OnnxGenerator:
         if labels is not None:
             feeds["labels"] = labels
         return self._log_prob_session.run(["log_prob"], feeds)[0]
+
+    def run_function(self, name, x):
+        """Runs an extra graph of the export on data-space x (B, *data_shape): "encode" (BiGAN:
+        {"z": (B, latent_dim)}) or "classify" (semi-supervised GAN: {"probabilities": (B, K)}).
+
+        Returns:
+            dict of numpy outputs.
+        """
+        files = self.card.get("files", {})
+        if name in ("generate", "log_prob", "translate", "translate_b_to_a") or name not in files:
+            extra = sorted(set(files) - {"generate", "log_prob", "translate", "translate_b_to_a"})
+            raise ValueError(f"this export has no {name!r} graph; its extra graphs: {', '.join(extra) or 'none'}")
+        x = np.asarray(x)
+        if x.shape[1:] != self.data_shape or x.ndim != 1 + len(self.data_shape):
+            raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {x.shape}")
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"x must be numeric, got {x.dtype}")
+        self._check_batch(len(x))
+        x = x.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        if name not in self._function_sessions:
+            path = os.path.join(os.path.dirname(self._stem) or ".", files[name])
+            self._function_sessions[name] = self._ort.InferenceSession(path, self._options,
+                                                                       providers=["CPUExecutionProvider"])
+        session = self._function_sessions[name]
+        names = [o.name for o in session.get_outputs()]
+        return dict(zip(names, session.run(names, {"x": x})))
 
     def translate(self, source, direction="a_to_b"):
         """Images of the target domain from source images (B, *source_shape), numpy, with a translation

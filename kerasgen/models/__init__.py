@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 
 from kerasgen import registry
-from kerasgen.models.adversarial import GAN
+from kerasgen.models.adversarial import GAN, BiGAN, SemiSupervisedGAN
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.files import ModelFileError, load
 from kerasgen.models.flows import Flow
@@ -24,7 +24,8 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
             flows, the pixel quantisation levels from it. A shape tuple is accepted as `data_shape`.
         data_shape: shape of one example, e.g. (28, 28, 1) or (2,); wins over `data`.
         latent_dim: noise size (the preset's default when None).
-        num_classes: label classes; wins over `data`. Conditional presets need them.
+        num_classes: label classes; wins over `data`. Conditional presets and classifiers (the
+            semi-supervised GAN) need them.
         **overrides: passed to the preset builder (network sizes, seed, `num_levels`, ...); they win
             over what `data` says.
 
@@ -69,11 +70,12 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
         raise ValueError(f"preset {name!r} models {' and '.join(preset.data)}, not {kind} of shape {data_shape}")
     if latent_dim is not None and int(latent_dim) < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
-    if num_classes is None and info is not None and preset.needs_labels:
+    if num_classes is None and info is not None and preset.needs_classes:
         num_classes = info.num_classes
-    if preset.needs_labels and not num_classes:
+    if preset.needs_classes and not num_classes:
         source = f"the data {info.spec!r} have no labels" if info is not None else "pass num_classes"
-        raise ValueError(f"preset {name!r} is conditional and needs labelled data: {source}")
+        what = "is conditional" if preset.needs_labels else "classifies"
+        raise ValueError(f"preset {name!r} {what} and needs labelled data: {source}")
     if num_classes is not None and preset.labels == "none":
         raise ValueError(f"preset {name!r} takes no labels (num_classes={num_classes})")
     if preset.uses_levels and kind == "images" and info is not None and info.num_levels:
@@ -125,5 +127,5 @@ def list(family: str | None = None, data: str | None = None) -> dict:  # noqa: A
             if (family is None or p.family == family) and (data is None or p.supports(data))}
 
 
-__all__ = ["AAE", "CycleGAN", "Translation", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
+__all__ = ["AAE", "BiGAN", "SemiSupervisedGAN", "CycleGAN", "Translation", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
 

@@ -363,6 +363,10 @@ class GenerativeModel(keras.Model):
         """Signatures beyond generation: name -> (fn, {input name: TensorSpec}, output name)."""
         return {}
 
+    onnx_functions: tuple = ()
+    """Names of `export_functions()` that `kerasgen.export.onnx` also writes, each as
+    `<stem>.<name>.onnx` (a flow's `log_prob` graph is always written)."""
+
     def export_notes(self) -> dict:
         """Extra model-card entries about how the export differs from the model (none by default)."""
         return {}

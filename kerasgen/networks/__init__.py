@@ -8,6 +8,8 @@ Contract every algorithm relies on (user networks included):
   ("class_logits", "code_logits", "code_mean").
 - encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
 - decoder (VAE family): z [, labels] -> (B, *data_shape) linear outputs.
+- joint discriminator (BiGAN / ALI): [x, z] -> logit (B, 1); BiGAN encoders x -> z (B, latent_dim).
+- classifier (semi-supervised GAN): x -> {"class_logits": (B, K [+ 1]), "features": (B, F)}.
 - translation generator ("unet", "resnet", "srresnet"): built from (source_shape, target_shape);
   source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
 - translation discriminator ("patchgan"): built from (target_shape, source_shape=None); image, or
@@ -17,9 +19,16 @@ Builders are registered by role and name (`kerasgen.registry.register_network`),
 take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
 """
 
+from kerasgen.networks.classifier import conv_classifier, mlp_classifier
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
 from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
 from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
+from kerasgen.networks.joint import (
+    conv_joint_discriminator,
+    conv_latent_encoder,
+    mlp_joint_discriminator,
+    mlp_latent_encoder,
+)
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
 from kerasgen.networks.translation import (
     patchgan,
@@ -37,7 +46,8 @@ __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discrimi
            "conv_encoder", "mlp_encoder", "gaussian_heads",
            "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
            "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
-           "unet_depth", "translation_scale", "names"]
+           "unet_depth", "translation_scale", "mlp_latent_encoder", "conv_latent_encoder",
+           "mlp_joint_discriminator", "conv_joint_discriminator", "mlp_classifier", "conv_classifier", "names"]
 
 
 def names() -> dict:

@@ -1,0 +1,86 @@
+"""Presets of the GANs that infer or classify: `bigan` (BiGAN / ALI) and `ssgan` (the
+semi-supervised GAN)."""
+
+from __future__ import annotations
+
+from kerasgen.models.adversarial.bigan import BiGAN
+from kerasgen.models.adversarial.ssgan import SemiSupervisedGAN
+from kerasgen.models.optimizers import adam
+from kerasgen.networks import (
+    conv_joint_discriminator,
+    conv_latent_encoder,
+    dcgan_generator,
+    mlp_classifier,
+    mlp_generator,
+    mlp_joint_discriminator,
+    mlp_latent_encoder,
+)
+from kerasgen.registry import register_preset
+
+
+@register_preset("bigan", "adversarial", "BiGAN/ALI: generator, encoder and a joint (x, z) discriminator",
+                 small=dict(base_filters=8, hidden=(32, 32)),
+                 reference="Donahue et al. 2017, Adversarial Feature Learning, arXiv:1605.09782; Dumoulin et al. "
+                           "2017, Adversarially Learned Inference, arXiv:1606.00704")
+def bigan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """BiGAN: DCGAN generator, conv encoder and conv joint discriminator for images (MLPs for vectors,
+    standardised), non-saturating loss with the inverted labels, Adam 2e-4 / 0.5 for both sides.
+
+    Args:
+        data_shape: (H, W, C) images or (D,) vectors.
+        latent_dim: size of z (default 50 for images, as Donahue et al.'s MNIST model; 8 for vectors).
+        base_filters: width of the conv stacks (images).
+        hidden: widths of the MLPs (vectors).
+        **kw: `BiGAN` arguments (loss, seed, optimiser configs, ...).
+
+    Returns:
+        An uncompiled `BiGAN`.
+    """
+    data_shape = tuple(data_shape)
+    is_image = len(data_shape) == 3
+    latent_dim = int(latent_dim or (50 if is_image else 8))
+    if is_image:
+        g = dcgan_generator(data_shape, latent_dim, base_filters=base_filters)
+        e = conv_latent_encoder(data_shape, latent_dim, base_filters=base_filters)
+        d = conv_joint_discriminator(data_shape, latent_dim, base_filters=base_filters, hidden=(8 * base_filters,))
+    else:
+        g = mlp_generator(data_shape, latent_dim, hidden=hidden)
+        e = mlp_latent_encoder(data_shape, latent_dim, hidden=hidden)
+        d = mlp_joint_discriminator(data_shape, latent_dim, hidden=hidden)
+    kw.setdefault("g_optimizer_config", adam(2e-4, 0.5))
+    kw.setdefault("d_optimizer_config", adam(2e-4, 0.5))
+    return BiGAN(g, e, d, latent_dim=latent_dim, data_shape=data_shape, standardize=not is_image, preset="bigan",
+                 **kw)
+
+
+@register_preset("ssgan", "adversarial", "Semi-supervised GAN: K-logit classifier discriminator, feature matching "
+                 "(labels -1 mark unlabelled examples)", labels="classes",
+                 small=dict(hidden=(32, 32), generator_hidden=(32,)),
+                 reference="Salimans et al. 2016, Improved Techniques for Training GANs, arXiv:1606.03498")
+def ssgan(data_shape, latent_dim=None, num_classes=None, hidden=(1000, 500, 250, 250, 250),
+          generator_hidden=(500, 500), **kw):
+    """Salimans et al.'s MNIST recipe: an MLP classifier discriminator with Gaussian noise (std 0.3
+    on the input, 0.5 after each hidden layer) and K logits, an MLP generator trained by feature
+    matching on the last hidden layer; images are flattened; vectors standardised.
+
+    Args:
+        data_shape: (H, W, C) images or (D,) vectors.
+        latent_dim: size of z (default 100).
+        num_classes: K, from the data's labels (required).
+        hidden: the discriminator's hidden widths.
+        generator_hidden: the generator's hidden widths.
+        **kw: `SemiSupervisedGAN` arguments (fake_class, unsupervised_weight, seed, ...).
+
+    Returns:
+        An uncompiled `SemiSupervisedGAN`.
+    """
+    if not num_classes:
+        raise ValueError("preset 'ssgan' classifies: pass num_classes (labelled data, -1 for unlabelled examples)")
+    data_shape = tuple(data_shape)
+    latent_dim = int(latent_dim or 100)
+    g = mlp_generator(data_shape, latent_dim, hidden=generator_hidden)
+    d = mlp_classifier(data_shape, int(num_classes), hidden=hidden, fake_class=kw.get("fake_class", False))
+    kw.setdefault("g_optimizer_config", adam(1e-3, 0.5))
+    kw.setdefault("d_optimizer_config", adam(1e-3, 0.5))
+    return SemiSupervisedGAN(g, d, latent_dim=latent_dim, classes=int(num_classes), data_shape=data_shape,
+                             standardize=len(data_shape) == 1, preset="ssgan", **kw)

@@ -1,0 +1,147 @@
+"""Networks of GANs that infer (BiGAN / ALI): encoders x -> z and joint discriminators on (x, z).
+
+- encoder: x (B, *data_shape) -> z (B, latent_dim), linear (a deterministic BiGAN encoder; ALI's
+  stochastic encoder is a Gaussian one from `kerasgen.networks.encoders`, returning
+  {"mean", "log_var"}).
+- joint discriminator: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1) float32: the data
+  path (an MLP on flattened x, or the DCGAN conv stack for images) and the latent path meet in a
+  shared MLP.
+
+References:
+    Donahue, Kraehenbuehl & Darrell 2017, "Adversarial Feature Learning", arXiv:1605.09782;
+    Dumoulin et al. 2017, "Adversarially Learned Inference", arXiv:1606.00704.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from kerasgen.networks.dcgan import num_stages
+from kerasgen.registry import register_network
+
+
+def _check_image_shape(data_shape, what):
+    if len(data_shape) != 3:
+        raise ValueError(f"{what} needs image data (H, W, C), got data_shape {tuple(data_shape)}")
+
+
+@register_network("mlp-latent", "encoder")
+def mlp_latent_encoder(data_shape, latent_dim, hidden=(256, 256), name="encoder"):
+    """MLP encoder x -> z (LeakyReLU 0.2 hidden layers, linear output).
+
+    Args:
+        data_shape: shape of one example (images are flattened).
+        latent_dim: size of z.
+        hidden: widths of the hidden layers.
+
+    Returns:
+        A `keras.Model`: x (B, *data_shape) -> z (B, latent_dim) float32.
+    """
+    x = keras.Input(tuple(data_shape), name="x")
+    h = layers.Flatten()(x) if len(data_shape) > 1 else x
+    for i, width in enumerate(hidden):
+        h = layers.Dense(width, name=f"dense_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    z = layers.Dense(latent_dim, dtype="float32", name="z")(h)
+    return keras.Model(x, z, name=name)
+
+
+@register_network("conv-latent", "encoder")
+def conv_latent_encoder(data_shape, latent_dim, base_filters=64, name="encoder"):
+    """Conv encoder x -> z: the DCGAN discriminator's stride-2 stages (batch-normalised after the
+    first), a hidden Dense layer, a linear output.
+
+    Args:
+        data_shape: (H, W, C) images.
+        latent_dim: size of z.
+        base_filters: filters of the first stage; later ones double.
+
+    Returns:
+        A `keras.Model`: x (B, H, W, C) -> z (B, latent_dim) float32.
+    """
+    _check_image_shape(data_shape, "conv_latent_encoder")
+    x = keras.Input(tuple(data_shape), name="x")
+    h, filters = x, base_filters
+    for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
+        h = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(h)
+        if i > 0:
+            h = layers.BatchNormalization()(h)
+        h = layers.LeakyReLU(0.2)(h)
+        filters *= 2
+    h = layers.Flatten()(h)
+    h = layers.Dense(max(256, 4 * latent_dim), use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.LeakyReLU(0.2)(h)
+    z = layers.Dense(latent_dim, dtype="float32", name="z")(h)
+    return keras.Model(x, z, name=name)
+
+
+def _joint_head(h, z, hidden, dropout):
+    """The shared MLP on [data features, latent features] -> logit (B, 1) float32."""
+    zh = layers.Dense(hidden[0], name="z_dense")(z)
+    zh = layers.LeakyReLU(0.2)(zh)
+    h = layers.Concatenate()([h, zh])
+    for i, width in enumerate(hidden):
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+        h = layers.Dense(width, name=f"joint_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    if dropout:
+        h = layers.Dropout(dropout)(h)
+    return layers.Dense(1, dtype="float32", name="logit")(h)
+
+
+@register_network("mlp", "joint_discriminator")
+def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0.2, name="discriminator"):
+    """MLP joint discriminator D(x, z): x and z each through a LeakyReLU layer, concatenated, then
+    the hidden layers (dropout before each, as ALI's discriminators) and a logit.
+
+    Args:
+        data_shape: shape of one example (images are flattened).
+        latent_dim: size of z.
+        hidden: widths of the hidden layers (the first also sizes the x and z paths).
+        dropout: dropout rate (0 for none).
+
+    Returns:
+        A `keras.Model`: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1) float32.
+    """
+    x = keras.Input(tuple(data_shape), name="x")
+    z = keras.Input((latent_dim,), name="z")
+    h = layers.Flatten()(x) if len(data_shape) > 1 else x
+    h = layers.Dense(hidden[0], name="x_dense")(h)
+    h = layers.LeakyReLU(0.2)(h)
+    return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout), name=name)
+
+
+@register_network("dcgan", "joint_discriminator")
+def conv_joint_discriminator(data_shape, latent_dim, base_filters=64, hidden=(512,), dropout=0.2,
+                             name="discriminator"):
+    """Conv joint discriminator D(x, z): x through the DCGAN discriminator's stride-2 stages
+    (LeakyReLU 0.2, dropout), z through a Dense layer, both into a shared MLP and a logit.
+
+    Args:
+        data_shape: (H, W, C) images.
+        latent_dim: size of z.
+        base_filters: filters of the first conv stage; later ones double.
+        hidden: widths of the shared layers after the concatenation.
+        dropout: dropout rate (0 for none).
+
+    Returns:
+        A `keras.Model`: [x (B, H, W, C), z (B, latent_dim)] -> logit (B, 1) float32.
+    """
+    _check_image_shape(data_shape, "conv_joint_discriminator")
+    x = keras.Input(tuple(data_shape), name="x")
+    z = keras.Input((latent_dim,), name="z")
+    h, filters = x, base_filters
+    for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
+        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+        filters *= 2
+    h = layers.Flatten()(h)
+    return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout), name=name)
+
+
+__all__ = ["mlp_latent_encoder", "conv_latent_encoder", "mlp_joint_discriminator", "conv_joint_discriminator"]
