@@ -8,6 +8,9 @@ Contract every algorithm relies on (user networks included):
   ("class_logits", "code_logits", "code_mean").
 - encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
 - decoder (VAE family): z [, labels] -> (B, *data_shape) linear outputs.
+- autoencoder (BEGAN's discriminator): x (B, *data_shape) -> reconstruction (B, *data_shape) float32.
+- reconstructor (VEEGAN): x (B, *data_shape) -> z (B, latent_dim) float32.
+- joint_discriminator (VEEGAN): [z (B, latent_dim), x (B, *data_shape)] -> logits (B, 1).
 - translation generator ("unet", "resnet", "srresnet"): built from (source_shape, target_shape);
   source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
 - translation discriminator ("patchgan"): built from (target_shape, source_shape=None); image, or
@@ -17,10 +20,13 @@ Builders are registered by role and name (`kerasgen.registry.register_network`),
 take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
 """
 
+from kerasgen.networks.autoencoder import conv_autoencoder, mlp_autoencoder
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
 from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
 from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
+from kerasgen.networks.joint import conv_joint_discriminator, mlp_joint_discriminator
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
+from kerasgen.networks.reconstructor import conv_reconstructor, mlp_reconstructor
 from kerasgen.networks.translation import (
     patchgan,
     patchgan_layers,
@@ -37,7 +43,8 @@ __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discrimi
            "conv_encoder", "mlp_encoder", "gaussian_heads",
            "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
            "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
-           "unet_depth", "translation_scale", "names"]
+           "unet_depth", "translation_scale", "conv_autoencoder", "mlp_autoencoder", "conv_reconstructor",
+           "mlp_reconstructor", "conv_joint_discriminator", "mlp_joint_discriminator", "names"]
 
 
 def names() -> dict:
