@@ -20,7 +20,7 @@ Builders are registered by role and name (`kerasgen.registry.register_network`),
 take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
 """
 
-from kerasgen.networks.autoencoder import conv_autoencoder, mlp_autoencoder
+from kerasgen.networks.autoencoder import began_generator, conv_autoencoder, mlp_autoencoder
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
 from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
 from kerasgen.networks.encoders import conv_encoder, gaussian_heads, mlp_encoder
@@ -43,7 +43,7 @@ __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discrimi
            "conv_encoder", "mlp_encoder", "gaussian_heads",
            "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
            "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
-           "unet_depth", "translation_scale", "conv_autoencoder", "mlp_autoencoder", "conv_reconstructor",
+           "unet_depth", "translation_scale", "began_generator", "conv_autoencoder", "mlp_autoencoder", "conv_reconstructor",
            "mlp_reconstructor", "conv_joint_discriminator", "mlp_joint_discriminator", "names"]
 
 

@@ -49,6 +49,22 @@ def conv_trunk(x, base_filters=32, convs_per_stage=2, name="encoder"):
     return layers.Flatten()(h)
 
 
+def conv_decoder(code, data_shape, base_filters=32, convs_per_stage=2, name="decoder"):
+    """BEGAN's decoder on a code (B, N): a dense layer to (H / 2^s, W / 2^s, n), then per scale
+    `convs_per_stage` 3x3 ELU convs and a nearest-neighbour upsampling, the same convs at full size,
+    and a 3x3 conv to C channels (linear, float32). Returns (B, H, W, C)."""
+    height, width, channels = data_shape
+    stages = num_stages(height, width)
+    h0, w0 = height // 2**stages, width // 2**stages
+    h = layers.Dense(h0 * w0 * base_filters, name=f"{name}_in")(code)
+    h = layers.Reshape((h0, w0, base_filters))(h)
+    for s in range(stages):
+        h = _convs(h, base_filters, convs_per_stage, f"{name}_s{s}")
+        h = layers.UpSampling2D(2, interpolation="nearest")(h)
+    h = _convs(h, base_filters, convs_per_stage, f"{name}_out")
+    return layers.Conv2D(channels, 3, padding="same", dtype="float32", name=f"{name}_image")(h)
+
+
 @register_network("conv", "autoencoder")
 def conv_autoencoder(data_shape, base_filters=32, code_dim=64, convs_per_stage=2, name="autoencoder"):
     """BEGAN's convolutional autoencoder: images -> embedding (B, code_dim) -> images.
@@ -56,26 +72,30 @@ def conv_autoencoder(data_shape, base_filters=32, code_dim=64, convs_per_stage=2
     Args:
         data_shape: (H, W, C) of the images.
         base_filters: filters n of the first scale (n, 2n, ... on the way down; n in the decoder).
-        code_dim: size of the embedding h.
+        code_dim: size of the embedding h; well below H * W * C, or the autoencoder can
+            reconstruct anything, fakes included.
         convs_per_stage: 3x3 ELU convolutions per scale (2 in the paper).
 
     Returns:
         A `keras.Model`: x (B, H, W, C) -> reconstruction (B, H, W, C) float32, linear (unbounded).
     """
     data_shape = _image_shape(data_shape, "conv_autoencoder")
-    height, width, channels = data_shape
-    stages = num_stages(height, width)
-    h0, w0 = height // 2**stages, width // 2**stages
     x = keras.Input(data_shape, name="x")
     code = layers.Dense(code_dim, name="code")(conv_trunk(x, base_filters, convs_per_stage))
-    h = layers.Dense(h0 * w0 * base_filters, name="decoder_in")(code)
-    h = layers.Reshape((h0, w0, base_filters))(h)
-    for s in range(stages):
-        h = _convs(h, base_filters, convs_per_stage, f"decoder_s{s}")
-        h = layers.UpSampling2D(2, interpolation="nearest")(h)
-    h = _convs(h, base_filters, convs_per_stage, "decoder_out")
-    out = layers.Conv2D(channels, 3, padding="same", dtype="float32", name="reconstruction")(h)
-    return keras.Model(x, out, name=name)
+    return keras.Model(x, conv_decoder(code, data_shape, base_filters, convs_per_stage), name=name)
+
+
+@register_network("began", "generator")
+def began_generator(data_shape, latent_dim, base_filters=32, convs_per_stage=2, name="generator"):
+    """BEGAN's generator: the autoencoder's decoder architecture (own weights) with a tanh output.
+
+    Returns:
+        A `keras.Model`: z (B, latent_dim) -> images (B, H, W, C) float32 in [-1, 1].
+    """
+    data_shape = _image_shape(data_shape, "began_generator")
+    z = keras.Input((latent_dim,), name="z")
+    h = conv_decoder(z, data_shape, base_filters, convs_per_stage, name="generator")
+    return keras.Model(z, layers.Activation("tanh", dtype="float32", name="image")(h), name=name)
 
 
 @register_network("mlp", "autoencoder")
@@ -104,4 +124,4 @@ def mlp_autoencoder(data_shape, hidden=(256, 256), code_dim=32, name="autoencode
     return keras.Model(x, out, name=name)
 
 
-__all__ = ["conv_autoencoder", "mlp_autoencoder", "conv_trunk"]
+__all__ = ["conv_autoencoder", "mlp_autoencoder", "began_generator", "conv_trunk", "conv_decoder"]

@@ -1,15 +1,18 @@
 """Presets of the GANs whose objective differs from `GAN`'s: `began` and `veegan`.
 
-Images get convolutional networks (a DCGAN generator; BEGAN's conv autoencoder, VEEGAN's conv
-reconstructor and joint discriminator), vectors MLPs on standardised data. Each builder takes
+Images get convolutional networks (BEGAN's generator and conv autoencoder; a DCGAN generator, VEEGAN's
+conv reconstructor and joint discriminator), vectors MLPs on standardised data. Each builder takes
 `data_shape`, `latent_dim` and network sizes (`base_filters` for conv stacks, `hidden` for MLPs).
 """
 
 from __future__ import annotations
 
+import math
+
 from kerasgen.models.adversarial.began import BEGAN
 from kerasgen.models.adversarial.veegan import VEEGAN
 from kerasgen.networks import (
+    began_generator,
     conv_autoencoder,
     conv_joint_discriminator,
     conv_reconstructor,
@@ -33,17 +36,22 @@ def _is_image(data_shape):
                  small=dict(SMALL, code_dim=8),
                  reference="Berthelot et al. 2017, BEGAN: Boundary Equilibrium Generative Adversarial Networks, "
                            "arXiv:1703.10717")
-def began(data_shape, latent_dim=None, num_classes=None, base_filters=32, hidden=(256, 256), code_dim=None, **kw):
-    """BEGAN: a DCGAN generator and BEGAN's conv autoencoder for images (MLPs for vectors); gamma 0.5,
-    lambda_k 0.001, Adam 1e-4 (0.5, 0.999). Returns an uncompiled `BEGAN`."""
+def began(data_shape, latent_dim=None, num_classes=None, base_filters=32, hidden=(256, 256), code_dim=None,
+          convs_per_stage=2, **kw):
+    """BEGAN: the paper's generator (its decoder architecture) and conv autoencoder for images, MLPs for
+    vectors; gamma 0.5, lambda_k 0.001, Adam 1e-4 (0.5, 0.999). The embedding is `code_dim` numbers,
+    by default a sixteenth of the example's size (8 to 64): an autoencoder that can reconstruct
+    anything cannot tell generated images from real ones. Returns an uncompiled `BEGAN`."""
     data_shape = tuple(data_shape)
     latent_dim = latent_dim or 64
+    if code_dim is None:
+        code_dim = min(64, max(8, math.prod(data_shape) // 16)) if _is_image(data_shape) else max(1, data_shape[0] // 2)
     if _is_image(data_shape):
-        g = dcgan_generator(data_shape, latent_dim, base_filters=base_filters)
-        d = conv_autoencoder(data_shape, base_filters=base_filters, code_dim=code_dim or 64)
+        g = began_generator(data_shape, latent_dim, base_filters=base_filters, convs_per_stage=convs_per_stage)
+        d = conv_autoencoder(data_shape, base_filters=base_filters, code_dim=code_dim, convs_per_stage=convs_per_stage)
     else:
         g = mlp_generator(data_shape, latent_dim, hidden=hidden)
-        d = mlp_autoencoder(data_shape, hidden=hidden, code_dim=code_dim or 32)
+        d = mlp_autoencoder(data_shape, hidden=hidden, code_dim=code_dim)
     return BEGAN(g, d, latent_dim, data_shape=data_shape, standardize=not _is_image(data_shape), preset="began", **kw)
 
 
