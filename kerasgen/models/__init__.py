@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 
 from kerasgen import registry
-from kerasgen.models.adversarial import GAN, BiGAN, SemiSupervisedGAN
+from kerasgen.models.adversarial import BEGAN, GAN, VEEGAN, BiGAN, SemiSupervisedGAN
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.files import ModelFileError, load
 from kerasgen.models.flows import Flow
@@ -127,5 +127,5 @@ def list(family: str | None = None, data: str | None = None) -> dict:  # noqa: A
             if (family is None or p.family == family) and (data is None or p.supports(data))}
 
 
-__all__ = ["AAE", "BiGAN", "SemiSupervisedGAN", "CycleGAN", "Translation", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
+__all__ = ["AAE", "BEGAN", "BiGAN", "SemiSupervisedGAN", "VEEGAN", "CycleGAN", "Translation", "Flow", "FlowPosteriorVAE", "GAN", "HierarchicalVAE", "VAE", "VQVAE", "GenerativeModel", "ModelFileError", "get", "list", "load"]
 

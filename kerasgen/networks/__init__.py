@@ -8,8 +8,10 @@ Contract every algorithm relies on (user networks included):
   ("class_logits", "code_logits", "code_mean").
 - encoder (VAE family): x [, labels] -> {"mean", "log_var"} (B, latent_dim) each.
 - decoder (VAE family): z [, labels] -> (B, *data_shape) linear outputs.
-- joint discriminator (BiGAN / ALI): [x, z] -> logit (B, 1); BiGAN encoders x -> z (B, latent_dim).
+- joint discriminator (BiGAN / ALI, VEEGAN): [x, z] -> logit (B, 1); BiGAN encoders x -> z (B, latent_dim).
 - classifier (semi-supervised GAN): x -> {"class_logits": (B, K [+ 1]), "features": (B, F)}.
+- autoencoder (BEGAN's discriminator): x (B, *data_shape) -> reconstruction (B, *data_shape) float32.
+- reconstructor (VEEGAN): x (B, *data_shape) -> z (B, latent_dim) float32.
 - translation generator ("unet", "resnet", "srresnet"): built from (source_shape, target_shape);
   source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
 - translation discriminator ("patchgan"): built from (target_shape, source_shape=None); image, or
@@ -19,6 +21,7 @@ Builders are registered by role and name (`kerasgen.registry.register_network`),
 take `generator="dcgan"`, `encoder="mlp"`, ... : see `NAMES`.
 """
 
+from kerasgen.networks.autoencoder import began_generator, conv_autoencoder, mlp_autoencoder
 from kerasgen.networks.classifier import conv_classifier, mlp_classifier
 from kerasgen.networks.dcgan import dcgan_discriminator, dcgan_generator, num_stages
 from kerasgen.networks.decoders import dcgan_decoder, mlp_decoder
@@ -30,6 +33,7 @@ from kerasgen.networks.joint import (
     mlp_latent_encoder,
 )
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
+from kerasgen.networks.reconstructor import conv_reconstructor, mlp_reconstructor
 from kerasgen.networks.translation import (
     patchgan,
     patchgan_layers,
@@ -47,7 +51,8 @@ __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discrimi
            "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
            "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
            "unet_depth", "translation_scale", "mlp_latent_encoder", "conv_latent_encoder",
-           "mlp_joint_discriminator", "conv_joint_discriminator", "mlp_classifier", "conv_classifier", "names"]
+           "mlp_joint_discriminator", "conv_joint_discriminator", "mlp_classifier", "conv_classifier",
+           "began_generator", "conv_autoencoder", "mlp_autoencoder", "conv_reconstructor", "mlp_reconstructor", "names"]
 
 
 def names() -> dict:

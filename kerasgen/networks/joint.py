@@ -1,4 +1,5 @@
-"""Networks of GANs that infer (BiGAN / ALI): encoders x -> z and joint discriminators on (x, z).
+"""Networks of GANs that infer (BiGAN / ALI): encoders x -> z and joint discriminators on (x, z)
+(also VEEGAN's discriminator of (data, noise) pairs).
 
 - encoder: x (B, *data_shape) -> z (B, latent_dim), linear (a deterministic BiGAN encoder; ALI's
   stochastic encoder is a Gaussian one from `kerasgen.networks.encoders`, returning

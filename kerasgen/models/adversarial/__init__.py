@@ -1,9 +1,11 @@
-"""The GAN family: one algorithm (`GAN`) and its presets; GANs that infer (`BiGAN`) or classify
-(`SemiSupervisedGAN`) and theirs."""
+"""The GAN family: one algorithm (`GAN`) and its presets; `BEGAN` and `VEEGAN`, whose objectives
+differ; GANs that infer (`BiGAN`) or classify (`SemiSupervisedGAN`); and their presets."""
 
-from kerasgen.models.adversarial import inference_presets, presets
+from kerasgen.models.adversarial import inference_presets, objective_presets, presets
+from kerasgen.models.adversarial.began import BEGAN
 from kerasgen.models.adversarial.bigan import BiGAN
 from kerasgen.models.adversarial.gan import GAN
 from kerasgen.models.adversarial.ssgan import SemiSupervisedGAN
+from kerasgen.models.adversarial.veegan import VEEGAN
 
-__all__ = ["GAN", "BiGAN", "SemiSupervisedGAN", "presets", "inference_presets"]
+__all__ = ["BEGAN", "BiGAN", "GAN", "SemiSupervisedGAN", "VEEGAN", "inference_presets", "objective_presets", "presets"]

@@ -1,0 +1,77 @@
+"""Presets of the GANs whose objective differs from `GAN`'s: `began` and `veegan`.
+
+Images get convolutional networks (BEGAN's generator and conv autoencoder; a DCGAN generator, VEEGAN's
+conv reconstructor and joint discriminator), vectors MLPs on standardised data. Each builder takes
+`data_shape`, `latent_dim` and network sizes (`base_filters` for conv stacks, `hidden` for MLPs).
+"""
+
+from __future__ import annotations
+
+import math
+
+from kerasgen.models.adversarial.began import BEGAN
+from kerasgen.models.adversarial.veegan import VEEGAN
+from kerasgen.networks import (
+    began_generator,
+    conv_autoencoder,
+    conv_joint_discriminator,
+    conv_reconstructor,
+    dcgan_generator,
+    mlp_autoencoder,
+    mlp_generator,
+    mlp_joint_discriminator,
+    mlp_reconstructor,
+)
+from kerasgen.registry import register_preset
+
+SMALL = dict(base_filters=8, hidden=(32, 32))
+
+
+def _is_image(data_shape):
+    return len(tuple(data_shape)) == 3
+
+
+@register_preset("began", "adversarial",
+                 "Boundary equilibrium GAN: autoencoder discriminator, k_t control (gamma 0.5), M_global logged",
+                 small=dict(SMALL, code_dim=8),
+                 reference="Berthelot et al. 2017, BEGAN: Boundary Equilibrium Generative Adversarial Networks, "
+                           "arXiv:1703.10717")
+def began(data_shape, latent_dim=None, num_classes=None, base_filters=32, hidden=(256, 256), code_dim=None,
+          convs_per_stage=2, **kw):
+    """BEGAN: the paper's generator (its decoder architecture) and conv autoencoder for images, MLPs for
+    vectors; gamma 0.5, lambda_k 0.001, Adam 1e-4 (0.5, 0.999). The embedding is `code_dim` numbers,
+    by default a sixteenth of the example's size (8 to 64): an autoencoder that can reconstruct
+    anything cannot tell generated images from real ones. Returns an uncompiled `BEGAN`."""
+    data_shape = tuple(data_shape)
+    latent_dim = latent_dim or 64
+    if code_dim is None:
+        code_dim = min(64, max(8, math.prod(data_shape) // 16)) if _is_image(data_shape) else max(1, data_shape[0] // 2)
+    if _is_image(data_shape):
+        g = began_generator(data_shape, latent_dim, base_filters=base_filters, convs_per_stage=convs_per_stage)
+        d = conv_autoencoder(data_shape, base_filters=base_filters, code_dim=code_dim, convs_per_stage=convs_per_stage)
+    else:
+        g = mlp_generator(data_shape, latent_dim, hidden=hidden)
+        d = mlp_autoencoder(data_shape, hidden=hidden, code_dim=code_dim)
+    return BEGAN(g, d, latent_dim, data_shape=data_shape, standardize=not _is_image(data_shape), preset="began", **kw)
+
+
+@register_preset("veegan", "adversarial",
+                 "VEEGAN: reconstructor F: x -> z, joint discriminator D(x, z), l2 noise reconstruction",
+                 small=SMALL,
+                 reference="Srivastava et al. 2017, VEEGAN: Reducing Mode Collapse in GANs using Implicit Variational "
+                           "Learning, arXiv:1705.07761")
+def veegan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+    """VEEGAN: DCGAN generator, conv reconstructor and joint discriminator for images (MLPs for vectors);
+    the paper's log-ratio game and unit reconstruction weight. Returns an uncompiled `VEEGAN`."""
+    data_shape = tuple(data_shape)
+    image = _is_image(data_shape)
+    latent_dim = latent_dim or (100 if image else max(2, data_shape[0]))
+    if image:
+        g = dcgan_generator(data_shape, latent_dim, base_filters=base_filters)
+        f = conv_reconstructor(data_shape, latent_dim, base_filters=base_filters)
+        d = conv_joint_discriminator(data_shape, latent_dim, base_filters=base_filters, dropout=0.0)
+    else:
+        g = mlp_generator(data_shape, latent_dim, hidden=hidden)
+        f = mlp_reconstructor(data_shape, latent_dim, hidden=hidden)
+        d = mlp_joint_discriminator(data_shape, latent_dim, hidden=hidden, dropout=0.0)
+    return VEEGAN(g, f, d, latent_dim, data_shape=data_shape, standardize=not image, preset="veegan", **kw)
