@@ -33,7 +33,7 @@ def pacgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidde
 
 @register_preset("unrolled-gan", "adversarial",
                  "Unrolled GAN: the generator's loss through 5 unrolled discriminator updates",
-                 small=SMALL, reference="Metz, Poole, Pfau & Sohl-Dickstein 2017, Unrolled Generative Adversarial "
+                 small={**SMALL, "unrolled_steps": 2}, reference="Metz, Poole, Pfau & Sohl-Dickstein 2017, Unrolled Generative Adversarial "
                  "Networks, arXiv:1611.02163")
 def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), unrolled_steps=5,
                  **kw):
