@@ -7,6 +7,8 @@ MirroredStrategy with every option on at once. (The presets pacgan, unrolled-gan
 fgan-* go through the preset contract and export parity in tests/test_presets.py.)
 """
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -124,18 +126,23 @@ def _recorded_calls(network):
     return calls
 
 
-def test_unrolled_generator_update_is_the_closed_form_and_leaves_the_discriminator_alone():
+@pytest.mark.parametrize("distributed", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["one-device", "mirrored"])
+def test_unrolled_generator_update_is_the_closed_form_and_leaves_the_discriminator_alone(distributed, strategy):
     """Wasserstein loss, linear critic f(x) = w.x + c, generator output b: a discriminator SGD step
-    moves w by -lr_d (b - mean real); k unrolled steps of size eta give w_k = w' - k eta (b - r), so the
-    generator's gradient -w_k + k eta (b - r) ... = -w' + k eta (2 b - r): the reaction term is exact."""
+    moves w by -lr_d (b - r) (r: the mean real example); k unrolled steps of size eta give
+    w_k = w' - k eta (b - r), and the generator's loss -w_k.b has the gradient -w' + k eta (2 b - r):
+    the discriminator's reaction is in it exactly. Under two replicas the inner gradients must be
+    summed over the replicas (each replica sees half the batch) for the same update."""
     w, lr_d, lr_g, eta, k = np.array([0.3, -0.7]), 0.05, 0.1, 0.2, 3
     real = np.random.default_rng(0).normal(size=(16, 2)).astype("float32") + [1.0, -2.0]
     models = {}
     for steps in (0, k):
-        gan = kg.models.GAN(_constant_generator(), _linear_critic(w), latent_dim=3, loss="wasserstein",
-                            unrolled_steps=steps, unrolled_learning_rate=eta, seed=5)
-        gan.generator.set_weights([np.zeros((3, 2), "float32"), np.array([0.5, 0.25], "float32")])
-        gan.compile(g_optimizer=keras.optimizers.SGD(lr_g), d_optimizer=keras.optimizers.SGD(lr_d))
+        with strategy.scope() if distributed else contextlib.nullcontext():
+            gan = kg.models.GAN(_constant_generator(), _linear_critic(w), latent_dim=3, loss="wasserstein",
+                                unrolled_steps=steps, unrolled_learning_rate=eta, seed=5)
+            gan.generator.set_weights([np.zeros((3, 2), "float32"), np.array([0.5, 0.25], "float32")])
+            gan.compile(g_optimizer=keras.optimizers.SGD(lr_g), d_optimizer=keras.optimizers.SGD(lr_d))
         gan.fit(real, batch_size=16, epochs=1, shuffle=False, verbose=0)  # one traced step
         models[steps] = gan
     b, r = np.array([0.5, 0.25]), real.mean(axis=0)
@@ -293,20 +300,33 @@ def test_every_option_at_once_trains_under_mixed_bfloat16(shape):
 
 @pytest.mark.slow
 def test_every_option_at_once_trains_under_mirrored_strategy(strategy):
-    # the per-replica batch (8) still divides by the pack; the unrolled updates sum their gradients over replicas
+    # the per-replica batch (8) still divides by the pack. (No comparison with one device: the minibatch
+    # layers see each replica's batch, so the discriminator's outputs depend on how the batch is split; the
+    # unrolled update's exactness under two replicas is checked on the linear toy above.)
     x = kg.data.load_arrays("toy2d:8gaussians", n_samples=64, seed=0).x
-    ds = tf.data.Dataset.from_tensor_slices(x).batch(16)
-    single = _all_options_model()
-    single.compile()
     with strategy.scope():
         mirrored = _all_options_model()
         mirrored.compile()
-    mirrored.set_weights(single.get_weights())
-    mirrored.adapt(x)
-    single.adapt(x)
-    two = mirrored.fit(ds, epochs=1, verbose=0).history
-    one = single.fit(ds, epochs=1, verbose=0).history
-    for key in one:
-        a, b = two[key][-1], one[key][-1]
-        assert np.isfinite(a) and abs(a - b) <= 0.25 * abs(b) + 0.1, (key, a, b)
+    history = mirrored.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "feature_loss"}
+    assert all(np.isfinite(v[-1]) for v in history.values()), history
+    assert int(mirrored.g_optimizer.iterations.numpy()) == 4
     assert not np.allclose(mirrored.ema_generator.get_weights()[0], mirrored.generator.get_weights()[0])
+
+
+@pytest.mark.slow
+def test_the_exported_generator_is_the_weight_average(tmp_path):
+    # rejects: an export that serves the last generator weights instead of their average
+    x = kg.data.load_arrays("toy2d:8gaussians", n_samples=64, seed=0).x
+    model = kg.models.get("gan", data_shape=(2,), latent_dim=4, hidden=(16, 16), seed=2, ema_decay=0.5)
+    model.compile(g_optimizer=keras.optimizers.Adam(0.05), d_optimizer=keras.optimizers.Adam(0.05))
+    model.fit(x, batch_size=16, epochs=2, verbose=0)
+    z = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    average = model.generate(z)
+    last = np.asarray(model.to_data_space(model.generator(z)))
+    assert np.abs(average - last).max() > 1e-2
+    files = kg.export.onnx(model, str(tmp_path / "gan.onnx"))
+    np.testing.assert_allclose(kg.export.OnnxGenerator(files["generate"]).generate(z), average, atol=1e-4)
+    served = tf.saved_model.load(kg.export.saved_model(model, str(tmp_path / "saved")))
+    np.testing.assert_allclose(served.signatures["serving_default"](z=tf.constant(z))["samples"].numpy(), average,
+                               atol=1e-4)
