@@ -86,7 +86,7 @@ class GANOptions:
     instance_noise: float = 0.0
     instance_noise_steps: int | None = None
     unrolled_steps: int = 0
-    unrolled_learning_rate: float = 0.1
+    unrolled_learning_rate: float = 0.005
     ema_decay: float | None = None
 
     @classmethod
@@ -102,7 +102,7 @@ class GANOptions:
             instance_noise_steps=None if values.get("instance_noise_steps") is None
             else int(values["instance_noise_steps"]),
             unrolled_steps=int(values.get("unrolled_steps") or 0),
-            unrolled_learning_rate=float(values.get("unrolled_learning_rate", 0.1)),
+            unrolled_learning_rate=float(values.get("unrolled_learning_rate", 0.005)),
             ema_decay=None if values.get("ema_decay") is None else float(values["ema_decay"]),
         )
         if opts.pack > 1 and (auxiliary_weight > 0 or uses_info):
