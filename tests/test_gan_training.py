@@ -34,7 +34,7 @@ def test_mismatched_networks_get_clear_errors():
     with pytest.raises(ValueError, match="unknown penalty"):
         kg.models.GAN(g, d, latent_dim=8, penalty="l2")
     with pytest.raises(ValueError, match="unknown adversarial loss"):
-        kg.models.GAN(g, d, latent_dim=8, loss="kl")
+        kg.models.GAN(g, d, latent_dim=8, loss="kullback")
 
 
 def test_wrong_data_shape_and_missing_labels():

@@ -94,3 +94,96 @@ def test_information_losses():
                                [np.log(2) - np.log(0.9)], rtol=1e-5)
     np.testing.assert_allclose(information.continuous_codes_nll(np.array([[1.0, -1.0]]), np.array([[0.0, 1.0]])),
                                [0.5 * (1 + 4)], rtol=1e-6)
+
+
+# ---- one-sided label smoothing ---------------------------------------------------------------
+def test_label_smoothing_moves_only_the_real_target():
+    r, f = REAL[:, 0], FAKE[:, 0]
+    t = 0.9  # cross-entropy against 0.9 on real logits; the fake term is the same as without smoothing
+    expected = -t * np.log(sigmoid(r)) - (1 - t) * np.log(1 - sigmoid(r)) - np.log(1 - sigmoid(f))
+    np.testing.assert_allclose(adversarial.minimax_d(REAL, FAKE, real_target=t), expected, rtol=1e-5)
+    np.testing.assert_allclose(adversarial.least_squares_d(REAL, FAKE, real_target=t), 0.5 * (r - t) ** 2 + 0.5 * f**2)
+    assert [n for n, loss in adversarial.LOSSES.items() if loss.targets] == ["minimax", "non_saturating", "least_squares"]
+
+
+# ---- the f-GAN family ----------------------------------------------------------------------------
+from kerasgen.losses import fdivergence  # noqa: E402
+
+BIG = 30.0  # tanh(30) is 1 in float32: total variation's optimal critic is +-1/2, reached only at infinity
+
+
+def optimal_logits(name, log_ratio):
+    """The logit v* with g_f(v*) = f'(p/q) (the optimal critic T*), from r = log(p/q) (float64)."""
+    return {"kl": 1.0 + log_ratio, "reverse_kl": log_ratio, "js": log_ratio, "pearson": 2.0 * np.expm1(log_ratio),
+            "squared_hellinger": 0.5 * log_ratio, "total_variation": BIG * np.sign(log_ratio)}[name]
+
+
+def closed_form(name, p, q):
+    """D_f(P || Q) of discrete distributions, written from each divergence's definition."""
+    m = 0.5 * (p + q)
+    kl = lambda a, b: np.sum(a * np.log(a / b))  # noqa: E731
+    return {"kl": kl(p, q), "reverse_kl": kl(q, p), "js": kl(p, m) + kl(q, m), "pearson": np.sum((p - q) ** 2 / q),
+            "squared_hellinger": np.sum((np.sqrt(p) - np.sqrt(q)) ** 2), "total_variation": 0.5 * np.abs(p - q).sum()}[name]
+
+
+@pytest.mark.parametrize("name", sorted(fdivergence.F_DIVERGENCES))
+def test_f_divergence_pieces_are_consistent(name):
+    div = fdivergence.get(name)
+    u = np.array([0.05, 0.3, 0.9, 1.5, 4.0], np.float32)
+    np.testing.assert_allclose(np.asarray(div.f(np.ones(1, np.float32))), 0.0, atol=1e-7)
+    # Fenchel-Young equality at t = f'(u): f*(f'(u)) = u f'(u) - f(u)
+    t = np.asarray(div.f_prime(u))
+    np.testing.assert_allclose(np.asarray(div.conjugate(t)), u * t - np.asarray(div.f(u)), rtol=1e-5, atol=1e-6)
+    # the activation reaches the optimal critic, and the stable f*(g_f(v)) is f* of g_f(v)
+    v = optimal_logits(name, np.log(u.astype(np.float64))).astype(np.float32)
+    if name != "total_variation":
+        np.testing.assert_allclose(np.asarray(div.activation(v)), t, rtol=1e-5, atol=1e-6)
+    v = np.linspace(-3, 0.6, 13).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(div.conjugate_of_logit(v)), np.asarray(div.conjugate(div.activation(v))),
+                               rtol=1e-4, atol=1e-5)
+    assert adversarial.get(name).discriminator == div.discriminator_loss
+
+
+@pytest.mark.parametrize("name", sorted(fdivergence.F_DIVERGENCES))
+def test_discriminator_loss_at_the_optimal_critic_is_minus_the_divergence_discrete(name):
+    # P and Q on 4 points, as samples in exact proportions: the batch mean of the discriminator loss is
+    # then exactly -(E_P[T] - E_Q[f*(T)]), which at T* = f'(p/q) is -D_f(P || Q)
+    p, q = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.25, 0.25, 0.3, 0.2])
+    v = optimal_logits(name, np.log(p / q))
+    real = np.repeat(v, (p * 1000).round().astype(int)).astype(np.float32)[:, None]
+    fake = np.repeat(v, (q * 1000).round().astype(int)).astype(np.float32)[:, None]
+    bound = -np.mean(np.asarray(adversarial.get(name).discriminator(real, fake)), dtype=np.float64)
+    np.testing.assert_allclose(bound, closed_form(name, p, q), rtol=1e-5, atol=1e-6)
+    # another critic gives a lower bound
+    other = (lambda a: a / BIG) if name == "total_variation" else (lambda a: 0.5 * a + 0.1)
+    assert -np.mean(np.asarray(adversarial.get(name).discriminator(other(real), other(fake)))) < bound - 1e-3
+
+
+def _gaussian_closed_forms(mp, sp, mq, sq):
+    kl = lambda m1, s1, m2, s2: np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5  # noqa: E731
+    bc = np.sqrt(2 * sp * sq / (sp**2 + sq**2)) * np.exp(-((mp - mq) ** 2) / (4 * (sp**2 + sq**2)))
+    out = {"kl": kl(mp, sp, mq, sq), "reverse_kl": kl(mq, sq, mp, sp), "squared_hellinger": 2 - 2 * bc,
+           "pearson": sq**2 / (sp * np.sqrt(2 * sq**2 - sp**2)) * np.exp((mp - mq) ** 2 / (2 * sq**2 - sp**2)) - 1}
+    if sp == sq:
+        from math import erf
+
+        out["total_variation"] = erf(abs(mp - mq) / (2 * np.sqrt(2) * sp))
+    return out
+
+
+@pytest.mark.parametrize("sq", [1.0, 1.3])
+def test_variational_bound_at_the_optimal_critic_is_the_gaussian_divergence(sq):
+    # P = N(0.5, 1), Q = N(-0.3, sq^2): E_P[g_f(v*)] - E_Q[f*(g_f(v*))] by quadrature on a fine grid against
+    # the closed forms (JS has none for Gaussians: it is checked on discrete distributions above)
+    mp, sp, mq = 0.5, 1.0, -0.3
+    x = np.linspace(-14, 14, 40001)
+    dx = x[1] - x[0]
+    log_p = -0.5 * ((x - mp) / sp) ** 2 - np.log(sp * np.sqrt(2 * np.pi))
+    log_q = -0.5 * ((x - mq) / sq) ** 2 - np.log(sq * np.sqrt(2 * np.pi))
+    for name, want in _gaussian_closed_forms(mp, sp, mq, sq).items():
+        div = fdivergence.get(name)
+        v = optimal_logits(name, log_p - log_q).astype(np.float32)
+        t = np.asarray(div.activation(v), np.float64)
+        conj = np.asarray(div.conjugate_of_logit(v), np.float64)
+        bound = np.sum(np.exp(log_p) * t) * dx - np.sum(np.exp(log_q) * conj) * dx
+        np.testing.assert_allclose(bound, want, rtol=2e-4, atol=1e-5, err_msg=name)

@@ -1,8 +1,10 @@
 """Layers Keras lacks."""
 
 from kerasgen.layers.likelihood import DecoderLikelihood
+from kerasgen.layers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
 from kerasgen.layers.standardize import Standardize
 from kerasgen.layers.vector_quantizer import VectorQuantizer
 
-__all__ = ["DecoderLikelihood", "ReflectionPadding2D", "Standardize", "SubPixelUpsampling", "VectorQuantizer"]
+__all__ = ["DecoderLikelihood", "MinibatchDiscrimination", "MinibatchStdDev", "ReflectionPadding2D", "Standardize",
+           "SubPixelUpsampling", "VectorQuantizer"]

@@ -8,6 +8,9 @@ what makes the losses correct under `tf.distribute`.
 For a discriminator loss, example i pairs real logit i with fake logit i; the
 batch mean therefore equals E_real[.] + E_fake[.].
 
+The f-GAN family (Nowozin et al. 2016: "kl", "reverse_kl", "js", "pearson", "squared_hellinger",
+"total_variation") registers itself here from `kerasgen.losses.fdivergence`.
+
 References:
     Goodfellow et al. 2014 (minimax, non-saturating); Arjovsky et al. 2017
     (Wasserstein); Lim & Ye 2017, Miyato et al. 2018 (hinge); Mao et al. 2017
@@ -27,9 +30,17 @@ def _flat(logits):
     return ops.reshape(logits, (ops.shape(logits)[0],))
 
 
-def minimax_d(real, fake):
-    """-log D(x) - log(1 - D(G(z))), with D = sigmoid(logit)."""
-    return ops.softplus(-_flat(real)) + ops.softplus(_flat(fake))
+def minimax_d(real, fake, real_target=1.0):
+    """-log D(x) - log(1 - D(G(z))), with D = sigmoid(logit).
+
+    With `real_target` t < 1 (one-sided label smoothing, Salimans et al. 2016) the real term is the
+    cross-entropy against t: -t log D(x) - (1 - t) log(1 - D(x)); the fake term is unchanged.
+    """
+    real = _flat(real)
+    real_term = ops.softplus(-real)
+    if real_target != 1.0:  # softplus(-l) + (1 - t) l = softplus(l) - t l
+        real_term = real_term + (1.0 - real_target) * real
+    return real_term + ops.softplus(_flat(fake))
 
 
 def minimax_g(fake):
@@ -57,9 +68,9 @@ def hinge_d(real, fake):
     return ops.relu(1.0 - _flat(real)) + ops.relu(1.0 + _flat(fake))
 
 
-def least_squares_d(real, fake):
-    """1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 (LSGAN with a=0, b=1)."""
-    return 0.5 * ops.square(_flat(real) - 1.0) + 0.5 * ops.square(_flat(fake))
+def least_squares_d(real, fake, real_target=1.0):
+    """1/2 (D(x) - b)^2 + 1/2 D(G(z))^2 (LSGAN with a=0, b = `real_target`, 1 unless smoothed)."""
+    return 0.5 * ops.square(_flat(real) - real_target) + 0.5 * ops.square(_flat(fake))
 
 
 def least_squares_g(fake):
@@ -69,20 +80,38 @@ def least_squares_g(fake):
 
 @dataclasses.dataclass(frozen=True)
 class AdversarialLoss:
-    """A pair of discriminator and generator losses (per-example, (B,))."""
+    """A pair of discriminator and generator losses (per-example, (B,)).
+
+    Attributes:
+        name: the registered name.
+        discriminator: (real logits, fake logits) -> (B,); with `targets`, it also takes
+            `real_target=` (one-sided label smoothing moves it below 1).
+        generator: fake logits -> (B,).
+        targets: whether the discriminator loss scores against a real target it can take.
+    """
 
     name: str
     discriminator: Callable
     generator: Callable
+    targets: bool = False
 
 
 LOSSES = {
-    "minimax": AdversarialLoss("minimax", minimax_d, minimax_g),
-    "non_saturating": AdversarialLoss("non_saturating", minimax_d, non_saturating_g),
+    "minimax": AdversarialLoss("minimax", minimax_d, minimax_g, targets=True),
+    "non_saturating": AdversarialLoss("non_saturating", minimax_d, non_saturating_g, targets=True),
     "wasserstein": AdversarialLoss("wasserstein", wasserstein_d, wasserstein_g),
     "hinge": AdversarialLoss("hinge", hinge_d, wasserstein_g),
-    "least_squares": AdversarialLoss("least_squares", least_squares_d, least_squares_g),
+    "least_squares": AdversarialLoss("least_squares", least_squares_d, least_squares_g, targets=True),
 }
+
+
+def register(loss: AdversarialLoss) -> AdversarialLoss:
+    """Adds `loss` to `LOSSES` under its name (e.g. the f-GAN family of `kerasgen.losses.fdivergence`),
+    so `GAN(loss=name)` takes it; a name already taken raises ValueError."""
+    if loss.name in LOSSES:
+        raise ValueError(f"adversarial loss {loss.name!r} is already registered")
+    LOSSES[loss.name] = loss
+    return loss
 
 
 def get(name: str) -> AdversarialLoss:

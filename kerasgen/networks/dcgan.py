@@ -14,12 +14,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.networks.common import (
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
     maybe_spectral,
 )
+from kerasgen.networks.discriminator_options import check_pack, packed_shape, with_options
 from kerasgen.registry import register_network
 
 
@@ -83,7 +85,8 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, o
 @register_network("dcgan", "discriminator")
 def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, num_classes=None,
                         categorical_codes=(), continuous_codes=0, spectral_norm=False,
-                        dropout=0.0, name="discriminator"):
+                        dropout=0.0, pack=1, minibatch_stddev=False, minibatch_discrimination=0, features=False,
+                        name="discriminator"):
     """DCGAN discriminator / critic: (Conv2D stride 2, LeakyReLU 0.2) x stages, a 3x3 conv -> heads.
 
     No batch normalisation, so the same network serves WGAN-GP critics (the
@@ -97,11 +100,19 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
         categorical_codes, continuous_codes: add InfoGAN code heads.
         spectral_norm: wrap every conv and dense layer in `SpectralNormalization`.
         dropout: dropout rate after each stage.
+        pack: takes `pack` images concatenated on the channel axis (PacGAN): input
+            (B, H, W, C * pack).
+        minibatch_stddev: a `MinibatchStdDev` channel before the last (3x3) convolution, as in ProGAN.
+        minibatch_discrimination: number of `MinibatchDiscrimination` kernels before the heads.
+        features: also return "features", the flattened output of the last convolution (feature
+            matching).
 
     Returns:
         A `keras.Model` returning logits (B, 1) or a dict of heads.
     """
     _check_image_shape(data_shape)
+    pack = check_pack(pack, label_input_classes)
+    data_shape = packed_shape(data_shape, pack)
     x = keras.Input(tuple(data_shape), name="x")
     inputs, h = image_with_labels(x, label_input_classes, data_shape) if label_input_classes else (x, x)
     stages = max(num_stages(data_shape[0], data_shape[1]), 1)
@@ -112,8 +123,11 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
         if dropout:
             h = layers.Dropout(dropout)(h)
         filters *= 2
+    if minibatch_stddev:
+        h = MinibatchStdDev(name="minibatch_stddev")(h)
     h = maybe_spectral(layers.Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm)(h)
     h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
-    out = discriminator_heads(h, num_classes, categorical_codes, continuous_codes, spectral_norm)
+    out = with_options(h, lambda f: discriminator_heads(f, num_classes, categorical_codes, continuous_codes,
+                                                        spectral_norm), minibatch_discrimination, features)
     return keras.Model(inputs, out, name=name)

@@ -7,12 +7,14 @@ import math
 import keras
 from keras import layers
 
+from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.networks.common import (
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
     maybe_spectral,
 )
+from kerasgen.networks.discriminator_options import check_pack, packed_shape, with_options
 from kerasgen.registry import register_network
 
 
@@ -48,7 +50,8 @@ def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
 
 @register_network("mlp", "discriminator")
 def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, num_classes=None,
-                      categorical_codes=(), continuous_codes=0, spectral_norm=False,
+                      categorical_codes=(), continuous_codes=0, spectral_norm=False, pack=1,
+                      minibatch_stddev=False, minibatch_discrimination=0, features=False,
                       name="discriminator"):
     """MLP discriminator / critic x -> logit (no normalisation layers, LeakyReLU 0.2).
 
@@ -59,12 +62,18 @@ def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, n
         num_classes: adds a "class_logits" head (ACGAN).
         categorical_codes, continuous_codes: add InfoGAN code heads.
         spectral_norm: wrap every Dense in `keras.layers.SpectralNormalization`.
+        pack: takes `pack` examples concatenated on the last axis (PacGAN): input
+            (B, ..., C * pack).
+        minibatch_stddev: a `MinibatchStdDev` feature before the last hidden layer.
+        minibatch_discrimination: number of `MinibatchDiscrimination` kernels before the heads.
+        features: also return "features", the last hidden layer's output (feature matching).
 
     Returns:
         A `keras.Model` returning logits (B, 1), or a dict of heads (see
-        `discriminator_heads`).
+        `discriminator_heads`; with `features`, also "features" (B, hidden[-1])).
     """
-    data_shape = tuple(data_shape)
+    pack = check_pack(pack, label_input_classes)
+    data_shape = packed_shape(data_shape, pack)
     x = keras.Input(data_shape, name="x")
     if label_input_classes:
         inputs, h = image_with_labels(x, label_input_classes, (math.prod(data_shape),) if len(data_shape) == 1 else data_shape)
@@ -73,7 +82,12 @@ def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, n
     else:
         inputs, h = x, layers.Flatten()(x) if len(data_shape) > 1 else x
     for i, width in enumerate(hidden):
+        if minibatch_stddev and i == len(hidden) - 1:
+            h = MinibatchStdDev(name="minibatch_stddev")(h)
         h = maybe_spectral(layers.Dense(width, name=f"dense_{i}"), spectral_norm)(h)
         h = layers.LeakyReLU(0.2)(h)
-    out = discriminator_heads(h, num_classes, categorical_codes, continuous_codes, spectral_norm)
+    if minibatch_stddev and not hidden:
+        h = MinibatchStdDev(name="minibatch_stddev")(h)
+    out = with_options(h, lambda f: discriminator_heads(f, num_classes, categorical_codes, continuous_codes,
+                                                        spectral_norm), minibatch_discrimination, features)
     return keras.Model(inputs, out, name=name)

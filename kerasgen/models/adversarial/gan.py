@@ -2,10 +2,12 @@
 
 One step = `n_critic` discriminator updates, then one generator update (on fresh noise, or on
 the generated batch of the last discriminator update with `reuse_fakes`).
-The loss (minimax, non-saturating, Wasserstein, hinge, least squares), the
+The loss (minimax, non-saturating, Wasserstein, hinge, least squares, the f-GAN divergences), the
 penalty (gradient, R1, weight clipping) and the conditioning (labels to G and D
 for cGAN; an auxiliary classifier for ACGAN; latent codes with a
-mutual-information head for InfoGAN) are options of this one step.
+mutual-information head for InfoGAN) are options of this one step, and so are the remedies for
+mode collapse and unstable training (minibatch features, packing, feature matching, label
+smoothing, instance noise, unrolling, a weight average of the generator: `options.py`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from keras import ops
 
 from kerasgen import noise as noise_lib
 from kerasgen.losses import adversarial, information, penalties
+from kerasgen.layers.minibatch import MinibatchDiscrimination, MinibatchStdDev
+from kerasgen.models.adversarial import ema, unrolled
 from kerasgen.models.adversarial.codes import LatentCodes, split_outputs  # noqa: F401 - split_outputs re-exported
+from kerasgen.models.adversarial.options import GANOptions, discriminator_builder_options, feature_matching_loss
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam, loss_scale
 from kerasgen.models.players import Player
+from kerasgen.networks.discriminator_options import packed_shape
 from kerasgen.registry import register_algorithm
 
 
@@ -35,11 +41,16 @@ class GAN(GenerativeModel):
             serialised model (see `kerasgen.models.network_args.resolve_network`).
         discriminator: Keras model x [, labels] -> logits (B, 1) or a dict with
             "logit" and the heads the options need ("class_logits" for ACGAN,
-            "code_logits"/"code_mean" for InfoGAN); or a name, builder or serialised model.
+            "code_logits"/"code_mean" for InfoGAN, "features" for feature matching); or a name,
+            builder or serialised model (a builder also gets the keywords `pack`,
+            `minibatch_stddev`, `minibatch_discrimination` and `features` the options need, as
+            `kerasgen.networks.mlp_discriminator` and `dcgan_discriminator` take them).
         latent_dim: size of the noise vector z ~ N(0, I).
         data_shape: shape of one example; inferred from a generator model when None (needed
             when the networks are given by name or builder).
-        loss: "minimax", "non_saturating", "wasserstein", "hinge" or "least_squares".
+        loss: "minimax", "non_saturating", "wasserstein", "hinge", "least_squares", or an f-GAN
+            divergence: "kl", "reverse_kl", "js", "pearson", "squared_hellinger",
+            "total_variation" (`kerasgen.losses.fdivergence`).
         penalty: None, "gradient" (WGAN-GP), "r1" or "clip" (WGAN weight clipping).
         penalty_weight: lambda of the gradient penalty; gamma of R1 (applied as gamma/2).
         clip_value: bound of the weight clipping.
@@ -58,8 +69,40 @@ class GAN(GenerativeModel):
             forward pass fewer per step (about 10% of a DCGAN step on a CPU), scored by the updated
             discriminator. False (the default, Goodfellow et al.'s algorithm) draws fresh noise for
             the generator update; on a 2-D Gaussian, reuse gave less stable fits across seeds.
+        pack: PacGAN (Lin et al. 2018): the discriminator judges `pack` examples concatenated on
+            the last axis (channels or features), real with real and generated with generated; its
+            input is (B, ..., C * pack) and the batch size must divide by `pack`.
+        minibatch_stddev: the discriminator holds a `kerasgen.layers.MinibatchStdDev` (the
+            batch's mean feature standard deviation as one more channel; Karras et al. 2018).
+        minibatch_discrimination: B > 0: the discriminator holds a
+            `kerasgen.layers.MinibatchDiscrimination` with B kernels (Salimans et al. 2016).
+        feature_matching: weight w of the generator's extra loss
+            w * ||mean f(x) - mean f(G(z))||^2 on the discriminator's "features" head (Salimans et
+            al. 2016; per replica's batch under tf.distribute).
+        label_smoothing: a in [0, 1): one-sided smoothing, the discriminator's real target moves
+            from 1 to 1 - a, the fake target stays 0 (losses with targets: minimax,
+            non_saturating, least_squares).
+        instance_noise: sigma of Gaussian noise added to every real and generated input of the
+            discriminator (Sonderby et al. 2017), falling linearly to 0 over `instance_noise_steps`
+            generator updates (constant when None).
+        instance_noise_steps: length of that schedule.
+        unrolled_steps: k > 0: the generator's loss is scored by the discriminator after k
+            differentiable SGD updates of its adversarial loss (no penalty or auxiliary terms) on the
+            current real and generated batches (Metz et al. 2017; `unrolled.py`); the
+            discriminator's own update is unchanged.
+        unrolled_learning_rate: step size of those inner SGD updates. On the 8-Gaussian ring (MLP
+            3 x 256, Adam 1e-3, batch 256, one seed) 0.02 let the discriminator win within 500 steps
+            (0 of 8 modes) while 0.005 covered 8 of 8 at 1,000 steps: keep the lookahead small.
+        ema_decay: d: keep an exponential moving average of the generator's weights
+            (`ema_generator`, updated after each generator update); `sample`, `generate`, `call`
+            and export then use it. Saved with the model.
         preset: the preset name, kept in the config.
         seed: seed of the training noise.
+
+    A two time-scale update rule (TTUR, Heusel et al. 2017) is just different learning rates:
+    `compile(g_optimizer=keras.optimizers.Adam(1e-4, 0.5), d_optimizer=keras.optimizers.Adam(4e-4, 0.5))`
+    or, as defaults saved with the model, `g_optimizer_config=adam(1e-4)`,
+    `d_optimizer_config=adam(4e-4)` (`kerasgen.models.optimizers.adam`).
 
     Example:
         >>> gan = GAN(generator="mlp", discriminator="mlp", latent_dim=8, data_shape=(2,), loss="hinge")
@@ -72,13 +115,23 @@ class GAN(GenerativeModel):
                  penalty=None, penalty_weight=10.0, clip_value=0.01, n_critic=1, num_classes=None,
                  label_to_discriminator=False, auxiliary_weight=0.0, categorical_codes=(),
                  continuous_codes=0, info_weight=1.0, standardize=False, g_optimizer_config=None,
-                 d_optimizer_config=None, reuse_fakes=False, preset=None, seed=None, **kwargs):
+                 d_optimizer_config=None, reuse_fakes=False, pack=1, minibatch_stddev=False,
+                 minibatch_discrimination=0, feature_matching=0.0, label_smoothing=0.0, instance_noise=0.0,
+                 instance_noise_steps=None, unrolled_steps=0, unrolled_learning_rate=0.005, ema_decay=None,
+                 preset=None, seed=None, **kwargs):
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         if (label_to_discriminator or auxiliary_weight > 0) and not num_classes:
             raise ValueError("label_to_discriminator and auxiliary_weight need num_classes")
         self.penalty_fn = penalties.get(penalty)
         codes = LatentCodes(int(latent_dim), tuple(int(k) for k in categorical_codes), int(continuous_codes))
+        adversarial_loss = adversarial.get(loss)
+        self.options = GANOptions.checked(
+            adversarial_loss, label_to_discriminator, auxiliary_weight, codes.code_dim > 0, pack=pack,
+            minibatch_stddev=minibatch_stddev, minibatch_discrimination=minibatch_discrimination,
+            feature_matching=feature_matching, label_smoothing=label_smoothing, instance_noise=instance_noise,
+            instance_noise_steps=instance_noise_steps, unrolled_steps=unrolled_steps,
+            unrolled_learning_rate=unrolled_learning_rate, ema_decay=ema_decay)
         num_classes = None if num_classes is None else int(num_classes)
         generator = resolve_network(generator, "generator", data_shape=data_shape, latent_dim=codes.input_dim,
                                     num_classes=num_classes)
@@ -88,14 +141,15 @@ class GAN(GenerativeModel):
             discriminator, "discriminator", data_shape=data_shape,
             label_input_classes=num_classes if label_to_discriminator else None,
             num_classes=num_classes if auxiliary_weight > 0 else None, categorical_codes=codes.categorical,
-            continuous_codes=codes.continuous)
+            continuous_codes=codes.continuous, **discriminator_builder_options(**self.options.config()))
         super().__init__(data_shape=data_shape, standardize=standardize, preset=preset, seed=seed, **kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.codes = codes
         self.latent_dim = codes.latent_dim
         self.loss_name = loss
-        self.adversarial_loss = adversarial.get(loss)
+        self.adversarial_loss = adversarial_loss
+        self.d_loss_fn = self.options.discriminator_loss(adversarial_loss)
         self.penalty = penalty
         self.penalty_weight = float(penalty_weight)
         self.clip_value = float(clip_value)
@@ -110,8 +164,11 @@ class GAN(GenerativeModel):
         self.g_optimizer_config = g_optimizer_config or adam()
         self.d_optimizer_config = d_optimizer_config or adam()
         self._check_networks()
+        # the weight average of the generator that sampling and export use (None without ema_decay)
+        self.ema_generator = ema.ema_copy(generator) if self.options.ema_decay is not None else None
         names = ["d_loss", "g_loss"] + ["penalty"] * self.penalty_fn.reported
         names += ["class_loss"] * (self.auxiliary_weight > 0) + ["info_loss"] * self.uses_info
+        names += ["feature_loss"] * (self.options.feature_matching > 0)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.g_optimizer = None
         self.d_optimizer = None
@@ -163,6 +220,7 @@ class GAN(GenerativeModel):
             raise ValueError(
                 f"discriminator takes {len(d_inputs)} input(s); label_to_discriminator={self.label_to_discriminator}"
             )
+        self._check_discriminator_options(d_inputs)
         d_output = network_attr(self.discriminator, "output")
         heads = d_output if isinstance(d_output, dict) else {}
         if d_output is None:
@@ -173,23 +231,52 @@ class GAN(GenerativeModel):
             raise ValueError("categorical_codes (InfoGAN) need a discriminator with a 'code_logits' head")
         if self.continuous_codes and "code_mean" not in heads:
             raise ValueError("continuous_codes (InfoGAN) need a discriminator with a 'code_mean' head")
+        if self.options.feature_matching > 0 and "features" not in heads:
+            raise ValueError("feature_matching needs a discriminator returning a dict with a 'features' head "
+                             "(the builders add it with features=True)")
+
+    def _check_discriminator_options(self, d_inputs):
+        """The discriminator takes packed examples and holds the minibatch layers the options name."""
+        opts = self.options
+        want = packed_shape(self.data_shape, opts.pack)
+        got = None if d_inputs is None else tuple(d_inputs[0].shape[1:])
+        if opts.pack > 1 and got is not None and None not in got and got != want:
+            raise ValueError(f"the discriminator takes examples of shape {got} but pack={opts.pack} gives {want} "
+                             f"(data {self.data_shape}, {opts.pack} packed on the last axis)")
+        found = list(self.discriminator._flatten_layers(include_self=False))
+        if opts.minibatch_stddev and not any(isinstance(layer, MinibatchStdDev) for layer in found):
+            raise ValueError("minibatch_stddev=True needs a discriminator holding a kerasgen.layers.MinibatchStdDev "
+                             "(the builders add one with minibatch_stddev=True)")
+        kernels = [layer.num_kernels for layer in found if isinstance(layer, MinibatchDiscrimination)]
+        if opts.minibatch_discrimination and opts.minibatch_discrimination not in kernels:
+            raise ValueError(f"minibatch_discrimination={opts.minibatch_discrimination} needs a discriminator holding "
+                             f"a kerasgen.layers.MinibatchDiscrimination with that many kernels (found {kernels})")
 
     # ---- forward -------------------------------------------------------------------
-    def _generate(self, z_full, labels, training):
+    def _generate(self, z_full, labels, training, network=None):
         inputs = [z_full, labels] if self.num_classes else z_full
-        return self.generator(inputs, training=training)
+        return (network or self.generator)(inputs, training=training)
 
-    def _discriminate(self, x, labels, training):
-        inputs = [x, labels] if self.label_to_discriminator else x
-        return split_outputs(self.discriminator(inputs, training=training))
+    def _discriminator_inputs(self, x, labels):
+        return [x, labels] if self.label_to_discriminator else x
+
+    def _discriminate(self, x, labels, training, network=None):
+        """Heads of the discriminator (or of `network`, a functional copy) on what it sees of x."""
+        return split_outputs((network or self.discriminator)(self._discriminator_inputs(x, labels), training=training))
+
+    @property
+    def sampling_generator(self):
+        """The generator that `call`, `sample` and export use: the weight average with `ema_decay`."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
 
     def call(self, inputs, training=False):
-        """Generator in data space: z_full (B, generator_input_dim) [, labels (B,)] -> x."""
+        """Generator in data space: z_full (B, generator_input_dim) [, labels (B,)] -> x (with
+        `ema_decay`, the averaged generator's)."""
         if self.num_classes:
             z, labels = inputs
         else:
             z, labels = inputs, None
-        return self.to_data_space(self._generate(z, labels, training))
+        return self.to_data_space(self._generate(z, labels, training, self.sampling_generator))
 
     def make_latent(self, noise, categorical=None, continuous=None, seed=None):
         """Generator input from noise and InfoGAN codes (numpy).
@@ -212,6 +299,18 @@ class GAN(GenerativeModel):
         return tf.zeros_like(tf.cast(tf.reshape(heads["logit"], (-1,)), tf.float32))
 
     # ---- training ---------------------------------------------------------------------
+    def _updates(self):
+        """Generator updates made so far (the instance-noise schedule's clock; saved with the optimiser)."""
+        return self.g_optimizer.iterations
+
+    def _seen(self, real, fake, seed):
+        """What the discriminator sees of a real and a generated batch (`GANOptions.discriminator_input`:
+        instance noise, then packing); the noise seeds are folded from `seed`."""
+        see = self.options.discriminator_input
+        fold = tf.random.experimental.stateless_fold_in
+        step = self._updates()
+        return see(real, step, fold(seed, 1)), see(fake, step, fold(seed, 2))
+
     def _discriminator_step(self, real, labels, seed, drawn=None):
         """One discriminator update; `drawn` = (fake batch, InfoGAN codes) to score instead of drawing
         and generating a batch here."""
@@ -222,12 +321,12 @@ class GAN(GenerativeModel):
             fake = tf.cast(self._generate(z_full, labels, True), tf.float32)
         else:
             fake, cat, cont = drawn
-        fake = tf.stop_gradient(fake)
+        real, fake = self._seen(real, tf.stop_gradient(fake), seed)
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_heads = self._discriminate(real, labels, True)
             fake_heads = self._discriminate(fake, labels, True)
-            per_example = self.adversarial_loss.discriminator(real_heads["logit"], fake_heads["logit"])
+            per_example = self.d_loss_fn(real_heads["logit"], fake_heads["logit"])
             penalty = tf.zeros_like(per_example)
             if self.penalty_fn.term is not None:
                 critic = lambda x: self._discriminate(x, labels, True)["logit"]  # noqa: E731
@@ -246,44 +345,84 @@ class GAN(GenerativeModel):
             self.penalty_fn.constraint(d_vars, self.clip_value)
         return per_example, penalty, class_loss, info
 
-    def _generator_step(self, labels, batch, seed, real=None, critic_seed=None):
-        """One generator update with fresh noise from `seed`; or, with `real` and `critic_seed`, the last
-        discriminator update and then the generator update on the same generated batch (`reuse_fakes`).
-        Returns the generator's per-example loss and the discriminator step's outputs (or None)."""
-        noise_seed = seed if real is None else tf.unstack(tf.random.experimental.stateless_split(critic_seed, num=2))[0]
+    def _scorer(self, real, labels):
+        """The discriminator that scores the generator, as a function x -> heads: the discriminator
+        itself, or (with `unrolled_steps`) its functional copy after k differentiable updates on
+        (real, x) (built on first use, from x). Every call also runs the discriminator itself, so its
+        state (spectral norm's power iteration, batch statistics) moves exactly as in a plain step."""
+        opts, unrolled_copy = self.options, []
+
+        def d_loss(network, fake):
+            real_heads, fake_heads = (self._discriminate(x, labels, True, network) for x in (real, fake))
+            return self.global_mean(self.d_loss_fn(real_heads["logit"], fake_heads["logit"]))
+
+        def score(x):
+            heads = self._discriminate(x, labels, True)
+            if not opts.unrolled_steps:
+                return heads
+            if not unrolled_copy:
+                unrolled_copy.append(unrolled.unroll(self.discriminator, lambda network: d_loss(network, x),
+                                                     opts.unrolled_steps, opts.unrolled_learning_rate))
+            return self._discriminate(x, labels, True, unrolled_copy[0])
+
+        return score
+
+    def _generator_step(self, real, labels, seed, reuse_seed=None):
+        """One generator update with fresh noise from `seed`; or, with `reuse_seed`, the last
+        discriminator update (from that seed) and then the generator update on the same generated
+        batch (`reuse_fakes`). Returns the generator's per-example adversarial loss, its feature-matching
+        term and the discriminator step's outputs (or None)."""
+        batch = tf.shape(real)[0]
+        noise_seed = seed
+        if reuse_seed is not None:  # the noise of the discriminator update it shares its batch with
+            noise_seed = tf.unstack(tf.random.experimental.stateless_split(reuse_seed, num=2))[0]
         z_full, cat, cont = self.codes.draw(batch, noise_seed)
         g_vars = self.generator.trainable_variables
         d_out = None
         with tf.GradientTape() as tape:
             fake = tf.cast(self._generate(z_full, labels, True), tf.float32)
-            if real is not None:
+            if reuse_seed is not None:
                 with tape.stop_recording():
-                    d_out = self._discriminator_step(real, labels, critic_seed, drawn=(fake, cat, cont))
-            heads = self._discriminate(fake, labels, True)
+                    d_out = self._discriminator_step(real, labels, reuse_seed, drawn=(fake, cat, cont))
+            seen_real, seen_fake = self._seen(real, fake, seed)
+            score = self._scorer(seen_real, labels)
+            heads = score(seen_fake)
             per_example = self.adversarial_loss.generator(heads["logit"])
             class_loss, info = self._class_loss(heads, labels), self.codes.loss(heads, cat, cont)
             per_example = per_example + self.auxiliary_weight * class_loss + self.info_weight * info
             loss = self.global_mean(per_example)
+            feature_loss = tf.zeros(())
+            if self.options.feature_matching > 0:  # each replica's batch-mean match, averaged over replicas
+                feature_loss = feature_matching_loss(self._features(score(seen_real)), self._features(heads))
+                replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+                loss = loss + self.options.feature_matching * feature_loss / replicas
             scaled = self.g_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, g_vars)
         self.g_optimizer.apply(grads, g_vars)
-        return per_example, d_out
+        if self.ema_generator is not None:
+            ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay)
+        return per_example, feature_loss, d_out
+
+    @staticmethod
+    def _features(heads):
+        if "features" not in heads:
+            raise ValueError("feature_matching needs a discriminator returning a dict with a 'features' head")
+        return heads["features"]
 
     def train_step(self, data):
         self.require_compiled()
         real, labels = self.unpack_batch(data)
-        batch = tf.shape(real)[0]
         seeds = self.step_seeds(self.n_critic + 1)
         separate = self.n_critic - 1 if self.reuse_fakes else self.n_critic
         for i in range(separate):
             d_out = self._discriminator_step(real, labels, seeds[i])
         if self.reuse_fakes:  # the last discriminator update shares its generated batch with G's
-            g_per_example, d_out = self._generator_step(labels, batch, seeds[-1], real, seeds[separate])
+            g_per_example, feature_loss, d_out = self._generator_step(real, labels, seeds[-1], seeds[separate])
         else:
-            g_per_example, _ = self._generator_step(labels, batch, seeds[-1])
+            g_per_example, feature_loss, _ = self._generator_step(real, labels, seeds[-1])
         d_per_example, penalty, class_loss, info = d_out
         terms = {"d_loss": d_per_example, "g_loss": g_per_example, "penalty": penalty, "class_loss": class_loss,
-                 "info_loss": info}
+                 "info_loss": info, "feature_loss": feature_loss}
         return self.report({name: terms[name] for name in self.trackers})
 
     def test_step(self, data):
@@ -354,4 +493,5 @@ class GAN(GenerativeModel):
             "info_weight": self.info_weight,
             "g_optimizer_config": self.g_optimizer_config,
             "d_optimizer_config": self.d_optimizer_config,
+            **self.options.config(),
         }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 
 from kerasgen.models.adversarial.gan import GAN
+from kerasgen.models.adversarial.options import discriminator_builder_options
 from kerasgen.models.optimizers import adam, rmsprop
 from kerasgen.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from kerasgen.registry import register_preset
@@ -51,11 +52,11 @@ def _defaults(data_shape, latent_dim, hidden, image_latent_dim):
 
 def _networks(data_shape, latent_input, conv, num_classes=None, label_to_d=False, aux_classes=None,
               categorical_codes=(), continuous_codes=0, spectral_norm=False, base_filters=64,
-              hidden=(256, 256)):
+              hidden=(256, 256), **d_options):
     is_image = len(data_shape) == 3
     d_kwargs = dict(label_input_classes=num_classes if label_to_d else None, num_classes=aux_classes,
                     categorical_codes=categorical_codes, continuous_codes=continuous_codes,
-                    spectral_norm=spectral_norm)
+                    spectral_norm=spectral_norm, **d_options)
     if conv and is_image:
         g = dcgan_generator(data_shape, latent_input, base_filters=base_filters, num_classes=num_classes)
         d = dcgan_discriminator(data_shape, base_filters=base_filters, **d_kwargs)
@@ -88,7 +89,7 @@ def _build(name, data_shape, latent_dim, image_latent_dim, conv=True, num_classe
         data_shape, latent_dim + code_dim, conv, num_classes=num_classes, label_to_d=label_to_d,
         aux_classes=num_classes if auxiliary_weight > 0 else None, categorical_codes=categorical_codes,
         continuous_codes=continuous_codes, spectral_norm=spectral_norm, base_filters=base_filters,
-        hidden=hidden)
+        hidden=hidden, **discriminator_builder_options(**gan_kwargs))  # sized for pack, minibatch layers, features
     return GAN(g, d, latent_dim=latent_dim, data_shape=data_shape, num_classes=num_classes,
                label_to_discriminator=label_to_d, auxiliary_weight=auxiliary_weight,
                categorical_codes=categorical_codes, continuous_codes=continuous_codes,

@@ -1,0 +1,76 @@
+"""Presets of the GAN step's remedies for mode collapse, and of the f-GAN divergences.
+
+Each is the `dcgan` recipe (DCGAN conv stacks on images, MLPs on standardised vectors, Adam 2e-4 /
+0.5, the shared `presets._build`) with one option of `kerasgen.models.GAN` set; every option also
+works on any other preset or on the user's networks, e.g.
+`kg.models.get("lsgan", data_shape=(2,), pack=2)` (the discriminator is sized for it).
+
+A two time-scale update rule (TTUR, Heusel et al. 2017, arXiv:1706.08500) is only a choice of
+optimiser defaults, so it is no preset: pass `g_optimizer_config=adam(1e-4)` and
+`d_optimizer_config=adam(4e-4)` (`kerasgen.models.optimizers.adam`) to any preset, or
+`compile(g_optimizer=..., d_optimizer=...)`.
+"""
+
+from __future__ import annotations
+
+from kerasgen.models.adversarial.presets import SMALL, _build
+from kerasgen.registry import register_preset
+
+_FGAN_REFERENCE = ("Nowozin, Cseke & Tomioka 2016, f-GAN: Training Generative Neural Samplers using Variational "
+                   "Divergence Minimization, arXiv:1606.00709")
+
+
+@register_preset("pacgan", "adversarial",
+                 "PacGAN: the discriminator judges packs of 4 samples (concatenated on channels)",
+                 small=SMALL, reference="Lin, Khetan, Fanti & Oh 2018, PacGAN: The Power of Two Samples in Generative "
+                 "Adversarial Networks, arXiv:1712.04086")
+def pacgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), pack=4, **kw):
+    """PacGAN: real and generated batches are judged in packs of `pack` samples (the batch size must
+    divide by it); non-saturating loss. Returns an uncompiled `GAN`."""
+    return _build("pacgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="non_saturating", pack=pack, **kw)
+
+
+@register_preset("unrolled-gan", "adversarial",
+                 "Unrolled GAN: the generator's loss through 5 unrolled discriminator updates",
+                 small={**SMALL, "unrolled_steps": 2}, reference="Metz, Poole, Pfau & Sohl-Dickstein 2017, Unrolled Generative Adversarial "
+                 "Networks, arXiv:1611.02163")
+def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), unrolled_steps=5,
+                 **kw):
+    """Unrolled GAN: the generator is scored by the discriminator after `unrolled_steps` differentiable
+    SGD updates (`unrolled_learning_rate`); non-saturating loss. Returns an uncompiled `GAN`."""
+    return _build("unrolled-gan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="non_saturating", unrolled_steps=unrolled_steps, **kw)
+
+
+@register_preset("fm-gan", "adversarial",
+                 "Feature matching (weight 1) for the generator, minibatch stddev in the discriminator",
+                 small=SMALL, reference="Salimans et al. 2016, Improved Techniques for Training GANs, "
+                 "arXiv:1606.03498; Karras et al. 2018, Progressive Growing of GANs, arXiv:1710.10196 (minibatch stddev)")
+def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), feature_matching=1.0,
+           **kw):
+    """Feature matching: the generator's non-saturating loss plus `feature_matching` times the squared
+    distance of the batch means of the discriminator's last features; the discriminator holds a
+    minibatch standard-deviation feature. Returns an uncompiled `GAN`."""
+    kw.setdefault("minibatch_stddev", True)
+    return _build("fm-gan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+                  loss="non_saturating", feature_matching=feature_matching, **kw)
+
+
+def _fgan(name, divergence):
+    def build(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
+        return _build(name, data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden, loss=divergence,
+                      **kw)
+
+    build.__name__ = name.replace("-", "_")
+    build.__doc__ = (f"f-GAN minimising the {divergence} f-divergence (`kerasgen.losses.fdivergence`): the "
+                     f"discriminator maximises its variational bound. Returns an uncompiled `GAN`.")
+    return build
+
+
+fgan_kl = register_preset("fgan-kl", "adversarial", "f-GAN with the KL divergence KL(P_data || P_model)",
+                          small=SMALL, reference=_FGAN_REFERENCE)(_fgan("fgan-kl", "kl"))
+fgan_js = register_preset("fgan-js", "adversarial", "f-GAN with the Jensen-Shannon divergence (2 JS)",
+                          small=SMALL, reference=_FGAN_REFERENCE)(_fgan("fgan-js", "js"))
+fgan_pearson = register_preset("fgan-pearson", "adversarial", "f-GAN with the Pearson chi-squared divergence",
+                               small=SMALL, reference=_FGAN_REFERENCE)(_fgan("fgan-pearson", "pearson"))
