@@ -38,7 +38,7 @@ TUNED = dict(batch_size=1024, learning_rate=1e-3)
 def adversarial_presets():
     """Every registered unconditional preset of the adversarial family that takes vectors."""
     return [name for name, preset in kg.models.list(family="adversarial", data="vectors").items()
-            if preset.labels != "required"]
+            if preset.labels in ("none", "optional")]
 
 
 def build(preset, seed, tuned_steps=None):

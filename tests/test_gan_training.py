@@ -342,7 +342,7 @@ def test_gan_presets_take_the_vector_recipe_on_vectors_and_the_image_recipe_on_i
     widths = [layer.units for layer in vector.generator.layers if isinstance(layer, keras.layers.Dense)][:-1]
     assert widths == list(VECTOR_RECIPE["hidden"])
     for config in (vector.g_optimizer_config, vector.d_optimizer_config):
-        assert config["config"]["learning_rate"] == pytest.approx(10 * IMAGE_RATES[name])
+        assert config["config"]["learning_rate"] == pytest.approx(5 * IMAGE_RATES[name])
     image = kg.models.get(name, data_shape=(8, 8, 1), base_filters=8, **classes)
     assert image.latent_dim > 3
     for config in (image.g_optimizer_config, image.d_optimizer_config):
@@ -350,5 +350,5 @@ def test_gan_presets_take_the_vector_recipe_on_vectors_and_the_image_recipe_on_i
     mine = kg.models.get(name, data_shape=(3,), latent_dim=5, hidden=(16,),
                          g_optimizer_config=kg.models.optimizers.adam(3e-3), **classes)
     assert mine.latent_dim == 5 and mine.g_optimizer_config["config"]["learning_rate"] == 3e-3
-    assert mine.d_optimizer_config["config"]["learning_rate"] == pytest.approx(10 * IMAGE_RATES[name])
+    assert mine.d_optimizer_config["config"]["learning_rate"] == pytest.approx(5 * IMAGE_RATES[name])
     assert vector.g_optimizer_config is not vector.d_optimizer_config

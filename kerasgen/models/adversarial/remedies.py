@@ -24,10 +24,10 @@ _FGAN_REFERENCE = ("Nowozin, Cseke & Tomioka 2016, f-GAN: Training Generative Ne
                  "PacGAN: the discriminator judges packs of 4 samples (concatenated on channels)",
                  small=SMALL, reference="Lin, Khetan, Fanti & Oh 2018, PacGAN: The Power of Two Samples in Generative "
                  "Adversarial Networks, arXiv:1712.04086")
-def pacgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), pack=4, **kw):
+def pacgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, pack=4, **kw):
     """PacGAN: real and generated batches are judged in packs of `pack` samples (the batch size must
     divide by it); non-saturating loss. Returns an uncompiled `GAN`."""
-    return _build("pacgan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+    return _build("pacgan", data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden,
                   loss="non_saturating", pack=pack, **kw)
 
 
@@ -35,11 +35,11 @@ def pacgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidde
                  "Unrolled GAN: the generator's loss through 5 unrolled discriminator updates",
                  small={**SMALL, "unrolled_steps": 2}, reference="Metz, Poole, Pfau & Sohl-Dickstein 2017, Unrolled Generative Adversarial "
                  "Networks, arXiv:1611.02163")
-def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), unrolled_steps=5,
+def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, unrolled_steps=5,
                  **kw):
     """Unrolled GAN: the generator is scored by the discriminator after `unrolled_steps` differentiable
     SGD updates (`unrolled_learning_rate`); non-saturating loss. Returns an uncompiled `GAN`."""
-    return _build("unrolled-gan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+    return _build("unrolled-gan", data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden,
                   loss="non_saturating", unrolled_steps=unrolled_steps, **kw)
 
 
@@ -47,19 +47,19 @@ def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64,
                  "Feature matching (weight 1) for the generator, minibatch stddev in the discriminator",
                  small=SMALL, reference="Salimans et al. 2016, Improved Techniques for Training GANs, "
                  "arXiv:1606.03498; Karras et al. 2018, Progressive Growing of GANs, arXiv:1710.10196 (minibatch stddev)")
-def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), feature_matching=1.0,
+def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, feature_matching=1.0,
            **kw):
     """Feature matching: the generator's non-saturating loss plus `feature_matching` times the squared
     distance of the batch means of the discriminator's last features; the discriminator holds a
     minibatch standard-deviation feature. Returns an uncompiled `GAN`."""
     kw.setdefault("minibatch_stddev", True)
-    return _build("fm-gan", data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden,
+    return _build("fm-gan", data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden,
                   loss="non_saturating", feature_matching=feature_matching, **kw)
 
 
 def _fgan(name, divergence):
-    def build(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=(256, 256), **kw):
-        return _build(name, data_shape, latent_dim or 100, base_filters=base_filters, hidden=hidden, loss=divergence,
+    def build(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, **kw):
+        return _build(name, data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden, loss=divergence,
                       **kw)
 
     build.__name__ = name.replace("-", "_")
