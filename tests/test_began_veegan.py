@@ -91,6 +91,7 @@ def test_began_k_is_saved_and_training_resumes_exactly(tmp_path):
     assert float(loaded.k.numpy()) == float(model.k.numpy())
 
 
+@pytest.mark.slow  # 5 s: two replicas
 def test_began_k_follows_the_global_batch_under_mirrored_strategy(strategy):
     # each replica sees half the batch: |x| = 1 on the first, 3 on the second; k must follow the global
     # L(x) = 2 on both replicas (one replica's mean, 1 or 3, gives another k)

@@ -148,7 +148,10 @@ def _check_exact_likelihood(model, data, kind):
 # vector cases (FFJORD's ODE solves through a perturbed field, 30-40 s on 2 cores; the residual flow's exact
 # log-det and fixed-point inverse, 10 s), run with -m slow, which CI runs too.
 DEFAULT_IMAGE_CONTRACT = {"dcgan", "acgan", "conv-vae", "vq-vae", "glow"}
-SLOW_CONTRACT = {("ffjord", "vectors"), ("residual", "vectors")}
+# The GAN presets of one option each share the GAN step the gan/dcgan cases check by default; their options
+# have their own default tests (test_gan_options, test_losses): pacgan stays by default, the rest run under -m slow.
+SLOW_CONTRACT = {("ffjord", "vectors"), ("residual", "vectors"), ("unrolled-gan", "vectors"), ("fm-gan", "vectors"),
+                 ("fgan-kl", "vectors"), ("fgan-js", "vectors"), ("fgan-pearson", "vectors")}
 # Translation: pix2pix (the paired step with a discriminator) by default; cyclegan (10 s; its step trains by default
 # in test_translation), srresnet (no discriminator), srgan (content loss) and inpaint (masked output) under -m slow.
 DEFAULT_TRANSLATION_CONTRACT = {"pix2pix"}
