@@ -58,7 +58,7 @@ def bigan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden
                  small=dict(hidden=(32, 32), generator_hidden=(32,)),
                  reference="Salimans et al. 2016, Improved Techniques for Training GANs, arXiv:1606.03498")
 def ssgan(data_shape, latent_dim=None, num_classes=None, hidden=(1000, 500, 250, 250, 250),
-          generator_hidden=(500, 500), **kw):
+          generator_hidden=(500, 500), base_filters=None, **kw):
     """Salimans et al.'s MNIST recipe: an MLP classifier discriminator with Gaussian noise (std 0.3
     on the input, 0.5 after each hidden layer) and K logits, an MLP generator trained by feature
     matching on the last hidden layer; images are flattened; vectors standardised.
@@ -69,6 +69,8 @@ def ssgan(data_shape, latent_dim=None, num_classes=None, hidden=(1000, 500, 250,
         num_classes: K, from the data's labels (required).
         hidden: the discriminator's hidden widths.
         generator_hidden: the generator's hidden widths.
+        base_filters: accepted like every GAN preset's conv-size override and unused: both networks
+            are MLPs (images are flattened).
         **kw: `SemiSupervisedGAN` arguments (fake_class, unsupervised_weight, seed, ...).
 
     Returns:
