@@ -125,10 +125,8 @@ class OnnxGenerator:
         self._check_batch(n)
         return self.generate(self.draw_noise(n, seed, truncation), self._labels(n, labels, required=False))
 
-    def log_prob(self, x, labels=None):
-        """Log-density in nats of data-space x (B, *data_shape) under a flow, numpy float32 (B,)."""
-        if self._log_prob_path is None:
-            raise TypeError("this export has no log-density graph (only flows have one)")
+    def _checked_data(self, x) -> np.ndarray:
+        """Data-space x (B, *data_shape) as float32, or one ValueError naming what is wrong with it."""
         x = np.asarray(x)
         if x.shape[1:] != self.data_shape or x.ndim != 1 + len(self.data_shape):
             raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {x.shape}")
@@ -138,6 +136,13 @@ class OnnxGenerator:
         x = x.astype(np.float32)
         if not np.isfinite(x).all():
             raise ValueError("x contains NaN or infinite values")
+        return x
+
+    def log_prob(self, x, labels=None):
+        """Log-density in nats of data-space x (B, *data_shape) under a flow, numpy float32 (B,)."""
+        if self._log_prob_path is None:
+            raise TypeError("this export has no log-density graph (only flows have one)")
+        x = self._checked_data(x)
         if self._log_prob_session is None:
             self._log_prob_session = self._ort.InferenceSession(self._log_prob_path, self._options,
                                                                 providers=["CPUExecutionProvider"])
@@ -158,15 +163,7 @@ class OnnxGenerator:
         if name in ("generate", "log_prob", "translate", "translate_b_to_a") or name not in files:
             extra = sorted(set(files) - {"generate", "log_prob", "translate", "translate_b_to_a"})
             raise ValueError(f"this export has no {name!r} graph; its extra graphs: {', '.join(extra) or 'none'}")
-        x = np.asarray(x)
-        if x.shape[1:] != self.data_shape or x.ndim != 1 + len(self.data_shape):
-            raise ValueError(f"x must have shape (B, {', '.join(map(str, self.data_shape))}), got {x.shape}")
-        if x.dtype.kind not in "fiu":
-            raise ValueError(f"x must be numeric, got {x.dtype}")
-        self._check_batch(len(x))
-        x = x.astype(np.float32)
-        if not np.isfinite(x).all():
-            raise ValueError("x contains NaN or infinite values")
+        x = self._checked_data(x)
         if name not in self._function_sessions:
             path = os.path.join(os.path.dirname(self._stem) or ".", files[name])
             self._function_sessions[name] = self._ort.InferenceSession(path, self._options,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kerasgen.networks.dcgan import num_stages
+from kerasgen.networks.joint import conv_stages
 from kerasgen.registry import register_network
 
 
@@ -69,13 +69,7 @@ def conv_classifier(data_shape, num_classes, base_filters=64, dropout=0.2, fake_
     if len(data_shape) != 3:
         raise ValueError(f"conv_classifier needs image data (H, W, C), got data_shape {tuple(data_shape)}")
     x = keras.Input(tuple(data_shape), name="x")
-    h, filters = x, base_filters
-    for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
-        h = layers.LeakyReLU(0.2)(h)
-        if dropout:
-            h = layers.Dropout(dropout)(h)
-        filters *= 2
+    h, filters = conv_stages(x, base_filters, dropout)
     h = layers.Conv2D(filters, 3, padding="same", name="conv_out")(h)
     h = layers.LeakyReLU(0.2)(h)
     features = layers.GlobalAveragePooling2D()(h)

@@ -78,6 +78,23 @@ def conv_latent_encoder(data_shape, latent_dim, base_filters=64, name="encoder")
     return keras.Model(x, z, name=name)
 
 
+def conv_stages(x, base_filters, dropout):
+    """The DCGAN discriminator's stride-2 stages on images x (B, H, W, C): 4x4 conv ("conv_{i}"),
+    LeakyReLU 0.2, dropout when > 0, filters doubling, one stage per `num_stages(H, W)` (at least one).
+
+    Returns:
+        (features (B, h, w, F), the filters of the next stage).
+    """
+    h, filters = x, base_filters
+    for i in range(max(num_stages(int(x.shape[1]), int(x.shape[2])), 1)):
+        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+        filters *= 2
+    return h, filters
+
+
 def _joint_head(h, z, hidden, dropout):
     """The shared MLP on [data features, latent features] -> logit (B, 1) float32."""
     zh = layers.Dense(hidden[0], name="z_dense")(z)
@@ -134,13 +151,7 @@ def conv_joint_discriminator(data_shape, latent_dim, base_filters=64, hidden=(51
     _check_image_shape(data_shape, "conv_joint_discriminator")
     x = keras.Input(tuple(data_shape), name="x")
     z = keras.Input((latent_dim,), name="z")
-    h, filters = x, base_filters
-    for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
-        h = layers.LeakyReLU(0.2)(h)
-        if dropout:
-            h = layers.Dropout(dropout)(h)
-        filters *= 2
+    h, filters = conv_stages(x, base_filters, dropout)
     h = layers.Flatten()(h)
     return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout), name=name)
 
