@@ -72,6 +72,7 @@ def run_supervised(train, test, labels, seed, args):
     classifier = keras.Model(inputs, net(inputs)["class_logits"])
     classifier.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     keep = np.flatnonzero(labels >= 0)
+    kg.layers.initialize_weight_norm(net, train[0][keep])  # the data-dependent initialisation ssgan's fit does
     passes = np.tile(keep, args.baseline_epochs // 10)  # 10 Keras epochs of baseline_epochs / 10 passes each
     start = time.perf_counter()
     classifier.fit(train[0][passes], labels[passes], batch_size=args.batch_size, epochs=10, shuffle=True, verbose=0)

@@ -50,3 +50,26 @@ def test_spectral_norm_wraps_layers():
     assert sum(isinstance(layer, keras.layers.SpectralNormalization) for layer in d.layers) >= 2
     with pytest.raises(ValueError, match="need image data"):
         kg.networks.dcgan_generator((2,), 4)
+
+
+def test_weight_norm_dense_normalises_columns_and_initialises_from_data():
+    layer = kg.layers.WeightNormDense(3, train_scale=False, name="wn")
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, kg.layers.WeightNormDense(2, activation="relu", name="wn2")(layer(inputs)))
+    kernel = keras.ops.convert_to_numpy(layer.kernel())
+    np.testing.assert_allclose(np.linalg.norm(kernel, axis=0), 1.0, rtol=1e-3)  # scale 1, unit columns
+    assert [w.name for w in layer.trainable_weights] == ["direction", "bias"]  # the scale stays fixed
+    x = np.random.default_rng(0).normal(3.0, 5.0, (64, 4)).astype("float32")
+    assert kg.layers.initialize_weight_norm(model, x)
+    pre = keras.ops.convert_to_numpy(layer(x))  # mean 0, std 1 per unit on that batch
+    np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(pre.std(0), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(keras.ops.convert_to_numpy(layer.kernel()), axis=0),
+                               keras.ops.convert_to_numpy(layer.scale), rtol=1e-3)
+    before = [w.numpy().copy() for w in model.weights]
+    assert not kg.layers.initialize_weight_norm(model, x + 1.0)  # once only
+    for a, b in zip(before, model.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ from kerasgen.layers.minibatch import MinibatchDiscrimination, MinibatchStdDev
 from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
 from kerasgen.layers.standardize import Standardize
 from kerasgen.layers.vector_quantizer import VectorQuantizer
+from kerasgen.layers.weight_norm import WeightNormDense, initialize_weight_norm
 
 __all__ = ["DecoderLikelihood", "MinibatchDiscrimination", "MinibatchStdDev", "ReflectionPadding2D", "Standardize",
-           "SubPixelUpsampling", "VectorQuantizer"]
+           "SubPixelUpsampling", "VectorQuantizer", "WeightNormDense", "initialize_weight_norm"]

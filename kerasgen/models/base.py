@@ -213,16 +213,20 @@ class GenerativeModel(keras.Model):
         """`keras.Model.fit`, after learning the standardisation on first use (from one epoch of
         an endless dataset such as `kerasgen.data.stream`'s: `steps_per_epoch` batches); a
         `tf.data.Dataset` is not reshuffled by Keras (`shuffle=False` unless given)."""
-        if self.standardizer is not None and not self.standardizer.is_adapted and x is not None:
-            steps = kwargs.get("steps_per_epoch")
-            if isinstance(x, tf.data.Dataset) and steps and x.cardinality() == tf.data.INFINITE_CARDINALITY:
-                self.adapt(x.take(steps))
-            else:
-                self.adapt(x)
+        self._adapt_on_first_fit(x, kwargs)
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself (Keras warns about shuffle=True)
         self._fit_whole_executions(kwargs.get("steps_per_epoch"))
         return super().fit(x, *args, **kwargs)
+
+    def _adapt_on_first_fit(self, x, fit_kwargs) -> None:
+        """`adapt` on `fit`'s data when the standardisation is not learned yet."""
+        if self.standardizer is not None and not self.standardizer.is_adapted and x is not None:
+            steps = fit_kwargs.get("steps_per_epoch")
+            if isinstance(x, tf.data.Dataset) and steps and x.cardinality() == tf.data.INFINITE_CARDINALITY:
+                self.adapt(x.take(steps))
+            else:
+                self.adapt(x)
 
     def _fit_whole_executions(self, steps_per_epoch) -> None:
         """Keras runs `steps_per_execution` steps at a time even past `steps_per_epoch` (an epoch of 6 steps

@@ -9,9 +9,12 @@ import tensorflow as tf
 DEFAULT_STEPS_PER_EXECUTION = 4
 
 
-def adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
-    """Serialised Adam config, the form presets store their defaults in."""
-    return {"class_name": "Adam", "config": {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2}}
+def adam(learning_rate=2e-4, beta_1=0.5, beta_2=0.999, epsilon=None):
+    """Serialised Adam config, the form presets store their defaults in (epsilon: Keras' default when None)."""
+    config = {"learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2}
+    if epsilon is not None:
+        config["epsilon"] = epsilon
+    return {"class_name": "Adam", "config": config}
 
 
 def rmsprop(learning_rate=5e-5):

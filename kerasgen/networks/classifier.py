@@ -13,18 +13,21 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.weight_norm import WeightNormDense
 from kerasgen.networks.joint import conv_stages
 from kerasgen.registry import register_network
 
 
-def _heads(h, features, num_logits):
-    return {"class_logits": layers.Dense(num_logits, dtype="float32", name="class_logits")(h),
+def _heads(h, features, num_logits, weight_norm=False):
+    head = (WeightNormDense(num_logits, train_scale=True, dtype="float32", name="class_logits") if weight_norm
+            else layers.Dense(num_logits, dtype="float32", name="class_logits"))
+    return {"class_logits": head(h),
             "features": layers.Activation("linear", dtype="float32", name="features")(features)}
 
 
 @register_network("mlp", "classifier")
 def mlp_classifier(data_shape, num_classes, hidden=(1000, 500, 250, 250, 250), input_noise=0.3, hidden_noise=0.5,
-                   fake_class=False, name="discriminator"):
+                   fake_class=False, weight_norm=False, name="discriminator"):
     """MLP classifier discriminator with Gaussian noise layers (active in training only).
 
     Args:
@@ -34,6 +37,9 @@ def mlp_classifier(data_shape, num_classes, hidden=(1000, 500, 250, 250, 250), i
         input_noise: std of the Gaussian noise added to the input (0 for none).
         hidden_noise: std of the noise added after each hidden layer (0 for none).
         fake_class: K + 1 logits, the last the "generated" class; else K.
+        weight_norm: `kerasgen.layers.WeightNormDense` layers as in Salimans et al.'s code: the
+            hidden layers' scales fixed at their data-dependent initialisation
+            (`kerasgen.layers.initialize_weight_norm`), the logits' scale learned.
 
     Returns:
         A `keras.Model`: x (B, *data_shape) -> {"class_logits": (B, K [+ 1]), "features": (B,
@@ -45,10 +51,12 @@ def mlp_classifier(data_shape, num_classes, hidden=(1000, 500, 250, 250, 250), i
         h = layers.GaussianNoise(input_noise)(h)
     features = h
     for i, width in enumerate(hidden):
-        h = features = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+        dense = (WeightNormDense(width, activation="relu", train_scale=False, name=f"dense_{i}") if weight_norm
+                 else layers.Dense(width, activation="relu", name=f"dense_{i}"))
+        h = features = dense(h)
         if hidden_noise:
             h = layers.GaussianNoise(hidden_noise)(h)
-    return keras.Model(x, _heads(h, features, num_classes + bool(fake_class)), name=name)
+    return keras.Model(x, _heads(h, features, num_classes + bool(fake_class), weight_norm), name=name)
 
 
 @register_network("dcgan", "classifier")

@@ -8,6 +8,7 @@ import keras
 from keras import layers
 
 from kerasgen.layers.minibatch import MinibatchStdDev
+from kerasgen.layers.weight_norm import WeightNormDense
 from kerasgen.networks.common import (
     discriminator_heads,
     image_with_labels,
@@ -20,16 +21,23 @@ from kerasgen.registry import register_network
 
 @register_network("mlp", "generator")
 def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
-                  output_activation="auto", name="generator"):
+                  output_activation="auto", activation="relu", batch_norm=False, output_weight_norm=None,
+                  name="generator"):
     """MLP generator z -> x.
 
     Args:
         data_shape: shape of one example: (D,) for vectors, (H, W, C) for images.
         latent_dim: size of the input noise (and codes) vector.
-        hidden: widths of the hidden layers (ReLU).
+        hidden: widths of the hidden layers.
         num_classes: when set, the model also takes int labels (B,).
         output_activation: "auto" gives tanh for images (range [-1, 1]) and a
             linear output for vectors; or any Keras activation name.
+        activation: the hidden layers' activation.
+        batch_norm: batch normalisation (a learned shift, no scale, as Salimans et al.'s MNIST
+            generator) before each hidden activation.
+        output_weight_norm: None for a plain output layer; a number makes it a
+            `kerasgen.layers.WeightNormDense` whose learned scale starts there (no data-dependent
+            initialisation), which bounds how fast the output can saturate.
 
     Returns:
         A `keras.Model`: z (B, latent_dim) [, labels (B,)] -> (B, *data_shape) float32.
@@ -38,11 +46,17 @@ def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
     z = keras.Input((latent_dim,), name="z")
     inputs, h = (latent_with_labels(z, num_classes) if num_classes else (z, z))
     for i, width in enumerate(hidden):
-        h = layers.Dense(width, name=f"dense_{i}")(h)
-        h = layers.ReLU()(h)
+        h = layers.Dense(width, use_bias=not batch_norm, name=f"dense_{i}")(h)
+        if batch_norm:
+            h = layers.BatchNormalization(scale=False, name=f"bn_{i}")(h)
+        h = layers.Activation(activation)(h) if activation != "relu" else layers.ReLU()(h)
     if output_activation == "auto":
         output_activation = "tanh" if len(data_shape) == 3 else None
-    h = layers.Dense(math.prod(data_shape), name="out")(h)
+    if output_weight_norm is None:
+        h = layers.Dense(math.prod(data_shape), name="out")(h)
+    else:
+        h = WeightNormDense(math.prod(data_shape), scale_init=float(output_weight_norm), data_init=False,
+                            direction_initializer="glorot_uniform", name="out")(h)
     h = layers.Activation(output_activation or "linear", dtype="float32")(h)
     x = layers.Reshape(data_shape, dtype="float32")(h)
     return keras.Model(inputs, x, name=name)

@@ -80,9 +80,18 @@ def ssgan(data_shape, latent_dim=None, num_classes=None, hidden=(1000, 500, 250,
         raise ValueError("preset 'ssgan' classifies: pass num_classes (labelled data, -1 for unlabelled examples)")
     data_shape = tuple(data_shape)
     latent_dim = int(latent_dim or 100)
-    g = mlp_generator(data_shape, latent_dim, hidden=generator_hidden)
-    d = mlp_classifier(data_shape, int(num_classes), hidden=hidden, fake_class=kw.get("fake_class", False))
-    kw.setdefault("g_optimizer_config", adam(1e-3, 0.5))
-    kw.setdefault("d_optimizer_config", adam(1e-3, 0.5))
+    is_image = len(data_shape) == 3
+    # Salimans et al.'s generator: softplus layers with batch norm (shift only), a weight-normed output
+    # layer (scale 0.5 before tanh on [-1, 1] is their scale 1 before a sigmoid on [0, 1])
+    g = mlp_generator(data_shape, latent_dim, hidden=generator_hidden, activation="softplus", batch_norm=True,
+                      output_weight_norm=0.5 if is_image else 1.0)
+    # their discriminator: weight-normed layers, data-dependent initialisation; input noise 0.3 of the
+    # [0, 1] range is 0.6 on kerasgen's [-1, 1] images (standardised vectors keep 0.3)
+    d = mlp_classifier(data_shape, int(num_classes), hidden=hidden, input_noise=0.6 if is_image else 0.3,
+                       fake_class=kw.get("fake_class", False), weight_norm=True)
+    kw.setdefault("unsupervised_weight", 0.5)  # their loss_unl: half the sum of the two terms
+    # their Adam: lr 3e-3, beta_1 0.5, and 1e-8 added under the square root (an epsilon of 1e-4)
+    kw.setdefault("g_optimizer_config", adam(3e-3, 0.5, epsilon=1e-4))
+    kw.setdefault("d_optimizer_config", adam(3e-3, 0.5, epsilon=1e-4))
     return SemiSupervisedGAN(g, d, latent_dim=latent_dim, classes=int(num_classes), data_shape=data_shape,
                              standardize=len(data_shape) == 1, preset="ssgan", **kw)

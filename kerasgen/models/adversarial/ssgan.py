@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from kerasgen.layers.weight_norm import initialize_weight_norm, weight_norm_layers
 from kerasgen.losses import adversarial
 from kerasgen.losses import semi_supervised as ssl
 from kerasgen.models.adversarial.latent_generator import LatentGenerator
@@ -16,6 +17,23 @@ from kerasgen.models.optimizers import adam
 from kerasgen.registry import register_algorithm
 
 UNLABELLED = -1
+INIT_EXAMPLES = 500  # Salimans et al. initialise on 500 training digits
+
+
+def _first_examples(x, n):
+    """The first n (or fewer) examples of fit's x: an array, or a dataset of x or (x, labels) batches."""
+    if isinstance(x, tf.data.Dataset):
+        parts, count = [], 0
+        for batch in x.as_numpy_iterator():
+            xb = batch[0] if isinstance(batch, tuple) else batch
+            parts.append(xb)
+            count += len(xb)
+            if count >= n:
+                break
+        return np.concatenate(parts)[:n]
+    if isinstance(x, tuple):
+        x = x[0]
+    return np.asarray(x)[:n]
 
 
 @register_algorithm
@@ -191,6 +209,26 @@ class SemiSupervisedGAN(LatentGenerator):
         # each replica reports its estimate of the global value (the trackers average the replicas)
         return self.report({"d_loss": terms["d_loss"] * replicas, "supervised_loss": terms["supervised"] * replicas,
                             "unsupervised_loss": terms["unsupervised"] * replicas, "g_loss": g_loss * replicas})
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`, after (on first use) the data-dependent initialisation of the networks'
+        `kerasgen.layers.WeightNormDense` layers on up to 500 training examples (see
+        `initialize_networks`)."""
+        if x is not None and (weight_norm_layers(self.discriminator) or weight_norm_layers(self.generator)):
+            self._adapt_on_first_fit(x, kwargs)
+            self.initialize_networks(_first_examples(x, INIT_EXAMPLES))
+        return super().fit(x, *args, **kwargs)
+
+    def initialize_networks(self, x) -> bool:
+        """Data-dependent initialisation (Salimans & Kingma 2016) of the generator's and the
+        discriminator's uninitialised `WeightNormDense` layers: the generator's on as many noise
+        vectors, the discriminator's on data-space examples x (N, *data_shape), as Salimans et al.'s
+        code does before training. Returns whether any layer was initialised; `fit` calls it."""
+        x = tf.cast(self.to_model_space(np.asarray(x, np.float32)), tf.float32)
+        z = tf.random.stateless_normal((int(x.shape[0]), self.latent_dim), (int(self.seed or 0), 1))
+        done_g = initialize_weight_norm(self.generator, z)
+        done_d = initialize_weight_norm(self.discriminator, x)
+        return done_g or done_d
 
     # ---- inference --------------------------------------------------------------------------
     def classify(self, x, batch_size=256):
