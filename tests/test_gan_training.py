@@ -139,7 +139,8 @@ def test_a_gan_learns_a_gaussian():
     model.compile()
     model.fit(x, batch_size=64, epochs=50, verbose=0)
     s = model.sample(4000, seed=0)
-    np.testing.assert_allclose(s.mean(0), [3.0, -2.0], atol=0.2)
+    # each mean within a fifth of its std (measured 0.13 and 0.10 of them on an AMD EPYC)
+    assert np.all(np.abs(s.mean(0) - [3.0, -2.0]) <= 0.2 * np.array([0.5, 2.0])), s.mean(0)
     np.testing.assert_allclose(s.std(0), [0.5, 2.0], rtol=0.15)
     # measured 0.81 (0.78-0.81 over model seeds 0-2); 30 epochs gave 0.65-0.87, hence 50
     np.testing.assert_allclose(np.corrcoef(s.T)[0, 1], 0.8, atol=0.1)
