@@ -188,7 +188,12 @@ def test_ssgan_trains_on_few_labels_and_classifies():
     model = kg.models.get("ssgan", data=data.info, seed=0, **kg.registry.get_preset("ssgan").small)
     assert model.classes == 10 and not model.conditional  # the generator takes no labels
     model.compile(run_eagerly=True)
+    # rejects: a fit that skips the weight-normed layers' data-dependent initialisation
+    from kerasgen.layers.weight_norm import weight_norm_layers
+    pending = weight_norm_layers(model.discriminator)
+    assert pending and not weight_norm_layers(model.discriminator, pending=False)[0].initialized.numpy()
     history = model.fit(data.x[:64], labels[:64], batch_size=32, epochs=1, verbose=0).history
+    assert not weight_norm_layers(model.discriminator) and not weight_norm_layers(model.generator)
     assert set(history) == {"d_loss", "supervised_loss", "unsupervised_loss", "g_loss"}
     assert all(np.isfinite(v[-1]) for v in history.values())
     p = model.classify(data.x[:7])
