@@ -39,6 +39,21 @@ _LAYER_SEED_KEY = "layer_seed_generator_state_"
 _ADAPT_MAX_EXAMPLES = 200_000
 
 
+def leading_examples(data, n: int) -> np.ndarray:
+    """The examples x of an array (all of them) or of a dataset of x or (x, ...) batches (whole
+    batches from the start until at least n examples), as one numpy array."""
+    if not isinstance(data, tf.data.Dataset):
+        return np.asarray(data)
+    parts, count = [], 0
+    for batch in data.as_numpy_iterator():
+        x = batch[0] if isinstance(batch, tuple) else batch
+        parts.append(x)
+        count += len(x)
+        if count >= n:
+            break
+    return np.concatenate(parts)
+
+
 class GenerativeModel(keras.Model):
     """Base class of kerasgen algorithms (subclasses own `train_step`).
 
@@ -198,16 +213,7 @@ class GenerativeModel(keras.Model):
         """Learns the standardisation from data (array or dataset); no-op without one."""
         if self.standardizer is None:
             return
-        if isinstance(data, tf.data.Dataset):
-            parts, n = [], 0
-            for batch in data.as_numpy_iterator():
-                x = batch[0] if isinstance(batch, tuple) else batch
-                parts.append(x)
-                n += len(x)
-                if n >= _ADAPT_MAX_EXAMPLES:
-                    break
-            data = np.concatenate(parts)
-        self.standardizer.adapt(np.asarray(data))
+        self.standardizer.adapt(leading_examples(data, _ADAPT_MAX_EXAMPLES))
 
     def fit(self, x=None, *args, **kwargs):
         """`keras.Model.fit`, after learning the standardisation on first use (from one epoch of

@@ -12,6 +12,7 @@ from kerasgen.layers.weight_norm import initialize_weight_norm, weight_norm_laye
 from kerasgen.losses import adversarial
 from kerasgen.losses import semi_supervised as ssl
 from kerasgen.models.adversarial.latent_generator import LatentGenerator
+from kerasgen.models.base import leading_examples
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam
 from kerasgen.registry import register_algorithm
@@ -22,18 +23,7 @@ INIT_EXAMPLES = 500  # Salimans et al. initialise on 500 training digits
 
 def _first_examples(x, n):
     """The first n (or fewer) examples of fit's x: an array, or a dataset of x or (x, labels) batches."""
-    if isinstance(x, tf.data.Dataset):
-        parts, count = [], 0
-        for batch in x.as_numpy_iterator():
-            xb = batch[0] if isinstance(batch, tuple) else batch
-            parts.append(xb)
-            count += len(xb)
-            if count >= n:
-                break
-        return np.concatenate(parts)[:n]
-    if isinstance(x, tuple):
-        x = x[0]
-    return np.asarray(x)[:n]
+    return leading_examples(x[0] if isinstance(x, tuple) else x, n)[:n]
 
 
 @register_algorithm
