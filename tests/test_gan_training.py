@@ -325,7 +325,39 @@ def test_an_epoch_of_an_endless_stream_trains_exactly_its_steps():
     ds, steps = kg.data.stream_arrays(np.random.default_rng(0).normal(size=(96, 2)).astype("float32"), batch_size=16)
     assert steps == 6 and model.steps_per_execution == 4
     model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
-    assert int(model.g_optimizer.iterations.numpy()) == 6 and model.steps_per_execution == 2
+    assert int(model.g_optimizer.iterations.numpy()) == 6 and model.steps_per_execution == 3
+
+
+
+def test_a_finite_dataset_trains_through_one_iterator_with_the_same_batches(monkeypatch):
+    # rejects: a new iterator per epoch (Keras' default for a finite dataset: the first batch of each one waited
+    # 0.5-1 s on a 2-core CPU), and any change to the batches or steps of an epoch
+    from kerasgen.models.base import one_iterator_per_fit
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(4)  # 4, 4, 2
+    kwargs = {}
+    stream = one_iterator_per_fit(ds, kwargs)
+    assert kwargs == {"steps_per_epoch": 3} and stream.cardinality() == tf.data.INFINITE_CARDINALITY
+    epochs = [b.numpy() for b in stream.take(6)]
+    for got, want in zip(epochs, list(ds.as_numpy_iterator()) * 2):
+        np.testing.assert_array_equal(got, want)
+    for same, given in ((ds.repeat(), {}), (ds.filter(lambda b: True), {}), (ds.take(0), {}),
+                        (ds, {"steps_per_epoch": 2})):
+        assert one_iterator_per_fit(same, given) is same and given.get("steps_per_epoch") in (None, 2)
+
+    seen = []
+    keras_fit = keras.Model.fit
+
+    def recording_fit(self, x=None, *args, **kwargs):
+        seen.append((int(x.cardinality()), kwargs.get("steps_per_epoch")))
+        return keras_fit(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    model = build("gan", (2,), hidden=(8,))
+    model.compile()
+    history = model.fit(ds, epochs=2, verbose=0)
+    assert seen == [(int(tf.data.INFINITE_CARDINALITY), 3)]
+    assert int(model.g_optimizer.iterations.numpy()) == 6 and len(history.history["g_loss"]) == 2
 
 
 IMAGE_RATES = {"gan": 2e-4, "dcgan": 2e-4, "lsgan": 2e-4, "sngan": 2e-4, "wgan": 5e-5, "wgan-gp": 1e-4,
