@@ -51,6 +51,7 @@ def test_the_cycle_loss_is_exactly_zero_for_inverse_linear_maps():
                                np.abs(b).mean(axis=(1, 2, 3)) + 0.5 * np.abs(a).mean(axis=(1, 2, 3)), rtol=1e-6)
 
 
+
 def test_the_history_pool_fills_then_swaps_half_of_the_fakes_for_stored_ones():
     pool = HistoryPool((1, 1, 1), size=50)
     seed = tf.constant([3, 4], tf.int64)
@@ -362,3 +363,36 @@ def test_super_resolution_2x_beats_bicubic_after_a_short_run():
     bicubic = np.clip(tf.image.resize(test.source, (8, 8), method="bicubic").numpy(), -1, 1)
     ours = kg.metrics.psnr(model.translate(test.source), test.target)
     assert ours > kg.metrics.psnr(bicubic, test.target) + 1.0, ours
+
+
+def _local_translator(shape, name):
+    """A user generator without down-sampling or normalisation: two 3x3 convolutions and a 1x1 output."""
+    x = keras.Input(shape)
+    h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(x)
+    h = keras.layers.Conv2D(32, 3, padding="same", activation="relu")(h)
+    return keras.Model(x, keras.layers.Conv2D(shape[-1], 1, activation="tanh", dtype="float32")(h), name=name)
+
+
+@pytest.mark.slow  # 45 s each on one core
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_cyclegan_learns_to_invert_digits_from_unpaired_data(seed):
+    # the true map is a -> -a, seen only as unpaired digits and inverted digits. This recipe (a generator without
+    # down-sampling, a discriminator that sees the whole 8x8 image without instance norm, identity weight 0) learned
+    # it for seeds 0, 1 and 2 (L1 0.09-0.12, 98-99% of digits kept, after 1,000 steps). The cyclegan preset's ResNet
+    # generator and 7-pixel PatchGAN end most seeds in a near-identity pair of maps (L1 1.0-1.4) or a scrambled one
+    # (0.4-0.6)
+    ds, info = kg.data.unpaired("digits", "digits", transform_b="invert", batch_size=64, seed=seed,
+                                drop_remainder=True, return_info=True)
+    test = kg.data.unpaired_arrays("digits", transform_b="invert", split="test", seed=seed)
+    shape = test.a.shape[1:]
+    keras.utils.set_random_seed(seed)
+    model = CycleGAN(_local_translator(shape, "g"), _local_translator(shape, "f"),
+                     kg.networks.patchgan(shape, base_filters=16, layers=1, norm=None, name="da"),
+                     kg.networks.patchgan(shape, base_filters=16, layers=1, norm=None, name="db"),
+                     identity_weight=0.0, seed=seed)
+    model.compile()
+    steps = int(ds.cardinality())
+    model.fit(ds, epochs=-(-1000 // steps), verbose=0)
+    to_b, to_a = model.translate(test.a), model.translate(test.b, "b_to_a")
+    assert np.abs(to_b - test.b_true).mean() < 0.2 and np.abs(to_a + test.b).mean() < 0.2
+    assert kg.metrics.label_preservation(-to_b, test.y_a) > 0.8
