@@ -186,6 +186,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", default=None,
                    help="tensorflow-datasets' data folder (default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
 
+    pr = sub.add_parser("precision", parents=[common],
+                        help="show the dtype policies --precision auto measured on this machine, or measure them again")
+    pr.add_argument("--measure", nargs="*", default=None, metavar="FAMILY",
+                    help="time each family's probe under float32 and the hardware's reduced precision now and cache "
+                         "the winner (no FAMILY: adversarial, variational and translation)")
+
     r = sub.add_parser("report", parents=[common], help="write a self-contained HTML page about a run (RUN/report.html)")
     r.add_argument("run", help="run folder")
     r.add_argument("--out", default=None, help="the HTML file (default RUN/report.html)")
@@ -809,9 +815,40 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_precision(args) -> int:
+    """Prints the cached decisions of `--precision auto` (and measures first with --measure)."""
+    from kerasgen import precision
+
+    if args.measure is not None:
+        families = args.measure or list(precision.MEASURED_FAMILIES)
+        unknown = [f for f in families if f not in precision.MEASURED_FAMILIES]
+        if unknown:
+            raise UsageError(f"--measure: unknown family {unknown[0]!r}; choose from "
+                             f"{', '.join(precision.MEASURED_FAMILIES)} (flows always train in float32)")
+        candidate = precision.hardware_policy("adversarial")
+        if candidate == "float32":
+            print("this machine has no native reduced precision (no GPU with tensor cores, no AMX-BF16 or "
+                  "AVX512-BF16): auto is float32, nothing to measure")
+        for family in families if candidate != "float32" else []:
+            print(f"measuring {family} ...", flush=True)
+            precision.measure_family(family, candidate)
+    print(f"decisions in {precision.cache_path()}; this machine: {precision.machine_description()}")
+    decisions = precision.cached_decisions()
+    if not decisions:
+        print("none yet: --precision auto measures on a family's first run here (or run 'kerasgen precision --measure')")
+    for key in sorted(decisions):
+        d = decisions[key]
+        rates = ", ".join(f"{policy} {rate:g}" for policy, rate in d.get("steps_per_second", {}).items())
+        print(f"{d.get('family', '?'):12s} {d.get('policy', '?'):15s} steps/s: {rates} ({d.get('probe', '')}); "
+              f"{d.get('machine', '')}, TensorFlow {d.get('tensorflow', '?')}, {d.get('measured_at', '')}")
+    print(f"hardware rule here: {precision.hardware_policy('adversarial')} (flows: float32)")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "translate": cmd_translate,
             "evaluate": cmd_evaluate,
-            "export": cmd_export, "report": cmd_report, "serve": cmd_serve, "download": cmd_download}
+            "export": cmd_export, "report": cmd_report, "serve": cmd_serve, "download": cmd_download,
+            "precision": cmd_precision}
 
 
 def entry() -> int:

@@ -15,16 +15,38 @@ Flows (`family="flow"`) always get `float32` from `"auto"`: their training objec
 log-likelihood summed over every pixel and coupling layer, where an 8-bit mantissa costs accuracy,
 and reduced precision bought them at most 10% on the machines measured (`benchmarks/speed.py`).
 Mixed policies keep variables, losses and optimiser state in float32 either way.
+
+Where the hardware offers a reduced precision, `"auto"` confirms it by measurement the first time a
+family asks on a machine: it times a few training steps of the family's probe model (`PROBES`: DCGAN
+on 28x28x1, the conv VAE on 28x28x1, pix2pix on 32x32x1; batch 64) under float32 and under the
+candidate, keeps the candidate only when it is at least `MIN_SPEEDUP` (5%) faster, and caches the
+decision per machine (CPU model, core count, GPU) and TensorFlow version in `cache_path()`
+(`$KERASGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/kerasgen`, else `~/.cache/kerasgen`). `kerasgen
+precision` shows the cached decisions and `kerasgen precision --measure` measures again. With
+`KERASGEN_MEASURE_PRECISION=0`, or under multi-worker training (`TF_CONFIG` set: every worker must
+take the same policy), nothing is measured and a cached decision or the hardware rule above applies.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import json
 import os
+import platform
+import tempfile
+import time
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 CHOICES = ("auto", *POLICIES)
 _CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+MEASURE_ENV = "KERASGEN_MEASURE_PRECISION"
+CACHE_ENV = "KERASGEN_CACHE_DIR"
+MIN_SPEEDUP = 1.05
+# family -> (preset, data shape, source shape or None) of the model timed under each candidate policy
+PROBES = {"adversarial": ("dcgan", (28, 28, 1), None), "variational": ("conv-vae", (28, 28, 1), None),
+          "translation": ("pix2pix", (32, 32, 1), (32, 32, 1))}
+MEASURED_FAMILIES = tuple(PROBES)
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,10 +78,10 @@ def gpu_compute_capability():
     return tuple(capability) if capability else None
 
 
-def fast_policy(family: str | None = None, *, gpu_capability="detect", cpu_bfloat16=None) -> str:
-    """The dtype policy `"auto"` resolves to for a model family ("adversarial", "variational",
-    "flow" or None for any non-flow model) on this machine; `gpu_capability` and `cpu_bfloat16`
-    override what is detected (for tests and for planning another machine's run)."""
+def hardware_policy(family: str | None = None, *, gpu_capability="detect", cpu_bfloat16=None) -> str:
+    """The policy the hardware rule gives (see the module) for a model family ("adversarial",
+    "variational", "translation", "flow" or None for any non-flow model); `gpu_capability` and
+    `cpu_bfloat16` override what is detected (for tests and for planning another machine's run)."""
     if family == "flow":
         return "float32"
     capability = gpu_compute_capability() if gpu_capability == "detect" else gpu_capability
@@ -67,6 +89,167 @@ def fast_policy(family: str | None = None, *, gpu_capability="detect", cpu_bfloa
         return "mixed_float16" if tuple(capability) >= (7, 0) else "float32"
     bf16 = cpu_has_native_bfloat16() if cpu_bfloat16 is None else cpu_bfloat16
     return "mixed_bfloat16" if bf16 else "float32"
+
+
+def fast_policy(family: str | None = None, *, gpu_capability="detect", cpu_bfloat16=None, measure=None) -> str:
+    """The dtype policy `"auto"` resolves to for a model family on this machine.
+
+    The hardware rule's candidate (`hardware_policy`); when that is a reduced precision, the cached
+    measured decision for this machine, TensorFlow version and family, measured now when there is
+    none (`measure_family`).
+
+    Args:
+        family: "adversarial", "variational", "translation", "flow" or None (measured as "adversarial").
+        gpu_capability, cpu_bfloat16: override what is detected; given, nothing is measured or cached
+            (they describe another machine).
+        measure: False never measures (a cached decision or the hardware rule); None measures unless
+            `KERASGEN_MEASURE_PRECISION=0` or `TF_CONFIG` is set; or a callable (family, policies) ->
+            {policy: steps per second} used instead of `time_policies` (for tests).
+    """
+    candidate = hardware_policy(family, gpu_capability=gpu_capability, cpu_bfloat16=cpu_bfloat16)
+    if candidate == "float32" or gpu_capability != "detect" or cpu_bfloat16 is not None:
+        return candidate
+    family = family if family in PROBES else "adversarial"
+    cached = cached_decisions().get(decision_key(family))
+    if cached is not None and cached.get("policy") in POLICIES:
+        return cached["policy"]
+    if measure is False or (measure is None and not measuring_allowed()):
+        return candidate
+    return measure_family(family, candidate, timer=measure if callable(measure) else None)["policy"]
+
+
+def measuring_allowed() -> bool:
+    """False when `KERASGEN_MEASURE_PRECISION` is 0/false/no/off, or under multi-worker training (`TF_CONFIG`)."""
+    if os.environ.get("TF_CONFIG"):
+        return False
+    return os.environ.get(MEASURE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def cache_path() -> str:
+    """The file of measured decisions: $KERASGEN_CACHE_DIR, else $XDG_CACHE_HOME/kerasgen, else
+    ~/.cache/kerasgen; then precision.json (read at call time)."""
+    folder = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kerasgen")
+    return os.path.join(folder, "precision.json")
+
+
+@functools.lru_cache(maxsize=1)
+def machine_description() -> str:
+    """What a decision is valid for: CPU model and logical cores, and the first GPU when there is one."""
+    cpu = platform.processor() or platform.machine()
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    description = f"{cpu} x{os.cpu_count()}"
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        description += f"; GPU {details.get('device_name', 'unknown')} {details.get('compute_capability', '')}"
+    return description
+
+
+def decision_key(family: str) -> str:
+    """The cache key of a family's decision on this machine and TensorFlow version."""
+    import tensorflow as tf
+
+    return f"{family} | {machine_description()} | TensorFlow {tf.__version__}"
+
+
+def cached_decisions() -> dict:
+    """{key: decision} from `cache_path()`; {} when there is none. A decision is a dict with "family",
+    "policy", "steps_per_second" ({policy: steps/s}), "probe", "machine", "tensorflow" and
+    "measured_at" (UTC, ISO 8601). A file that cannot be read counts as empty (it is rewritten whole
+    at the next measurement)."""
+    try:
+        with open(cache_path()) as f:
+            decisions = json.load(f).get("decisions", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return decisions if isinstance(decisions, dict) else {}
+
+
+def _store(key: str, decision: dict) -> None:
+    """Adds one decision to the cache file, written whole to a temporary file and renamed over it."""
+    path = cache_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    decisions = {**cached_decisions(), key: decision}
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".precision-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as f:
+            json.dump({"decisions": decisions}, f, indent=1, sort_keys=True)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def measure_family(family: str, candidate: str | None = None, timer=None) -> dict:
+    """Times the family's probe under float32 and the hardware's candidate, caches and returns the decision.
+
+    Args:
+        family: one of `MEASURED_FAMILIES`.
+        candidate: the reduced policy to try (default: the hardware rule's; float32 alone is not timed).
+        timer: (family, policies) -> {policy: steps per second}; default `time_policies`.
+
+    Returns:
+        The decision stored (see `cached_decisions`): "policy" is the candidate when it ran at least
+        `MIN_SPEEDUP` times float32's steps per second, else "float32".
+    """
+    if family not in PROBES:
+        raise ValueError(f"precision is measured for {', '.join(MEASURED_FAMILIES)}; got {family!r}")
+    import tensorflow as tf
+
+    candidate = candidate or hardware_policy(family)
+    policies = ["float32"] + ([candidate] if candidate != "float32" else [])
+    rates = (timer or time_policies)(family, policies)
+    best = candidate if candidate != "float32" and rates[candidate] >= MIN_SPEEDUP * rates["float32"] else "float32"
+    preset, shape, source = PROBES[family]
+    decision = {"family": family, "policy": best, "steps_per_second": {k: round(float(v), 2) for k, v in rates.items()},
+                "probe": f"{preset} {'x'.join(map(str, shape))}, batch 64", "machine": machine_description(),
+                "tensorflow": tf.__version__,
+                "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    _store(decision_key(family), decision)
+    return decision
+
+
+def time_policies(family: str, policies, steps: int = 10, warmup: int = 3, batch_size: int = 64) -> dict:
+    """{policy: steps per second} of the family's probe model (`PROBES`), built and trained under each
+    policy in turn on random data: one `fit` of `warmup + steps` steps, timed between batch ends
+    after the warm-up. Keras' global policy is restored afterwards."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import kerasgen as kg
+
+    preset, shape, source = PROBES[family]
+    rng = np.random.default_rng(0)
+    n = batch_size * (warmup + steps)
+    x = rng.uniform(-1, 1, (n, *shape)).astype("float32")
+    data = (x,) if source is None else (rng.uniform(-1, 1, (n, *source)).astype("float32"), x)
+    dataset = tf.data.Dataset.from_tensor_slices(data if len(data) > 1 else data[0]).batch(batch_size)
+
+    class _Stamps(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            stamps.append(time.perf_counter())
+
+    previous = keras.mixed_precision.global_policy().name
+    rates = {}
+    try:
+        for policy in policies:
+            keras.mixed_precision.set_global_policy(policy)
+            extra = {} if source is None else {"source_shape": source}
+            model = kg.models.get(preset, data_shape=shape, seed=0, **extra)
+            model.compile(steps_per_execution=1)
+            stamps = []
+            model.fit(dataset, epochs=1, verbose=0, callbacks=[_Stamps()])
+            rates[policy] = steps / (stamps[-1] - stamps[warmup - 1])
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    return rates
 
 
 def resolve(name: str, family: str | None = None) -> str:

@@ -7,6 +7,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # nothing in the tests reaches the network: fetching is refused unless a test allows it (with the
 # download functions of tensorflow-datasets and Keras patched out)
 os.environ["KERASGEN_OFFLINE"] = "1"
+# "--precision auto" takes the hardware rule without timing probes (tests of the measurement turn it on), and
+# nothing is read from or written to the user's cache of measured decisions
+os.environ["KERASGEN_MEASURE_PRECISION"] = "0"
+os.environ["KERASGEN_CACHE_DIR"] = __import__("tempfile").mkdtemp(prefix="kerasgen-test-cache-")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import kerasgen as kg
 from helpers import build, build_fit_sample
@@ -54,6 +55,88 @@ def test_auto_matches_this_machine_and_sets_the_global_policy():
     assert precision.set_policy("mixed_bfloat16") == "mixed_bfloat16"
     model = kg.models.get("vae", data_shape=(4,), latent_dim=2)
     assert "bfloat16" in {layer.compute_dtype for layer in model.encoder.layers}
+
+
+@pytest.fixture
+def bf16_machine(monkeypatch, tmp_path):
+    """A CPU with native bfloat16, measuring allowed, and an empty cache in tmp_path."""
+    monkeypatch.setattr(precision, "gpu_compute_capability", lambda: None)
+    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda flags=None: True)
+    monkeypatch.setenv("KERASGEN_MEASURE_PRECISION", "1")
+    monkeypatch.setenv("KERASGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    return tmp_path
+
+
+def test_auto_measures_a_family_once_keeps_a_real_speedup_and_caches_the_decision(bf16_machine):
+    calls = []
+
+    def timer(rates):
+        def time_them(family, policies):
+            calls.append((family, tuple(policies)))
+            return dict(zip(policies, rates))
+        return time_them
+
+    def must_not_measure(family, policies):
+        raise AssertionError("measured again")
+
+    # 3% faster is within the noise: float32; 30% faster: bfloat16
+    assert precision.fast_policy("adversarial", measure=timer((10.0, 10.3))) == "float32"
+    assert precision.fast_policy("variational", measure=timer((10.0, 13.0))) == "mixed_bfloat16"
+    assert calls == [("adversarial", ("float32", "mixed_bfloat16")), ("variational", ("float32", "mixed_bfloat16"))]
+    assert precision.fast_policy("adversarial", measure=must_not_measure) == "float32"
+    assert precision.set_policy("auto", family="variational") == "mixed_bfloat16"  # from the cache
+    assert precision.fast_policy("flow", measure=must_not_measure) == "float32"
+    assert precision.fast_policy(None, measure=must_not_measure) == "float32"  # measured as adversarial
+    with open(precision.cache_path()) as f:
+        decisions = json.load(f)["decisions"]
+    assert sorted(d["family"] for d in decisions.values()) == ["adversarial", "variational"]
+    decision = decisions[precision.decision_key("variational")]
+    assert decision["steps_per_second"] == {"float32": 10.0, "mixed_bfloat16": 13.0}
+    assert decision["tensorflow"] == tf.__version__ and decision["machine"] == precision.machine_description()
+    assert os.listdir(bf16_machine) == ["precision.json"]  # written whole, no temporary file left
+
+    # a damaged cache counts as empty and is rewritten whole at the next measurement
+    with open(precision.cache_path(), "w") as f:
+        f.write("{not json")
+    assert precision.cached_decisions() == {}
+    assert precision.fast_policy("translation", measure=timer((5.0, 9.0))) == "mixed_bfloat16"
+    assert list(precision.cached_decisions()) == [precision.decision_key("translation")]
+
+
+def test_auto_does_not_measure_when_turned_off_or_under_multi_worker_training(bf16_machine, monkeypatch):
+    def must_not_measure(family, policies):
+        raise AssertionError("measured")
+
+    monkeypatch.setenv("KERASGEN_MEASURE_PRECISION", "0")
+    assert precision.fast_policy("adversarial", measure=None) == "mixed_bfloat16"  # the hardware rule
+    monkeypatch.setenv("KERASGEN_MEASURE_PRECISION", "1")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {}}')
+    assert not precision.measuring_allowed()
+    assert precision.fast_policy("adversarial") == "mixed_bfloat16"
+    assert precision.fast_policy("adversarial", measure=False) == "mixed_bfloat16"
+    assert precision.cached_decisions() == {} and not os.path.exists(precision.cache_path())
+    with pytest.raises(ValueError, match="measured for adversarial, variational, translation"):
+        precision.measure_family("flow", timer=must_not_measure)
+
+
+def test_the_precision_command_shows_and_remeasures_decisions(bf16_machine, monkeypatch, capsys):
+    assert main(["precision"]) == 0
+    assert "none yet" in capsys.readouterr().out
+    monkeypatch.setattr(precision, "time_policies", lambda family, policies: {"float32": 4.0, "mixed_bfloat16": 6.0})
+    assert main(["precision", "--measure", "variational"]) == 0
+    out = capsys.readouterr().out
+    assert "variational  mixed_bfloat16" in out and "float32 4, mixed_bfloat16 6" in out and "conv-vae 28x28x1" in out
+    assert main(["precision", "--measure", "flow"]) == 2
+    assert "unknown family 'flow'" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # 10 s: two conv VAEs traced
+def test_time_policies_times_the_probe_under_each_policy_and_restores_the_global_one():
+    keras.mixed_precision.set_global_policy("float32")
+    rates = precision.time_policies("variational", ["float32", "mixed_bfloat16"], steps=3, warmup=1)
+    assert sorted(rates) == ["float32", "mixed_bfloat16"] and all(0 < r < 10_000 for r in rates.values())
+    assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def test_unknown_precision_is_refused():
