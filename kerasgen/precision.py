@@ -260,7 +260,11 @@ def resolve(name: str, family: str | None = None) -> str:
 
 
 def set_policy(name: str = "auto", family: str | None = None) -> str:
-    """Sets Keras' global dtype policy (call before building a model) and returns the policy set."""
+    """Sets Keras' global dtype policy (call before building a model) and returns the policy set.
+
+    `"auto"` may time probe models first (once per family and machine, see the module), which draws
+    from the global random generators: call it before `keras.utils.set_random_seed`, as the command
+    line does, for runs that repeat exactly."""
     import keras
 
     policy = resolve(name, family)
