@@ -34,7 +34,6 @@ import functools
 import json
 import os
 import platform
-import tempfile
 import time
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -171,19 +170,10 @@ def cached_decisions() -> dict:
 
 
 def _store(key: str, decision: dict) -> None:
-    """Adds one decision to the cache file, written whole to a temporary file and renamed over it."""
-    path = cache_path()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    decisions = {**cached_decisions(), key: decision}
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".precision-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as f:
-            json.dump({"decisions": decisions}, f, indent=1, sort_keys=True)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    """Adds one decision to the cache file, written whole and renamed into place (`kerasgen.io.write_json`)."""
+    from kerasgen.io import write_json
+
+    write_json({"decisions": {**cached_decisions(), key: decision}}, cache_path())
 
 
 def measure_family(family: str, candidate: str | None = None, timer=None) -> dict:

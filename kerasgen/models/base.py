@@ -388,10 +388,10 @@ def one_iterator_per_fit(dataset, fit_kwargs):
     """A finite dataset of known length as one endless stream for `fit`: `dataset.repeat()`, with
     `fit_kwargs["steps_per_epoch"]` set to its length. Same batches, same epochs.
 
-    Keras makes a new iterator at every epoch of a finite dataset, and the first batch of each new
-    iterator waited 0.5-1 s on a 2-core CPU (GAN, flow; about 0.15 s for a small plain Keras model):
-    most of the time of short epochs. Keras keeps one iterator across the epochs of a
-    `steps_per_epoch` run, which has no such wait. Left as given: endless or unknown-length datasets,
+    Keras makes a new iterator at every epoch of a finite dataset, and the first execution of each
+    new iterator waited: medians of 26-46 ms on a quiet 2-core CPU (GAN, flows, VAE), 0.3-1 s in some
+    runs and while other processes shared the machine (`benchmarks/epoch_overhead.py`). Keras keeps
+    one iterator across the epochs of a `steps_per_epoch` run, where that wait is 11-20 ms. Left as given: endless or unknown-length datasets,
     a given `steps_per_epoch`, and multi-worker training (each worker reads its own shard, whose
     length the global dataset's does not give).
 
