@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import kerasgen as kg
 from kerasgen.cli import main
+from kerasgen.models.optimizers import adam
 from kerasgen.models.translation import CycleGAN, HistoryPool, Translation
 from tests.helpers import data_for, preset_model
 
@@ -350,6 +351,26 @@ def test_cyclegan_on_the_command_line_resumes_exactly(tmp_path):
     a, b = (kg.models.load(os.path.join(r, "model.keras")) for r in (straight, resumed))
     for x, y in zip(a.weights, b.weights):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=x.path)
+
+
+@pytest.mark.parametrize("name", ["srresnet", "pix2pix"])
+def test_batch_norm_statistics_catch_up_within_a_short_run(name):
+    # inference uses the moving mean and variance. After 80 steps at SRResNet's learning rate, those of momentum 0.9
+    # (the papers') gave the same PSNR as the batch statistics (within 0.06 dB); those of Keras' default 0.99 lagged
+    # the weights and cost 4.4 dB (srresnet) and 0.8 dB (pix2pix)
+    train = kg.data.pair_arrays("digits", "superres", factor=2)
+    test = kg.data.pair_arrays("digits", "superres", factor=2, split="test")
+    keras.utils.set_random_seed(0)
+    model = kg.models.get(name, data=train.info, base_filters=16, blocks=2, seed=0, reconstruction_weight=1.0,
+                          adversarial_weight=0.0, g_optimizer_config=adam(1e-4, 0.9))
+    for layer in model.generator.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0  # the U-Net's dropout would blur the comparison of the two modes
+    model.compile()
+    model.fit(train.source[:1320], train.target[:1320], batch_size=33, epochs=2, verbose=0)  # 2 x 40 steps
+    inferred = kg.metrics.psnr(model.translate(test.source), test.target)
+    batch_statistics = kg.metrics.psnr(np.asarray(model.generator(test.source, training=True)), test.target)
+    assert inferred > batch_statistics - 0.3, (inferred, batch_statistics)
 
 
 @pytest.mark.slow

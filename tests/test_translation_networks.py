@@ -132,6 +132,24 @@ def test_resnet_generator_stages_and_blocks():
     assert tuple(g(rand((4, 4, 1))).shape) == (2, 16, 16, 3)
 
 
+def test_resnet_generator_down_stages_and_norm_options():
+    g = N.resnet_generator((8, 8, 1), (8, 8, 1), base_filters=4, blocks=1, down_stages=0, norm=None)
+    assert tuple(g.get_layer("block_1_add").output.shape[1:]) == (8, 8, 4)  # the blocks at full resolution
+    assert not any("down" in layer.name or "up_" in layer.name for layer in g.layers)
+    assert not any(isinstance(layer, (keras.layers.GroupNormalization, keras.layers.BatchNormalization))
+                   for layer in g.layers)
+    assert all(layer.use_bias for layer in g.layers if isinstance(layer, keras.layers.Conv2D))
+    g = N.resnet_generator((8, 8, 1), (8, 8, 1), base_filters=4, blocks=1, down_stages=1, norm="batch")
+    assert tuple(g.get_layer("block_1_add").output.shape[1:]) == (4, 4, 8)
+    batch_norms = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(batch_norms) == 1 + 1 + 2 + 1 and {layer.momentum for layer in batch_norms} == {0.9}
+    assert tuple(g(rand((8, 8, 1))).shape) == (2, 8, 8, 1)
+    with pytest.raises(ValueError, match="down_stages must be an int from 0 to 2"):
+        N.resnet_generator((8, 8, 1), (8, 8, 1), down_stages=3)
+    with pytest.raises(ValueError, match="norm"):
+        N.resnet_generator((8, 8, 1), (8, 8, 1), norm="layer")
+
+
 def test_patchgan_receptive_field_formula():
     assert N.patchgan_receptive_field(3) == 70  # the classic C64-C128-C256-C512 PatchGAN
     assert N.patchgan_receptive_field([(4, 2), (4, 2), (4, 2), (4, 1), (4, 1)]) == 70

@@ -96,6 +96,16 @@ def _shapes(source_shape, target_shape, who):
     return source, target, _scale_log2(source, target, who)
 
 
+def _stage_count(value, most: int, what: str, who: str, source: tuple, why: str = "") -> int:
+    """`value` (an int from 0 to `most`), or `most` when None; one ValueError otherwise."""
+    if value is None:
+        return most
+    if not isinstance(value, int) or not 0 <= value <= most:
+        raise ValueError(f"{who}: {what} must be an int from 0 to {most} for source_shape {source}{why}, "
+                         f"got {value!r}")
+    return value
+
+
 def unet_depth(height: int, width: int) -> int:
     """Number of stride-2 levels of the default U-Net: halvings while both sides are even (to 1 pixel)."""
     depth = 0
@@ -165,12 +175,8 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
     """
     who = "unet"
     source, target, k = _shapes(source_shape, target_shape, who)
-    full = unet_depth(source[0], source[1])
-    if depth is None:
-        depth = full
-    elif not isinstance(depth, int) or not 0 <= depth <= full:
-        raise ValueError(f"{who}: depth must be an int from 0 to {full} for source_shape {source} (halvings while "
-                         f"both sides are even), got {depth!r}")
+    depth = _stage_count(depth, unet_depth(source[0], source[1]), "depth", who, source,
+                         " (halvings while both sides are even)")
     channels = target[-1]
 
     def level_filters(level):
@@ -182,7 +188,7 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
         normed = 1 < i < depth
         h = kl.Conv2D(level_filters(i), 4, strides=2, padding="same", use_bias=not normed, name=f"enc_{i}_conv")(h)
         if normed:
-            h = kl.BatchNormalization(name=f"enc_{i}_norm")(h)
+            h = _batch_norm(f"enc_{i}_norm")(h)
         h = kl.LeakyReLU(0.2, name=f"enc_{i}")(h)
         skips[i] = h
     if depth == 0:
@@ -200,7 +206,7 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
         tag = f"dec_{level}" if level >= 0 else f"extra_{-level}"
         h = kl.Conv2DTranspose(level_filters(level), 4, strides=2, padding="same", use_bias=False,
                                name=f"{tag}_conv")(h)
-        h = kl.BatchNormalization(name=f"{tag}_norm")(h)
+        h = _batch_norm(f"{tag}_norm")(h)
         if index < dropout_stages:
             h = kl.Dropout(dropout, name=f"{tag}_dropout")(h)
         h = kl.ReLU(name=tag)(h)
@@ -213,6 +219,20 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
 # ---------------------------------------------------------------------------------------------- ResNet
 
 
+NORMS = ("batch", "instance", None)
+
+#: Momentum of the moving mean and variance of every BatchNormalization here. 0.9 is the papers'
+#: (their PyTorch code's momentum 0.1 weighs the new batch as Keras' 0.9 does); with Keras' default 0.99
+#: the moving statistics that inference uses still carried a third of their initial values after an
+#: epoch of 110 steps, and SRResNet's 4x super-resolution of MNIST after those steps scored 9.7 dB
+#: PSNR instead of 16.4 dB (bicubic: 14.7).
+BATCH_NORM_MOMENTUM = 0.9
+
+
+def _batch_norm(name):
+    return kl.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=name)
+
+
 def _instance_norm(name):
     # GroupNormalization with one group per channel is instance normalisation (with a learned scale and
     # offset per channel); Keras computes it in float32 under mixed policies
@@ -220,7 +240,8 @@ def _instance_norm(name):
 
 
 @register_network("resnet", "generator")
-def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, name="generator"):
+def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, down_stages=None, norm="instance",
+                     name="generator"):
     """Johnson et al. / CycleGAN ResNet generator with instance normalisation.
 
     Stem: ReflectionPadding2D(3), Conv2D 7x7 (`base_filters`), InstanceNorm, ReLU. Then
@@ -242,6 +263,9 @@ def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, n
         base_filters: filters of the stem (64 in the papers).
         blocks: residual blocks; default `resnet_blocks(max target side)`: 9 above 128 px, 6 for
             64-128 px, 3 below 64 px.
+        down_stages: stride-2 stages before the blocks; default `resnet_down_stages(H, W)`; at most
+            that many.
+        norm: "instance" (the papers), "batch" or None (no normalisation; the convolutions get biases).
 
     Returns:
         A `keras.Model`: source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
@@ -255,33 +279,41 @@ def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, n
         blocks = resnet_blocks(max(target[:2]))
     elif not isinstance(blocks, int) or blocks < 0:
         raise ValueError(f"{who}: blocks must be an int >= 0, got {blocks!r}")
-    stages = resnet_down_stages(source[0], source[1])
+    stages = _stage_count(down_stages, resnet_down_stages(source[0], source[1]), "down_stages", who, source)
+    if norm not in NORMS:
+        raise ValueError(f"{who}: norm must be one of {NORMS}, got {norm!r}")
+    biased = norm is None
+
+    def normalise(h, name):
+        if norm is None:
+            return h
+        return (_batch_norm if norm == "batch" else _instance_norm)(name=name)(h)
 
     x = keras.Input(source, name="source")
     h = ReflectionPadding2D(3, name="stem_pad")(x)
-    h = kl.Conv2D(base_filters, 7, use_bias=False, name="stem_conv")(h)
-    h = _instance_norm("stem_norm")(h)
+    h = kl.Conv2D(base_filters, 7, use_bias=biased, name="stem_conv")(h)
+    h = normalise(h, "stem_norm")
     h = kl.ReLU(name="stem")(h)
     filters = base_filters
     for i in range(1, stages + 1):
         filters *= 2
-        h = kl.Conv2D(filters, 3, strides=2, padding="same", use_bias=False, name=f"down_{i}_conv")(h)
-        h = _instance_norm(f"down_{i}_norm")(h)
+        h = kl.Conv2D(filters, 3, strides=2, padding="same", use_bias=biased, name=f"down_{i}_conv")(h)
+        h = normalise(h, f"down_{i}_norm")
         h = kl.ReLU(name=f"down_{i}")(h)
     for b in range(1, blocks + 1):
         r = ReflectionPadding2D(1, name=f"block_{b}_pad1")(h)
-        r = kl.Conv2D(filters, 3, use_bias=False, name=f"block_{b}_conv1")(r)
-        r = _instance_norm(f"block_{b}_norm1")(r)
+        r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv1")(r)
+        r = normalise(r, f"block_{b}_norm1")
         r = kl.ReLU(name=f"block_{b}_relu")(r)
         r = ReflectionPadding2D(1, name=f"block_{b}_pad2")(r)
-        r = kl.Conv2D(filters, 3, use_bias=False, name=f"block_{b}_conv2")(r)
-        r = _instance_norm(f"block_{b}_norm2")(r)
+        r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv2")(r)
+        r = normalise(r, f"block_{b}_norm2")
         h = kl.Add(name=f"block_{b}_add")([h, r])
     ups = [(f"up_{i}", base_filters * 2 ** (stages - i)) for i in range(1, stages + 1)]
     ups += [(f"extra_{m}", base_filters) for m in range(1, k + 1)]
     for tag, filters in ups:
-        h = kl.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False, name=f"{tag}_conv")(h)
-        h = _instance_norm(f"{tag}_norm")(h)
+        h = kl.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=biased, name=f"{tag}_conv")(h)
+        h = normalise(h, f"{tag}_norm")
         h = kl.ReLU(name=tag)(h)
     h = ReflectionPadding2D(3, name="out_pad")(h)
     h = kl.Conv2D(target[-1], 7, name="out_conv")(h)
@@ -324,13 +356,13 @@ def srresnet(source_shape, target_shape, base_filters=64, blocks=16, name="gener
     stem = h = prelu("stem")(h)
     for b in range(1, blocks + 1):
         r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv1")(h)
-        r = kl.BatchNormalization(name=f"block_{b}_norm1")(r)
+        r = _batch_norm(f"block_{b}_norm1")(r)
         r = prelu(f"block_{b}_prelu")(r)
         r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv2")(r)
-        r = kl.BatchNormalization(name=f"block_{b}_norm2")(r)
+        r = _batch_norm(f"block_{b}_norm2")(r)
         h = kl.Add(name=f"block_{b}_add")([h, r])
     h = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name="trunk_conv")(h)
-    h = kl.BatchNormalization(name="trunk_norm")(h)
+    h = _batch_norm("trunk_norm")(h)
     h = kl.Add(name="global_skip")([stem, h])
     for m in range(1, k + 1):
         h = kl.Conv2D(4 * base_filters, 3, padding="same", name=f"up_{m}_conv")(h)
@@ -383,9 +415,6 @@ def patchgan_layers(height: int, width: int) -> int:
     while patchgan_receptive_field(n + 1) <= min(height, width) / 2:
         n += 1
     return n
-
-
-NORMS = ("batch", "instance", None)
 
 
 @register_network("patchgan", "discriminator")
@@ -443,7 +472,7 @@ def patchgan(target_shape, source_shape=None, base_filters=64, layers=None, norm
         normed = i > 0 and norm is not None
         h = kl.Conv2D(filters, 4, strides=stride, padding="same", use_bias=not normed, name=f"conv_{i}")(h)
         if normed:
-            h = (kl.BatchNormalization if norm == "batch" else _instance_norm)(name=f"conv_{i}_norm")(h)
+            h = (_batch_norm if norm == "batch" else _instance_norm)(name=f"conv_{i}_norm")(h)
         h = kl.LeakyReLU(0.2, name=f"conv_{i}_act")(h)
     logits = kl.Conv2D(1, 4, padding="same", dtype="float32", name="logits")(h)
     return keras.Model(inputs, logits, name=name)
