@@ -239,10 +239,17 @@ def _instance_norm(name):
     return kl.GroupNormalization(groups=-1, name=name)
 
 
+def _normalise(h, norm, name):
+    """h through the normalisation `norm` names (one of NORMS; None: h unchanged)."""
+    if norm is None:
+        return h
+    return (_batch_norm if norm == "batch" else _instance_norm)(name)(h)
+
+
 @register_network("resnet", "generator")
 def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, down_stages=None, norm="instance",
                      name="generator"):
-    """Johnson et al. / CycleGAN ResNet generator with instance normalisation.
+    """Johnson et al. / CycleGAN ResNet generator, with instance normalisation by default (`norm`).
 
     Stem: ReflectionPadding2D(3), Conv2D 7x7 (`base_filters`), InstanceNorm, ReLU. Then
     `resnet_down_stages(H, W)` stride-2 stages (Conv2D 3x3, filters doubling, InstanceNorm, ReLU):
@@ -283,37 +290,31 @@ def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, d
     if norm not in NORMS:
         raise ValueError(f"{who}: norm must be one of {NORMS}, got {norm!r}")
     biased = norm is None
-
-    def normalise(h, name):
-        if norm is None:
-            return h
-        return (_batch_norm if norm == "batch" else _instance_norm)(name=name)(h)
-
     x = keras.Input(source, name="source")
     h = ReflectionPadding2D(3, name="stem_pad")(x)
     h = kl.Conv2D(base_filters, 7, use_bias=biased, name="stem_conv")(h)
-    h = normalise(h, "stem_norm")
+    h = _normalise(h, norm, "stem_norm")
     h = kl.ReLU(name="stem")(h)
     filters = base_filters
     for i in range(1, stages + 1):
         filters *= 2
         h = kl.Conv2D(filters, 3, strides=2, padding="same", use_bias=biased, name=f"down_{i}_conv")(h)
-        h = normalise(h, f"down_{i}_norm")
+        h = _normalise(h, norm, f"down_{i}_norm")
         h = kl.ReLU(name=f"down_{i}")(h)
     for b in range(1, blocks + 1):
         r = ReflectionPadding2D(1, name=f"block_{b}_pad1")(h)
         r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv1")(r)
-        r = normalise(r, f"block_{b}_norm1")
+        r = _normalise(r, norm, f"block_{b}_norm1")
         r = kl.ReLU(name=f"block_{b}_relu")(r)
         r = ReflectionPadding2D(1, name=f"block_{b}_pad2")(r)
         r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv2")(r)
-        r = normalise(r, f"block_{b}_norm2")
+        r = _normalise(r, norm, f"block_{b}_norm2")
         h = kl.Add(name=f"block_{b}_add")([h, r])
     ups = [(f"up_{i}", base_filters * 2 ** (stages - i)) for i in range(1, stages + 1)]
     ups += [(f"extra_{m}", base_filters) for m in range(1, k + 1)]
     for tag, filters in ups:
         h = kl.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=biased, name=f"{tag}_conv")(h)
-        h = normalise(h, f"{tag}_norm")
+        h = _normalise(h, norm, f"{tag}_norm")
         h = kl.ReLU(name=tag)(h)
     h = ReflectionPadding2D(3, name="out_pad")(h)
     h = kl.Conv2D(target[-1], 7, name="out_conv")(h)
@@ -472,7 +473,7 @@ def patchgan(target_shape, source_shape=None, base_filters=64, layers=None, norm
         normed = i > 0 and norm is not None
         h = kl.Conv2D(filters, 4, strides=stride, padding="same", use_bias=not normed, name=f"conv_{i}")(h)
         if normed:
-            h = (_batch_norm if norm == "batch" else _instance_norm)(name=f"conv_{i}_norm")(h)
+            h = _normalise(h, norm, f"conv_{i}_norm")
         h = kl.LeakyReLU(0.2, name=f"conv_{i}_act")(h)
     logits = kl.Conv2D(1, 4, padding="same", dtype="float32", name="logits")(h)
     return keras.Model(inputs, logits, name=name)
