@@ -4,7 +4,8 @@ For each flow (realnvp, maf, nsf), both sides train the same architecture (`--tr
 `--hidden` conditioner units, `--bins` spline bins for nsf) with Adam (`--lr`) at the same batch size
 on the same training points of a 2-D density (`kg.data.get_density`), for the same epochs, and score
 the same held-out points; the density's own NLL on them is the floor. The two sides alternate,
-`--rounds` times; the table gives medians:
+`--rounds` times, round r seeding both sides' initialisation and shuffling with `--seed` + r; the
+table gives medians (and, for the NLL gap, the range over the rounds):
 - steady steps/s: steps per second after the first 2 epochs (batch-end timestamps inside the run);
 - wall time to a trained model: from before building the model to the end of training (kerasgen: build,
   compile, `fit` with its tracing; zuko: build and the training loop);
@@ -56,14 +57,14 @@ class _EpochEnds(keras.callbacks.Callback):
         self.steps.append((self.steps[-1] if self.steps else 0) + self.seen)
 
 
-def run_kerasgen(name, train, test, args):
-    keras.utils.set_random_seed(args.seed)
+def run_kerasgen(name, train, test, args, seed):
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     extra = {"num_bins": args.bins} if name == "nsf" else {}
-    model = kg.models.get(name, data_shape=(2,), seed=args.seed, num_steps=args.transforms,
+    model = kg.models.get(name, data_shape=(2,), seed=seed, num_steps=args.transforms,
                           hidden=tuple(args.hidden), **extra)
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
-    data = (tf.data.Dataset.from_tensor_slices(train).cache().shuffle(len(train), seed=args.seed)
+    data = (tf.data.Dataset.from_tensor_slices(train).cache().shuffle(len(train), seed=seed)
             .batch(args.batch_size).prefetch(tf.data.AUTOTUNE))
     ends = _EpochEnds()
     model.fit(data, epochs=args.epochs, verbose=0, callbacks=[ends])
@@ -74,10 +75,10 @@ def run_kerasgen(name, train, test, args):
     return {"wall_s": wall, "steady_steps_per_s": steady, "test_nll": nll}
 
 
-def run_zuko(name, data_path, args):
+def run_zuko(name, data_path, args, seed):
     config = {"model": name, "data": data_path, "epochs": args.epochs, "batch_size": args.batch_size,
               "transforms": args.transforms, "hidden": args.hidden, "bins": args.bins, "lr": args.lr,
-              "seed": args.seed, "steady_from": 2}
+              "seed": seed, "steady_from": 2}
     out = subprocess.run([PEERS_PYTHON, os.path.join(HERE, "peers_torch.py"), json.dumps(config)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -111,23 +112,25 @@ def main():
         np.savez(data_path, train=train, test=test)
         for name in args.models:
             ours, theirs = [], []
-            for _ in range(args.rounds):
-                ours.append(run_kerasgen(name, train, test, args))
-                theirs.append(run_zuko(name, data_path, args))
+            for r in range(args.rounds):
+                ours.append(run_kerasgen(name, train, test, args, args.seed + r))
+                theirs.append(run_zuko(name, data_path, args, args.seed + r))
                 print(f"# {name}: kerasgen {ours[-1]}, zuko {theirs[-1]}", flush=True)
             med = {side: {key: statistics.median(r[key] for r in runs) for key in ("wall_s", "steady_steps_per_s", "test_nll")}
                    for side, runs in (("kerasgen", ours), ("zuko", theirs))}
             k, z = med["kerasgen"], med["zuko"]
+            gaps = {side: sorted(r["test_nll"] - floor for r in runs) for side, runs in (("kerasgen", ours), ("zuko", theirs))}
+            span = lambda side: f" ({gaps[side][0]:.3f}-{gaps[side][-1]:.3f})" if len(gaps[side]) > 1 else ""
             rows.append([name, f"{k['steady_steps_per_s']:.0f}", f"{z['steady_steps_per_s']:.0f}",
                          f"{k['steady_steps_per_s'] / z['steady_steps_per_s']:.2f}x",
                          f"{k['wall_s']:.1f}", f"{z['wall_s']:.1f}", f"{z['wall_s'] / k['wall_s']:.2f}x",
-                         f"{k['test_nll'] - floor:.3f}", f"{z['test_nll'] - floor:.3f}"])
+                         f"{k['test_nll'] - floor:.3f}{span('kerasgen')}", f"{z['test_nll'] - floor:.3f}{span('zuko')}"])
         torch_version = theirs[-1].get("torch", "?") if args.models else "?"
     print(f"\n{machine()}; TensorFlow {tf.__version__}, Keras {keras.__version__} against torch {torch_version}, "
           f"zuko; {args.density}: {args.points} training and {args.test_points} test points (floor, the density's "
           f"own NLL: {floor:.3f} nats); {args.epochs} epochs at batch {args.batch_size}; {args.transforms} "
           f"transforms, hidden {tuple(args.hidden)}, {args.bins} bins (nsf); Adam {args.lr:g}; medians of "
-          f"{args.rounds} alternating rounds\n")
+          f"{args.rounds} alternating rounds (seeds {args.seed}-{args.seed + args.rounds - 1})\n")
     print_table(["flow", "kerasgen steady steps/s", "zuko steady steps/s", "speed ratio",
                  "kerasgen wall to trained (s)", "zuko wall to trained (s)", "wall ratio (zuko / kerasgen)",
                  "kerasgen NLL gap (nats)", "zuko NLL gap (nats)"], rows)

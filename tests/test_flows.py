@@ -126,6 +126,35 @@ def test_bad_input_gets_a_clear_error(trained):
     with pytest.raises(ValueError, match="unknown coupling transform"):
         kg.models.flows.CouplingStep(2, transform="cubic")
 
+def test_elementwise_spline_step_starts_as_the_identity_and_its_log_det_is_the_slope():
+    step = kg.models.flows.ElementwiseSplineStep(3, num_bins=5, bound=2.0)
+    z = np.linspace(-3.0, 3.0, 60, dtype="float32").reshape(20, 3)
+    np.testing.assert_allclose(step.bijector().forward(z), z, atol=1e-5)
+    step.params.assign(np.random.default_rng(0).normal(size=step.params.shape).astype("float32"))
+    bijector = step.bijector()
+    x = bijector.forward(z).numpy()
+    inside = np.abs(z) < 2.0
+    assert np.abs(x - z)[inside].mean() > 0.1 and np.array_equal(x[~inside], z[~inside])  # identity outside
+    np.testing.assert_allclose(step.bijector().inverse(x), z, atol=1e-4)
+    eps = 1e-3
+    slope = (step.bijector().forward(z + eps).numpy() - step.bijector().forward(z - eps).numpy()) / (2 * eps)
+    log_det = step.bijector().forward_log_det_jacobian(z, event_ndims=1).numpy()
+    np.testing.assert_allclose(log_det, np.log(slope).sum(-1), atol=2e-2)
+    with pytest.raises(ValueError, match="num_bins >= 2 and bound > 0"):
+        kg.models.flows.ElementwiseSplineStep(2, num_bins=1)
+
+
+def test_the_nsf_preset_follows_each_coupling_with_an_elementwise_spline_on_vectors_only():
+    kinds = lambda model: [type(s).__name__ for s in model.flow_steps]
+    vector = kg.models.get("nsf", data_shape=(2,), num_steps=2, hidden=(8,), num_bins=6)
+    assert kinds(vector) == ["CouplingStep", "ElementwiseSplineStep"] * 2
+    assert {s.num_bins for s in vector.flow_steps} == {6}
+    plain = kg.models.get("nsf", data_shape=(2,), num_steps=2, hidden=(8,), elementwise_splines=False)
+    assert kinds(plain) == ["CouplingStep"] * 2
+    image = kg.models.get("nsf", data_shape=(4, 4, 1), num_scales=1, channels=4)
+    assert "ElementwiseSplineStep" not in kinds(image)
+
+
 # every flow preset on each data kind it declares, untrained and small (about 2 s for all 16 cases)
 BAD_INPUT_CASES = [(n, k) for n, p in sorted(kg.models.list(family="flow").items()) for k in p.data]
 

@@ -50,11 +50,22 @@ def spline_param_count(num_bins: int) -> int:
     return 3 * num_bins - 1
 
 
+MIN_BIN_SIZE = MIN_KNOT_SLOPE = 1e-3
+
+
+def identity_spline_params(event_dim, num_bins):
+    """(event_dim, 3 * num_bins - 1) raw params whose `rational_quadratic_spline` is the identity:
+    equal bins and unit slopes."""
+    raw_unit_slope = np.log(np.expm1(1.0 - MIN_KNOT_SLOPE))  # softplus(raw) + min slope = 1
+    row = np.concatenate([np.zeros(2 * num_bins), np.full(num_bins - 1, raw_unit_slope)])
+    return np.tile(row, (event_dim, 1)).astype("float32")
+
+
 def rational_quadratic_spline(params, num_bins, bound):
     """An elementwise `RationalQuadratic` spline on [-bound, bound] (identity outside) from raw
     params (..., 3 * num_bins - 1); bins and slopes are kept away from zero."""
     widths, heights, slopes = tf.split(params, [num_bins, num_bins, num_bins - 1], axis=-1)
-    min_size, min_slope = 1e-3, 1e-3
+    min_size, min_slope = MIN_BIN_SIZE, MIN_KNOT_SLOPE
     to_bins = lambda raw: (tf.nn.softmax(raw, -1) * (1 - min_size * num_bins) + min_size) * 2 * bound
     return RationalQuadratic(to_bins(widths), to_bins(heights), tf.nn.softplus(slopes) + min_slope, bound)
 

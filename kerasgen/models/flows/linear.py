@@ -1,5 +1,5 @@
 """Elementwise and linear flow steps: a learned scale and shift (`ScaleStep` on vectors, Glow's
-per-channel `ActNormStep` on images), invertible linear maps with an LU-decomposed matrix
+per-channel `ActNormStep` on images), a learned spline per dimension (`ElementwiseSplineStep`), invertible linear maps with an LU-decomposed matrix
 (`LULinearStep` on vectors, Glow's `InvertibleConv1x1Step` on the channels of every pixel, both
 on the `LUMatvec` bijector) and the elementwise leaky ReLU (`LeakyReLUStep`, `LeakyReLU`).
 """
@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from kerasgen.models.flows.coupling import identity_spline_params, rational_quadratic_spline, spline_param_count
 from kerasgen.models.flows.step import FlowStep, ImageStep
 
 tfb = tfp.bijectors
@@ -111,6 +112,38 @@ class ScaleStep(FlowStep):
     def bijector(self, context=None, seed=None):
         return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)),
                           tfb.Scale(log_scale=tf.convert_to_tensor(self.log_scale))])
+
+
+@keras.saving.register_keras_serializable(package="kerasgen")
+class ElementwiseSplineStep(FlowStep):
+    """A learned monotone rational-quadratic spline per dimension, x_i = s_i(z_i), on
+    [-bound, bound] (identity outside); starts as the identity (equal bins, unit slopes).
+
+    Between coupling steps it transforms every dimension, including the half the coupling
+    passed through: a coupling flow on 2-D data otherwise changes each dimension in only every
+    other step. Unconditional: it takes no context.
+
+    Args:
+        event_dim: size D of the vectors.
+        num_bins, bound: K spline bins on [-bound, bound].
+    """
+
+    def __init__(self, event_dim, num_bins=8, bound=4.0, **kwargs):
+        super().__init__(event_dim, **kwargs)
+        self._no_context()
+        self.num_bins, self.bound = int(num_bins), float(bound)
+        if self.num_bins < 2 or self.bound <= 0:
+            raise ValueError(f"an elementwise spline needs num_bins >= 2 and bound > 0; got {num_bins}, {bound}")
+        self.params = self.add_weight(shape=(self.event_dim, spline_param_count(self.num_bins)), name="params",
+                                      initializer="zeros")
+        self.params.assign(identity_spline_params(self.event_dim, self.num_bins))
+        self.built = True
+
+    def bijector(self, context=None, seed=None):
+        return rational_quadratic_spline(tf.convert_to_tensor(self.params), self.num_bins, self.bound)
+
+    def get_config(self):
+        return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
