@@ -151,8 +151,33 @@ def test_the_nsf_preset_follows_each_coupling_with_an_elementwise_spline_on_vect
     assert {s.num_bins for s in vector.flow_steps} == {6}
     plain = kg.models.get("nsf", data_shape=(2,), num_steps=2, hidden=(8,), elementwise_splines=False)
     assert kinds(plain) == ["CouplingStep"] * 2
+    assert {s.bound for s in vector.flow_steps} == {3.0}
     image = kg.models.get("nsf", data_shape=(4, 4, 1), num_scales=1, channels=4)
     assert "ElementwiseSplineStep" not in kinds(image)
+    assert {s.bound for s in image.flow_steps if hasattr(s, "bound")} == {4.0}
+
+
+def test_the_density_runs_each_conditioner_and_bin_search_once(monkeypatch):
+    # TFP asks a bijector for inverse(x) and then forward_log_det_jacobian(z): the log-det must come from
+    # the inverse's own conditioner output and bins, not from a second pass of the network and the search
+    from kerasgen.models.flows.coupling import CouplingMLP, RationalQuadratic
+    calls = {"conditioner": 0, "bins": 0}
+    call, find_bin = CouplingMLP.call, RationalQuadratic._bin
+
+    def counted(name, fn):
+        def wrapper(*args, **kw):
+            calls[name] += 1
+            return fn(*args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(CouplingMLP, "call", counted("conditioner", call))
+    monkeypatch.setattr(RationalQuadratic, "_bin", counted("bins", find_bin))
+    model = kg.models.get("nsf", data_shape=(2,), num_steps=3, hidden=(8,))
+    x = moons(16)
+    calls.update(conditioner=0, bins=0)
+    log_p = model.distribution().log_prob(model.to_model_space(x))
+    assert calls == {"conditioner": 3, "bins": 6}  # 3 couplings, 3 + 3 splines
+    assert np.all(np.isfinite(log_p.numpy()))
 
 
 # every flow preset on each data kind it declares, untrained and small (about 2 s for all 16 cases)

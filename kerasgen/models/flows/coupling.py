@@ -111,6 +111,13 @@ class RationalQuadratic(tfb.Bijector):
             memo = self._memo[direction] = (v, compute(v))
         return memo[1]
 
+    @staticmethod
+    def _log_slope(xi, s, d0, d1):
+        """log dy/dx of the bin's rational quadratic at relative position xi in [0, 1]."""
+        t = xi * (1.0 - xi)
+        return 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
+            - 2.0 * tf.math.log(s + (d1 + d0 - 2.0 * s) * t)
+
     def _forward_parts(self, x):
         """(y, log dy/dx): the spline inside the interval, identity and 0 outside."""
         def compute(x):
@@ -118,27 +125,30 @@ class RationalQuadratic(tfb.Bijector):
             s = h / w
             xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
             t = xi * (1.0 - xi)
-            denom = s + (d1 + d0 - 2.0 * s) * t
-            y = yk + h * (s * xi**2 + d0 * t) / denom
-            log_dy = 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
-                - 2.0 * tf.math.log(denom)
+            y = yk + h * (s * xi**2 + d0 * t) / (s + (d1 + d0 - 2.0 * s) * t)
             inside = tf.abs(x) < self._bound
-            return tf.where(inside, y, x), tf.where(inside, log_dy, tf.zeros_like(x))
+            return tf.where(inside, y, x), tf.where(inside, self._log_slope(xi, s, d0, d1), tf.zeros_like(x))
 
         return self._remember("forward", x, compute)
 
     def _inverse_parts(self, y):
-        """(x, log dx/dy): the spline's inverse inside the interval, identity and 0 outside."""
+        """(x, log dx/dy): the spline's inverse inside the interval, identity and 0 outside. The
+        bin of y among the y-knots is the bin of x among the x-knots (the spline is monotone), so
+        the log-slope comes from the same bin quantities at the solved xi."""
         def compute(y):
-            xk, yk, w, h, d0, d1 = self._bin(y, self._y_knots)
+            inside_y = tf.clip_by_value(y, -self._bound, self._bound)  # finite values (and gradients) outside
+            xk, yk, w, h, d0, d1 = self._bin(inside_y, self._y_knots)
             s = h / w
-            dy = y - yk
+            dy = inside_y - yk
             a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
             b = h * d0 - dy * (d1 + d0 - 2.0 * s)
             c = -s * dy
-            xi = 2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0)))
-            x = tf.where(tf.abs(y) < self._bound, xk + xi * w, y)
-            return x, -self._forward_parts(x)[1]
+            xi = tf.clip_by_value(2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0))), 0.0, 1.0)
+            inside = tf.abs(y) < self._bound
+            x = tf.where(inside, xk + xi * w, y)
+            log_dx = tf.where(inside, -self._log_slope(xi, s, d0, d1), tf.zeros_like(y))
+            self._memo["forward"] = (x, (y, -log_dx))  # TFP's density asks for the forward log-det at x next
+            return x, log_dx
 
         return self._remember("inverse", y, compute)
 
@@ -179,7 +189,7 @@ class MaskedCoupling(tfb.Bijector):
         self._conditioner = conditioner
         self._transform = transform
         self._num_bins, self._bound = num_bins, bound
-        self._memo = None
+        self._memo = self._inverted = None
         super().__init__(forward_min_event_ndims=event_ndims, is_constant_jacobian=transform == "additive",
                          validate_args=False, parameters=parameters, name=name)
 
@@ -205,9 +215,13 @@ class MaskedCoupling(tfb.Bijector):
 
     def _inverse(self, x):
         g = self._elementwise(x)  # m * x == m * z
-        return self._mask * x + (1 - self._mask) * g.inverse(x)
+        z = self._mask * x + (1 - self._mask) * g.inverse(x)
+        self._inverted = (z, x)  # TFP's density asks for forward_log_det_jacobian(z) next
+        return z
 
     def _forward_log_det_jacobian(self, z):
+        if self._inverted is not None and self._inverted[0] is z:  # from the inverse's own bins, no second pass
+            return -self._inverse_log_det_jacobian(self._inverted[1])
         g = self._elementwise(z)
         return _sum_event((1 - self._mask) * g.forward_log_det_jacobian(z, event_ndims=0),
                           self.forward_min_event_ndims)
