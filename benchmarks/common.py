@@ -71,3 +71,36 @@ def run_grid(run, args):
             rows.append(run(preset, data, args))
             print(f"# {rows[-1]}", flush=True)
     return rows
+
+
+def matmul_peak_gflops(dtype="float32", size=2048, repeats=10) -> float:
+    """This machine's measured matrix-multiply rate in GFLOP/s: the best of `repeats` timed
+    (size x size) @ (size x size) products in TensorFlow (dtype "float32" or "bfloat16")."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.matmul(x, x))
+    matmul(a).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def cpu_flags_summary() -> str:
+    """The CPU's model name and its vector / matrix extensions that matter for float32 and bfloat16."""
+    model, flags = "?", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "?":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + '/'.join(wanted)}"

@@ -1,4 +1,4 @@
-"""kerasgen against the PyTorch flows people would pick instead (zuko), side by side.
+"""kerasgen against the PyTorch stacks people would pick instead, side by side: zuko's flows, and a DCGAN.
 
 For each flow (realnvp, maf, nsf), both sides train the same architecture (`--transforms` steps,
 `--hidden` conditioner units, `--bins` spline bins for nsf) with Adam (`--lr`) at the same batch size
@@ -18,6 +18,14 @@ shuffled `tf.data` pipeline); zuko runs in `benchmarks/.peers-venv` (create it w
     bash benchmarks/peers_setup.sh                       # once
     python benchmarks/peers.py                           # realnvp, maf, nsf; 30 epochs of 30,000 points; 3 rounds
     python benchmarks/peers.py --models nsf --epochs 60 --density moons --rounds 1
+    python benchmarks/peers.py --models dcgan             # float32 and bfloat16; 3 epochs of the 8k MNIST
+
+`--models dcgan`: kerasgen's `dcgan` preset at 28x28x1 with its defaults against the same networks,
+step and optimisers written in PyTorch (`peers_torch.py`; the pytorch/examples DCGAN is the same
+pattern), float32 and bfloat16 (kerasgen mixed_bfloat16, torch autocast), batch `--gan-batch-size`:
+steady steps/s after the first epoch, the first epoch's time, and the fraction of the roofline that
+kerasgen reaches: the machine's measured matmul rate over the step's FLOPs (`gan_step_gflops`). Image
+quality is not compared (the benchmarks in `quality.py` measure it).
 """
 
 from __future__ import annotations
@@ -38,11 +46,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasgen as kg  # noqa: E402
-from common import machine, print_table  # noqa: E402
+from common import DEFAULT_MNIST, cpu_flags_summary, machine, matmul_peak_gflops, print_table  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_PYTHON = os.path.join(HERE, ".peers-venv", "bin", "python")
 FLOWS = ("realnvp", "maf", "nsf")
+GANS = ("dcgan",)
 
 
 class _EpochEnds(keras.callbacks.Callback):
@@ -78,15 +87,114 @@ def run_kerasgen(name, train, test, args, seed):
 def run_zuko(name, data_path, args, seed):
     config = {"model": name, "data": data_path, "epochs": args.epochs, "batch_size": args.batch_size,
               "transforms": args.transforms, "hidden": args.hidden, "bins": args.bins, "lr": args.lr,
-              "seed": seed, "steady_from": 2}
+              "seed": seed, "steady_from": 2, "device": "cuda" if args.gpu else "cpu"}
     out = subprocess.run([PEERS_PYTHON, os.path.join(HERE, "peers_torch.py"), json.dumps(config)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def device_description(args):
+    """The machine, and with --gpu the GPU's name."""
+    if not args.gpu:
+        return machine()
+    details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+    return f"{machine()}, GPU {details.get('device_name', '?')}"
+
+
+def layer_flops(model):
+    """Forward multiply-add FLOPs (2 per multiply-add) of one example through the Dense, Conv2D and
+    Conv2DTranspose layers of a functional Keras model."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+        elif isinstance(layer, keras.layers.Conv2DTranspose):  # every input pixel meets the whole kernel
+            h, w, c = layer.input.shape[1:]
+            total += 2 * h * w * c * layer.filters * np.prod(layer.kernel_size)
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w, _ = layer.output.shape[1:]
+            total += 2 * h * w * layer.input.shape[-1] * layer.filters * np.prod(layer.kernel_size)
+    return int(total)
+
+
+def gan_step_gflops(model, batch_size):
+    """FLOPs of one default GAN step (fresh noise for the generator update), counting a backward pass
+    as twice its forward: generator 1 forward for the discriminator update, 1 forward and 1 backward
+    for its own (4 forwards); discriminator 2 forwards and 2 backwards on real and fake, then 1 forward
+    and 1 input-gradient pass for the generator's update (8 forwards)."""
+    return batch_size * (4 * layer_flops(model.generator) + 8 * layer_flops(model.discriminator)) / 1e9
+
+
+def run_kerasgen_gan(name, images, args, precision, seed):
+    kg.precision.set_policy(precision)
+    try:
+        keras.utils.set_random_seed(seed)
+        start = time.perf_counter()
+        model = kg.models.get(name, data_shape=images.shape[1:], seed=seed)
+        model.compile()
+        data = (tf.data.Dataset.from_tensor_slices(images).cache().shuffle(len(images), seed=seed)
+                .batch(args.gan_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+        ends = _EpochEnds()
+        model.fit(data, epochs=args.gan_epochs, verbose=0, callbacks=[ends])
+        wall = time.perf_counter() - start
+        steady = (ends.steps[-1] - ends.steps[0]) / (ends.ends[-1] - ends.ends[0])
+        return {"wall_s": wall, "first_epoch_s": ends.ends[0] - start, "steady_steps_per_s": steady,
+                "gflops_per_step": gan_step_gflops(model, args.gan_batch_size)}
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def run_torch_gan(name, data_path, args, precision, seed):
+    config = {"model": name, "data": data_path, "epochs": args.gan_epochs, "batch_size": args.gan_batch_size,
+              "precision": precision, "seed": seed, "steady_from": 1, "device": "cuda" if args.gpu else "cpu"}
+    out = subprocess.run([PEERS_PYTHON, os.path.join(HERE, "peers_torch.py"), json.dumps(config)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_gans(args):
+    """DCGAN against the same networks and step in PyTorch, float32 and bfloat16: steady steps/s (after
+    the first epoch), the first epoch's time, and the fraction of the matmul roofline reached."""
+    if os.path.isfile(args.mnist):
+        images, source = np.load(args.mnist)["x"].astype("float32")[..., None] / 127.5 - 1.0, args.mnist
+    else:  # the speed does not depend on the pixels
+        images = np.random.default_rng(0).uniform(-1, 1, (8000, 28, 28, 1)).astype("float32")
+        source = "8,000 random 28x28 images (no MNIST file)"
+    peaks = {p: matmul_peak_gflops(p) for p in ("float32", "bfloat16")}
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        data_path = os.path.join(folder, "images.npz")
+        np.savez(data_path, images=images)
+        for name in args.models:
+            for precision in args.gan_precisions:
+                ours, theirs = [], []
+                policy = {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]
+                for r in range(args.rounds):
+                    ours.append(run_kerasgen_gan(name, images, args, policy, args.seed + r))
+                    theirs.append(run_torch_gan(name, data_path, args, precision, args.seed + r))
+                    print(f"# {name} {precision}: kerasgen {ours[-1]}, torch {theirs[-1]}", flush=True)
+                med = lambda runs, key: statistics.median(r[key] for r in runs)
+                k, t = med(ours, "steady_steps_per_s"), med(theirs, "steady_steps_per_s")
+                gflops = ours[0]["gflops_per_step"]
+                roofline = peaks[precision] / gflops
+                rows.append([f"{name} {precision}", f"{k:.1f}", f"{t:.1f}", f"{k / t:.2f}x",
+                             f"{med(ours, 'first_epoch_s'):.1f}", f"{med(theirs, 'first_epoch_s'):.1f}",
+                             f"{gflops:.1f}", f"{roofline:.1f}", f"{k / roofline:.2f}"])
+        torch_version = theirs[-1].get("torch", "?")
+    print(f"\n{device_description(args)}: {cpu_flags_summary()}; matmul peak {peaks['float32']:.0f} GFLOP/s float32, "
+          f"{peaks['bfloat16']:.0f} bfloat16 (2048x2048 in TensorFlow); TensorFlow {tf.__version__}, Keras "
+          f"{keras.__version__} against torch {torch_version}; {source}; batch {args.gan_batch_size}, "
+          f"{args.gan_epochs} epochs (steady: after the first); kerasgen bfloat16 = mixed_bfloat16, torch "
+          f"bfloat16 = autocast; medians of {args.rounds} alternating rounds\n")
+    print_table(["model", "kerasgen steady steps/s", "torch steady steps/s", "speed ratio",
+                 "kerasgen first epoch (s)", "torch first epoch (s)", "GFLOP per step", "roofline steps/s",
+                 "kerasgen fraction of roofline"], rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(FLOWS), choices=FLOWS)
+    parser.add_argument("--models", nargs="+", default=list(FLOWS), choices=FLOWS + GANS,
+                        help="flows (against zuko) or dcgan (against the same networks in PyTorch); not both at once")
     parser.add_argument("--density", default="8gaussians")
     parser.add_argument("--points", type=int, default=30_000)
     parser.add_argument("--test-points", type=int, default=20_000)
@@ -98,9 +206,24 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gan-epochs", type=int, default=3)
+    parser.add_argument("--gan-batch-size", type=int, default=64)
+    parser.add_argument("--gan-precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
+    parser.add_argument("--mnist", default=DEFAULT_MNIST, help="npz with x (N, 28, 28) uint8 for the GAN rows")
+    parser.add_argument("--gpu", action="store_true",
+                        help="both sides on the first GPU (kerasgen through TensorFlow, the peers through CUDA); "
+                             "without it both run on the CPU")
     args = parser.parse_args()
+    if args.gpu and not tf.config.list_physical_devices("GPU"):
+        sys.exit("--gpu: TensorFlow sees no GPU on this machine")
+    if not args.gpu:
+        tf.config.set_visible_devices([], "GPU")
     if not os.path.isfile(PEERS_PYTHON):
         sys.exit(f"no {PEERS_PYTHON}: run 'bash benchmarks/peers_setup.sh' first")
+    if set(args.models) & set(GANS):
+        if not set(args.models) <= set(GANS):
+            sys.exit("--models: give flows or dcgan, not both")
+        return compare_gans(args)
 
     density = kg.data.get_density(args.density)
     train = density.sample(args.points, seed=args.seed).astype("float32")
@@ -126,7 +249,7 @@ def main():
                          f"{k['wall_s']:.1f}", f"{z['wall_s']:.1f}", f"{z['wall_s'] / k['wall_s']:.2f}x",
                          f"{k['test_nll'] - floor:.3f}{span('kerasgen')}", f"{z['test_nll'] - floor:.3f}{span('zuko')}"])
         torch_version = theirs[-1].get("torch", "?") if args.models else "?"
-    print(f"\n{machine()}; TensorFlow {tf.__version__}, Keras {keras.__version__} against torch {torch_version}, "
+    print(f"\n{device_description(args)}: {cpu_flags_summary()}; TensorFlow {tf.__version__}, Keras {keras.__version__} against torch {torch_version}, "
           f"zuko; {args.density}: {args.points} training and {args.test_points} test points (floor, the density's "
           f"own NLL: {floor:.3f} nats); {args.epochs} epochs at batch {args.batch_size}; {args.transforms} "
           f"transforms, hidden {tuple(args.hidden)}, {args.bins} bins (nsf); Adam {args.lr:g}; medians of "
