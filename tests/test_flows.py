@@ -152,6 +152,8 @@ def test_the_nsf_preset_follows_each_coupling_with_an_elementwise_spline_on_vect
     plain = kg.models.get("nsf", data_shape=(2,), num_steps=2, hidden=(8,), elementwise_splines=False)
     assert kinds(plain) == ["CouplingStep"] * 2
     assert {s.bound for s in vector.flow_steps} == {3.0}
+    conditional = kg.models.get("nsf", data_shape=(2,), num_classes=3, num_steps=2, hidden=(8,))
+    assert kinds(conditional) == ["CouplingStep", "ElementwiseSplineStep"] * 2
     image = kg.models.get("nsf", data_shape=(4, 4, 1), num_scales=1, channels=4)
     assert "ElementwiseSplineStep" not in kinds(image)
     assert {s.bound for s in image.flow_steps if hasattr(s, "bound")} == {4.0}
@@ -178,6 +180,24 @@ def test_the_density_runs_each_conditioner_and_bin_search_once(monkeypatch):
     log_p = model.distribution().log_prob(model.to_model_space(x))
     assert calls == {"conditioner": 3, "bins": 6}  # 3 couplings, 3 + 3 splines
     assert np.all(np.isfinite(log_p.numpy()))
+
+
+def test_the_one_pass_density_equals_the_change_of_variables_and_answers_only_its_own_tensor():
+    # log p(y) = log N(z) + log|det dz/dy| with z = inverse(y) and the Jacobian by autodiff: checks the log-dets
+    # that TFP's density takes from the inverse's memos (the forward log-det at the inverse's output)
+    model = perturb_weights(kg.models.get("nsf", data_shape=(2,), num_steps=2, hidden=(8,), seed=0), 0.4, seed=2)
+    rng = np.random.default_rng(2)
+    y = tf.constant(rng.normal(size=(5, 2)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(y)
+        z = model.bijector().inverse(y)
+    jacobian = tape.batch_jacobian(z, y).numpy().astype(np.float64)
+    expected = (-0.5 * z.numpy() ** 2 - 0.5 * np.log(2 * np.pi)).sum(-1) + np.linalg.slogdet(jacobian)[1]
+    np.testing.assert_allclose(model.distribution().log_prob(y), expected, atol=1e-4)
+    bijector, other = model.bijector(), tf.constant(rng.normal(size=(5, 2)), tf.float32)
+    bijector.inverse(y)  # its memos must not answer for an unrelated tensor
+    np.testing.assert_allclose(bijector.forward_log_det_jacobian(other, event_ndims=1),
+                               model.bijector().forward_log_det_jacobian(other, event_ndims=1), atol=1e-5)
 
 
 # every flow preset on each data kind it declares, untrained and small (about 2 s for all 16 cases)
