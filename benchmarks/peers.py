@@ -84,13 +84,18 @@ def run_kerasgen(name, train, test, args, seed):
     return {"wall_s": wall, "steady_steps_per_s": steady, "test_nll": nll}
 
 
-def run_zuko(name, data_path, args, seed):
-    config = {"model": name, "data": data_path, "epochs": args.epochs, "batch_size": args.batch_size,
-              "transforms": args.transforms, "hidden": args.hidden, "bins": args.bins, "lr": args.lr,
-              "seed": seed, "steady_from": 2, "device": "cuda" if args.gpu else "cpu"}
+def run_peer(config, args):
+    """Runs `peers_torch.py` with `config` in the peers' environment; returns its JSON line."""
+    config = {**config, "device": "cuda" if args.gpu else "cpu"}
     out = subprocess.run([PEERS_PYTHON, os.path.join(HERE, "peers_torch.py"), json.dumps(config)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_zuko(name, data_path, args, seed):
+    return run_peer({"model": name, "data": data_path, "epochs": args.epochs, "batch_size": args.batch_size,
+                     "transforms": args.transforms, "hidden": args.hidden, "bins": args.bins, "lr": args.lr,
+                     "seed": seed, "steady_from": 2}, args)
 
 
 def device_description(args):
@@ -145,11 +150,8 @@ def run_kerasgen_gan(name, images, args, precision, seed):
 
 
 def run_torch_gan(name, data_path, args, precision, seed):
-    config = {"model": name, "data": data_path, "epochs": args.gan_epochs, "batch_size": args.gan_batch_size,
-              "precision": precision, "seed": seed, "steady_from": 1, "device": "cuda" if args.gpu else "cpu"}
-    out = subprocess.run([PEERS_PYTHON, os.path.join(HERE, "peers_torch.py"), json.dumps(config)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_peer({"model": name, "data": data_path, "epochs": args.gan_epochs, "batch_size": args.gan_batch_size,
+                     "precision": precision, "seed": seed, "steady_from": 1}, args)
 
 
 def compare_gans(args):
