@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import kerasgen as kg
+from kerasgen.losses import divergences
 
 IMAGE_SHAPES = [(8, 8, 1), (8, 8, 3), (28, 28, 1), (28, 28, 3), (32, 32, 1), (32, 32, 3), (64, 64, 1), (64, 64, 3)]
 
@@ -73,3 +74,28 @@ def test_weight_norm_dense_normalises_columns_and_initialises_from_data():
     clone = keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_batch_norm_statistics_catch_up_within_a_short_run_for_gans_and_vaes():
+    # sampling and decoding use the moving mean and variance. After 2 epochs (96 steps) on the digits, those of
+    # BATCH_NORM_MOMENTUM 0.9 matched the batch statistics (dcgan outputs 0.05 apart on average, conv-vae
+    # reconstructions 0.02 nats); with Keras' default 0.99 they lagged the weights (0.16, and 3.6 nats)
+    digits, test = kg.data.load("digits", batch_size=32, seed=0), kg.data.load_arrays("digits", split="test").x
+    keras.utils.set_random_seed(0)
+    gan = kg.models.get("dcgan", data_shape=(8, 8, 1), seed=0)
+    gan.compile()
+    gan.fit(digits, epochs=2, verbose=0)
+    z = gan.sample_noise(500, seed=1)
+    moving, batch = (np.asarray(gan.generator(z, training=mode)) for mode in (False, True))
+    assert np.mean(np.abs(moving - batch)) < 0.08
+
+    keras.utils.set_random_seed(0)
+    vae = kg.models.get("conv-vae", data_shape=(8, 8, 1), seed=0)
+    vae.compile()
+    vae.fit(digits, epochs=2, verbose=0)
+    posterior = vae.encoder(test, training=False)
+    eps = np.random.default_rng(0).normal(size=posterior["mean"].shape).astype("float32")
+    z = posterior["mean"] + np.exp(0.5 * np.asarray(posterior["log_var"])) * eps  # the same draws in both modes
+    moving, batch = (float(np.mean(divergences.bernoulli_nll((test + 1) / 2, vae.decoder(z, training=mode))))
+                     for mode in (False, True))
+    assert moving < batch + 1.0, (moving, batch)

@@ -16,6 +16,7 @@ from keras import layers
 
 from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.networks.common import (
+    batch_norm_layer,
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
@@ -63,16 +64,16 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, o
     z = keras.Input((latent_dim,), name="z")
     inputs, h = latent_with_labels(z, num_classes) if num_classes else (z, z)
     h = layers.Dense(h0 * w0 * filters, use_bias=False)(h)
-    h = layers.BatchNormalization()(h)
+    h = batch_norm_layer()(h)
     h = layers.ReLU()(h)
     h = layers.Reshape((h0, w0, filters))(h)
     h = layers.Conv2DTranspose(filters, 4, strides=1, padding="same", use_bias=False)(h)
-    h = layers.BatchNormalization()(h)
+    h = batch_norm_layer()(h)
     h = layers.ReLU()(h)
     for _ in range(stages - 1):
         filters = max(filters // 2, base_filters)
         h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(h)
-        h = layers.BatchNormalization()(h)
+        h = batch_norm_layer()(h)
         h = layers.ReLU()(h)
     if stages >= 1:
         h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(h)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.networks.common import batch_norm_layer
 from kerasgen.networks.dcgan import num_stages
 from kerasgen.registry import register_network
 
@@ -67,12 +68,12 @@ def conv_latent_encoder(data_shape, latent_dim, base_filters=64, name="encoder")
     for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
         h = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(h)
         if i > 0:
-            h = layers.BatchNormalization()(h)
+            h = batch_norm_layer()(h)
         h = layers.LeakyReLU(0.2)(h)
         filters *= 2
     h = layers.Flatten()(h)
     h = layers.Dense(max(256, 4 * latent_dim), use_bias=False)(h)
-    h = layers.BatchNormalization()(h)
+    h = batch_norm_layer()(h)
     h = layers.LeakyReLU(0.2)(h)
     z = layers.Dense(latent_dim, dtype="float32", name="z")(h)
     return keras.Model(x, z, name=name)

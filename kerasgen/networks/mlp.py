@@ -10,6 +10,7 @@ from keras import layers
 from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.layers.weight_norm import WeightNormDense
 from kerasgen.networks.common import (
+    batch_norm_layer,
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
@@ -48,7 +49,7 @@ def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
     for i, width in enumerate(hidden):
         h = layers.Dense(width, use_bias=not batch_norm, name=f"dense_{i}")(h)
         if batch_norm:
-            h = layers.BatchNormalization(scale=False, name=f"bn_{i}")(h)
+            h = batch_norm_layer(scale=False, name=f"bn_{i}")(h)
         h = layers.Activation(activation)(h) if activation != "relu" else layers.ReLU()(h)
     if output_activation == "auto":
         output_activation = "tanh" if len(data_shape) == 3 else None

@@ -48,6 +48,7 @@ import keras
 from keras import layers as kl
 
 from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
+from kerasgen.networks.common import batch_norm_layer
 from kerasgen.registry import register_network
 
 __all__ = ["unet", "resnet_generator", "patchgan", "srresnet", "patchgan_receptive_field", "patchgan_layers",
@@ -188,7 +189,7 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
         normed = 1 < i < depth
         h = kl.Conv2D(level_filters(i), 4, strides=2, padding="same", use_bias=not normed, name=f"enc_{i}_conv")(h)
         if normed:
-            h = _batch_norm(f"enc_{i}_norm")(h)
+            h = batch_norm_layer(name=f"enc_{i}_norm")(h)
         h = kl.LeakyReLU(0.2, name=f"enc_{i}")(h)
         skips[i] = h
     if depth == 0:
@@ -206,7 +207,7 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
         tag = f"dec_{level}" if level >= 0 else f"extra_{-level}"
         h = kl.Conv2DTranspose(level_filters(level), 4, strides=2, padding="same", use_bias=False,
                                name=f"{tag}_conv")(h)
-        h = _batch_norm(f"{tag}_norm")(h)
+        h = batch_norm_layer(name=f"{tag}_norm")(h)
         if index < dropout_stages:
             h = kl.Dropout(dropout, name=f"{tag}_dropout")(h)
         h = kl.ReLU(name=tag)(h)
@@ -221,17 +222,6 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
 
 NORMS = ("batch", "instance", None)
 
-#: Momentum of the moving mean and variance of every BatchNormalization here. 0.9 is the papers'
-#: (their PyTorch code's momentum 0.1 weighs the new batch as Keras' 0.9 does); with Keras' default 0.99
-#: the moving statistics that inference uses still carried a third of their initial values after an
-#: epoch of 110 steps, and SRResNet's 4x super-resolution of MNIST after those steps scored 9.7 dB
-#: PSNR instead of 16.4 dB (bicubic: 14.7).
-BATCH_NORM_MOMENTUM = 0.9
-
-
-def _batch_norm(name):
-    return kl.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=name)
-
 
 def _instance_norm(name):
     # GroupNormalization with one group per channel is instance normalisation (with a learned scale and
@@ -243,7 +233,8 @@ def _normalise(h, norm, name):
     """h through the normalisation `norm` names (one of NORMS; None: h unchanged)."""
     if norm is None:
         return h
-    return (_batch_norm if norm == "batch" else _instance_norm)(name)(h)
+    layer = batch_norm_layer(name=name) if norm == "batch" else _instance_norm(name)
+    return layer(h)
 
 
 @register_network("resnet", "generator")
@@ -357,13 +348,13 @@ def srresnet(source_shape, target_shape, base_filters=64, blocks=16, name="gener
     stem = h = prelu("stem")(h)
     for b in range(1, blocks + 1):
         r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv1")(h)
-        r = _batch_norm(f"block_{b}_norm1")(r)
+        r = batch_norm_layer(name=f"block_{b}_norm1")(r)
         r = prelu(f"block_{b}_prelu")(r)
         r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv2")(r)
-        r = _batch_norm(f"block_{b}_norm2")(r)
+        r = batch_norm_layer(name=f"block_{b}_norm2")(r)
         h = kl.Add(name=f"block_{b}_add")([h, r])
     h = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name="trunk_conv")(h)
-    h = _batch_norm("trunk_norm")(h)
+    h = batch_norm_layer(name="trunk_norm")(h)
     h = kl.Add(name="global_skip")([stem, h])
     for m in range(1, k + 1):
         h = kl.Conv2D(4 * base_filters, 3, padding="same", name=f"up_{m}_conv")(h)
