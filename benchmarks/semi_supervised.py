@@ -16,7 +16,7 @@ project, `../shared/data/mnist-8k.npz`): the first 7,000 train, the last 1,000 t
 Prints one Markdown table (one row per seed, then the mean) with the machine.
 
     python benchmarks/semi_supervised.py --seeds 0 1 2 --budget 100
-    python benchmarks/semi_supervised.py --seeds 0 --epochs 60 --budget 100000   # the README figures, one seed per process
+    python benchmarks/semi_supervised.py --seeds 0 --epochs 150 --budget 100000   # the README figures, one seed per process
 """
 
 from __future__ import annotations
