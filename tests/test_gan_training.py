@@ -329,6 +329,25 @@ def test_an_epoch_of_an_endless_stream_trains_exactly_its_steps():
 
 
 
+def test_fit_reads_datasets_without_the_autotune_thread_unless_their_options_set_it(monkeypatch):
+    # rejects: datasets handed to Keras with tf.data's autotuning thread on by default (destroying their
+    # iterator waited for the thread's current interval: fit returned 25-40 s after its last epoch), and
+    # overriding a user's explicit choice
+    seen = []
+    monkeypatch.setattr(keras.Model, "fit", lambda self, x=None, *a, **kw: seen.append(
+        (x.options().autotune.enabled, kw["validation_data"].options().autotune.enabled)))
+    model = build("gan", (2,), hidden=(8,))
+    model.compile()
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((8, 2), "float32")).batch(4).prefetch(tf.data.AUTOTUNE)
+    model.fit(ds, validation_data=ds, epochs=1, verbose=0)
+    options = tf.data.Options()
+    options.autotune.enabled = True
+    mine = ds.with_options(options)
+    model.fit(mine, validation_data=mine, epochs=1, verbose=0)
+    assert seen == [(False, False), (True, True)]
+    assert ds.options().autotune.enabled is None  # the user's dataset itself is left as it was
+
+
 def test_a_finite_dataset_trains_through_one_iterator_with_the_same_batches(monkeypatch):
     # rejects: a new iterator per epoch (Keras' default for a finite dataset: the first batch of each one waited
     # 0.5-1 s on a 2-core CPU), and any change to the batches or steps of an epoch
