@@ -1,4 +1,5 @@
-"""kerasgen against the PyTorch stacks people would pick instead, side by side: zuko's flows, and a DCGAN.
+"""kerasgen against the PyTorch stacks people would pick instead, side by side: zuko's flows, normflows'
+Glow, and DCGAN, WGAN-GP and a conv VAE written layer for layer in PyTorch.
 
 For each flow (realnvp, maf, nsf), both sides train the same architecture (`--transforms` steps,
 `--hidden` conditioner units, `--bins` spline bins for nsf) with Adam (`--lr`) at the same batch size
@@ -18,14 +19,19 @@ shuffled `tf.data` pipeline); zuko runs in `benchmarks/.peers-venv` (create it w
     bash benchmarks/peers_setup.sh                       # once
     python benchmarks/peers.py                           # realnvp, maf, nsf; 30 epochs of 30,000 points; 3 rounds
     python benchmarks/peers.py --models nsf --epochs 60 --density moons --rounds 1
-    python benchmarks/peers.py --models dcgan             # float32 and bfloat16; 3 epochs of the 8k MNIST
+    python benchmarks/peers.py --models dcgan wgan-gp conv-vae glow   # 3 epochs of 7,000 MNIST digits
 
-`--models dcgan`: kerasgen's `dcgan` preset at 28x28x1 with its defaults against the same networks,
-step and optimisers written in PyTorch (`peers_torch.py`; the pytorch/examples DCGAN is the same
-pattern), float32 and bfloat16 (kerasgen mixed_bfloat16, torch autocast), batch `--gan-batch-size`:
-steady steps/s after the first epoch, the first epoch's time, and the fraction of the roofline that
-kerasgen reaches: the machine's measured matmul rate over the step's FLOPs (`gan_step_gflops`). Image
-quality is not compared (the benchmarks in `quality.py` measure it).
+Image models (`--models dcgan wgan-gp conv-vae glow`): kerasgen's preset at 28x28x1 with its defaults
+against the same networks, step and optimisers written in PyTorch (`peers_torch.py`; the pytorch/examples
+DCGAN is the same pattern; Glow from normflows' blocks in kerasgen's layout), float32 and bfloat16
+(kerasgen mixed_bfloat16, torch autocast; glow in float32 only, as kerasgen's `auto` trains flows), batch
+`--image-batch-size`, on the first 7,000 digits of `--mnist` (random images without the file; the speed
+does not depend on the pixels): steady steps/s after the first epoch, the first epoch's time, the wall
+time to a trained model, conv-vae's negative ELBO (nats) and glow's bits per dimension on the last 1,000
+digits (one dequantisation draw per digit), and the fraction of the
+roofline that kerasgen reaches where the step's FLOPs are counted (`step_gflops`: dcgan and conv-vae):
+the machine's measured matmul rate over the step's FLOPs. GAN image quality is not compared (the
+benchmarks in `quality.py` measure it).
 """
 
 from __future__ import annotations
@@ -51,7 +57,10 @@ from common import DEFAULT_MNIST, cpu_flags_summary, machine, matmul_peak_gflops
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_PYTHON = os.path.join(HERE, ".peers-venv", "bin", "python")
 FLOWS = ("realnvp", "maf", "nsf")
-GANS = ("dcgan",)
+GANS = ("dcgan", "wgan-gp")
+VAES = ("conv-vae",)
+IMAGE_FLOWS = ("glow",)  # trained in float32 only
+IMAGE_MODELS = GANS + VAES + IMAGE_FLOWS
 
 
 class _EpochEnds(keras.callbacks.Callback):
@@ -122,81 +131,109 @@ def layer_flops(model):
     return int(total)
 
 
-def gan_step_gflops(model, batch_size):
-    """FLOPs of one default GAN step (fresh noise for the generator update), counting a backward pass
-    as twice its forward: generator 1 forward for the discriminator update, 1 forward and 1 backward
-    for its own (4 forwards); discriminator 2 forwards and 2 backwards on real and fake, then 1 forward
-    and 1 input-gradient pass for the generator's update (8 forwards)."""
-    return batch_size * (4 * layer_flops(model.generator) + 8 * layer_flops(model.discriminator)) / 1e9
+def step_gflops(name, model, batch_size):
+    """FLOPs of one default training step, counting a backward pass as twice its forward, or None where
+    the count would be a guess (WGAN-GP's double backward through the critic).
+
+    dcgan: generator 1 forward for the discriminator update, 1 forward and 1 backward for its own (4
+    forwards); discriminator 2 forwards and 2 backwards on real and fake, then 1 forward and 1
+    input-gradient pass for the generator's update (8 forwards). conv-vae: encoder and decoder 1
+    forward and 1 backward each (3 forwards each)."""
+    if name == "dcgan":
+        return batch_size * (4 * layer_flops(model.generator) + 8 * layer_flops(model.discriminator)) / 1e9
+    if name == "conv-vae":
+        return batch_size * 3 * (layer_flops(model.encoder) + layer_flops(model.decoder)) / 1e9
+    return None
 
 
-def run_kerasgen_gan(name, images, args, precision, seed):
+def run_kerasgen_image(name, train, test, args, precision, seed):
+    """kerasgen's preset `name` at 28x28x1 with its defaults: build, compile, `fit` on the cached,
+    shuffled training images; conv-vae also scores the negative ELBO per test image, glow the test bits
+    per dimension."""
     kg.precision.set_policy(precision)
     try:
         keras.utils.set_random_seed(seed)
         start = time.perf_counter()
-        model = kg.models.get(name, data_shape=images.shape[1:], seed=seed)
+        model = kg.models.get(name, data_shape=train.shape[1:], seed=seed)
         model.compile()
-        data = (tf.data.Dataset.from_tensor_slices(images).cache().shuffle(len(images), seed=seed)
-                .batch(args.gan_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+        data = (tf.data.Dataset.from_tensor_slices(train).cache().shuffle(len(train), seed=seed)
+                .batch(args.image_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
         ends = _EpochEnds()
-        model.fit(data, epochs=args.gan_epochs, verbose=0, callbacks=[ends])
+        model.fit(data, epochs=args.image_epochs, verbose=0, callbacks=[ends])
         wall = time.perf_counter() - start
         steady = (ends.steps[-1] - ends.steps[0]) / (ends.ends[-1] - ends.ends[0])
+        quality = None
+        if name in VAES:
+            quality = float(-np.mean(np.concatenate([model.bound_terms(test[i:i + 500], seed=seed)["elbo"][0]
+                                                     for i in range(0, len(test), 500)])))
+        elif name in IMAGE_FLOWS:
+            quality = kg.metrics.log_likelihood(model, test, batch_size=250, seed=seed).bits_per_dim
         return {"wall_s": wall, "first_epoch_s": ends.ends[0] - start, "steady_steps_per_s": steady,
-                "gflops_per_step": gan_step_gflops(model, args.gan_batch_size)}
+                "test_nll": quality, "gflops_per_step": step_gflops(name, model, args.image_batch_size)}
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
-def run_torch_gan(name, data_path, args, precision, seed):
-    return run_peer({"model": name, "data": data_path, "epochs": args.gan_epochs, "batch_size": args.gan_batch_size,
-                     "precision": precision, "seed": seed, "steady_from": 1}, args)
+def run_torch_image(name, data_path, args, precision, seed):
+    return run_peer({"model": name, "data": data_path, "epochs": args.image_epochs,
+                     "batch_size": args.image_batch_size, "precision": precision, "seed": seed, "steady_from": 1},
+                    args)
 
 
-def compare_gans(args):
-    """DCGAN against the same networks and step in PyTorch, float32 and bfloat16: steady steps/s (after
-    the first epoch), the first epoch's time, and the fraction of the matmul roofline reached."""
+def compare_images(args):
+    """The image presets against the same networks and step in PyTorch, float32 and bfloat16: steady
+    steps/s (after the first epoch), the first epoch's time, wall time to a trained model, the
+    negative test ELBO of conv-vae and the test bits per dimension of glow (float32 only), and (where
+    the step's FLOPs are counted) the fraction of the matmul roofline reached."""
     if os.path.isfile(args.mnist):
         images, source = np.load(args.mnist)["x"].astype("float32")[..., None] / 127.5 - 1.0, args.mnist
     else:  # the speed does not depend on the pixels
         images = np.random.default_rng(0).uniform(-1, 1, (8000, 28, 28, 1)).astype("float32")
         source = "8,000 random 28x28 images (no MNIST file)"
+    train, test = images[:7000], images[7000:8000]
     peaks = {p: matmul_peak_gflops(p) for p in ("float32", "bfloat16")}
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         data_path = os.path.join(folder, "images.npz")
-        np.savez(data_path, images=images)
+        np.savez(data_path, images=train, test_images=test)
         for name in args.models:
-            for precision in args.gan_precisions:
+            for precision in ["float32"] if name in IMAGE_FLOWS else args.image_precisions:
                 ours, theirs = [], []
                 policy = {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]
                 for r in range(args.rounds):
-                    ours.append(run_kerasgen_gan(name, images, args, policy, args.seed + r))
-                    theirs.append(run_torch_gan(name, data_path, args, precision, args.seed + r))
+                    ours.append(run_kerasgen_image(name, train, test, args, policy, args.seed + r))
+                    theirs.append(run_torch_image(name, data_path, args, precision, args.seed + r))
                     print(f"# {name} {precision}: kerasgen {ours[-1]}, torch {theirs[-1]}", flush=True)
                 med = lambda runs, key: statistics.median(r[key] for r in runs)
                 k, t = med(ours, "steady_steps_per_s"), med(theirs, "steady_steps_per_s")
+                digits = 1 if name in VAES else 3
+                quality = ((f"{med(ours, 'test_nll'):.{digits}f}", f"{med(theirs, 'test_nll'):.{digits}f}")
+                           if name in VAES + IMAGE_FLOWS else ("-", "-"))
                 gflops = ours[0]["gflops_per_step"]
-                roofline = peaks[precision] / gflops
+                roofline = peaks[precision] / gflops if gflops else None
                 rows.append([f"{name} {precision}", f"{k:.1f}", f"{t:.1f}", f"{k / t:.2f}x",
                              f"{med(ours, 'first_epoch_s'):.1f}", f"{med(theirs, 'first_epoch_s'):.1f}",
-                             f"{gflops:.1f}", f"{roofline:.1f}", f"{k / roofline:.2f}"])
+                             f"{med(theirs, 'wall_s') / med(ours, 'wall_s'):.2f}x", *quality,
+                             f"{gflops:.1f}" if gflops else "-", f"{roofline:.1f}" if roofline else "-",
+                             f"{k / roofline:.2f}" if roofline else "-"])
         torch_version = theirs[-1].get("torch", "?")
     print(f"\n{device_description(args)}: {cpu_flags_summary()}; matmul peak {peaks['float32']:.0f} GFLOP/s float32, "
           f"{peaks['bfloat16']:.0f} bfloat16 (2048x2048 in TensorFlow); TensorFlow {tf.__version__}, Keras "
-          f"{keras.__version__} against torch {torch_version}; {source}; batch {args.gan_batch_size}, "
-          f"{args.gan_epochs} epochs (steady: after the first); kerasgen bfloat16 = mixed_bfloat16, torch "
-          f"bfloat16 = autocast; medians of {args.rounds} alternating rounds\n")
+          f"{keras.__version__} against torch {torch_version}; {source}: 7,000 training, 1,000 test images; batch "
+          f"{args.image_batch_size}, {args.image_epochs} epochs (steady: after the first); kerasgen bfloat16 = "
+          f"mixed_bfloat16, torch bfloat16 = autocast; medians of {args.rounds} alternating rounds; test score: "
+          f"-ELBO in nats (conv-vae), bits per dimension (glow)\n")
     print_table(["model", "kerasgen steady steps/s", "torch steady steps/s", "speed ratio",
-                 "kerasgen first epoch (s)", "torch first epoch (s)", "GFLOP per step", "roofline steps/s",
+                 "kerasgen first epoch (s)", "torch first epoch (s)", "wall ratio (torch / kerasgen)",
+                 "kerasgen test score", "torch test score", "GFLOP per step", "roofline steps/s",
                  "kerasgen fraction of roofline"], rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(FLOWS), choices=FLOWS + GANS,
-                        help="flows (against zuko) or dcgan (against the same networks in PyTorch); not both at once")
+    parser.add_argument("--models", nargs="+", default=list(FLOWS), choices=FLOWS + IMAGE_MODELS,
+                        help="flows (against zuko) or image models (against the same networks in PyTorch); "
+                             "not both at once")
     parser.add_argument("--density", default="8gaussians")
     parser.add_argument("--points", type=int, default=30_000)
     parser.add_argument("--test-points", type=int, default=20_000)
@@ -208,10 +245,11 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gan-epochs", type=int, default=3)
-    parser.add_argument("--gan-batch-size", type=int, default=64)
-    parser.add_argument("--gan-precisions", nargs="+", default=["float32", "bfloat16"], choices=["float32", "bfloat16"])
-    parser.add_argument("--mnist", default=DEFAULT_MNIST, help="npz with x (N, 28, 28) uint8 for the GAN rows")
+    parser.add_argument("--image-epochs", type=int, default=3)
+    parser.add_argument("--image-batch-size", type=int, default=64)
+    parser.add_argument("--image-precisions", nargs="+", default=["float32", "bfloat16"],
+                        choices=["float32", "bfloat16"])
+    parser.add_argument("--mnist", default=DEFAULT_MNIST, help="npz with x (N, 28, 28) uint8 for the image rows")
     parser.add_argument("--gpu", action="store_true",
                         help="both sides on the first GPU (kerasgen through TensorFlow, the peers through CUDA); "
                              "without it both run on the CPU")
@@ -222,10 +260,10 @@ def main():
         tf.config.set_visible_devices([], "GPU")
     if not os.path.isfile(PEERS_PYTHON):
         sys.exit(f"no {PEERS_PYTHON}: run 'bash benchmarks/peers_setup.sh' first")
-    if set(args.models) & set(GANS):
-        if not set(args.models) <= set(GANS):
-            sys.exit("--models: give flows or dcgan, not both")
-        return compare_gans(args)
+    if set(args.models) & set(IMAGE_MODELS):
+        if not set(args.models) <= set(IMAGE_MODELS):
+            sys.exit("--models: give flows or image models, not both")
+        return compare_images(args)
 
     density = kg.data.get_density(args.density)
     train = density.sample(args.points, seed=args.seed).astype("float32")

@@ -335,7 +335,8 @@ def test_fit_reads_datasets_without_the_autotune_thread_unless_their_options_set
     # overriding a user's explicit choice
     seen = []
     monkeypatch.setattr(keras.Model, "fit", lambda self, x=None, *a, **kw: seen.append(
-        (x.options().autotune.enabled, kw["validation_data"].options().autotune.enabled)))
+        (x.options().autotune.enabled, kw["validation_data"].options().autotune.enabled
+         if "validation_data" in kw else None)))
     model = build("gan", (2,), hidden=(8,))
     model.compile()
     ds = tf.data.Dataset.from_tensor_slices(np.zeros((8, 2), "float32")).batch(4).prefetch(tf.data.AUTOTUNE)
@@ -344,7 +345,8 @@ def test_fit_reads_datasets_without_the_autotune_thread_unless_their_options_set
     options.autotune.enabled = True
     mine = ds.with_options(options)
     model.fit(mine, validation_data=mine, epochs=1, verbose=0)
-    assert seen == [(False, False), (True, True)]
+    model.fit(ds.repeat(), steps_per_epoch=2, epochs=1, verbose=0)  # an endless stream (the CLI's path)
+    assert seen == [(False, False), (True, True), (False, None)]
     assert ds.options().autotune.enabled is None  # the user's dataset itself is left as it was
 
 
