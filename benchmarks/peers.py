@@ -74,6 +74,11 @@ class _EpochEnds(keras.callbacks.Callback):
         self.ends.append(time.perf_counter())
         self.steps.append((self.steps[-1] if self.steps else 0) + self.seen)
 
+    def steady_rate(self, after):
+        """Steps per second after the first `after` epochs (or after the first of two or more)."""
+        skip = min(after, len(self.ends) - 1) - 1
+        return (self.steps[-1] - self.steps[skip]) / (self.ends[-1] - self.ends[skip])
+
 
 def run_kerasgen(name, train, test, args, seed):
     keras.utils.set_random_seed(seed)
@@ -87,8 +92,7 @@ def run_kerasgen(name, train, test, args, seed):
     ends = _EpochEnds()
     model.fit(data, epochs=args.epochs, verbose=0, callbacks=[ends])
     wall = time.perf_counter() - start
-    skip = min(2, len(ends.ends) - 1) - 1
-    steady = (ends.steps[-1] - ends.steps[skip]) / (ends.ends[-1] - ends.ends[skip])
+    steady = ends.steady_rate(after=2)
     nll = float(-np.mean(np.concatenate([model.log_prob(test[i:i + 5000]) for i in range(0, len(test), 5000)])))
     return {"wall_s": wall, "steady_steps_per_s": steady, "test_nll": nll}
 
@@ -161,7 +165,7 @@ def run_kerasgen_image(name, train, test, args, precision, seed):
         ends = _EpochEnds()
         model.fit(data, epochs=args.image_epochs, verbose=0, callbacks=[ends])
         wall = time.perf_counter() - start
-        steady = (ends.steps[-1] - ends.steps[0]) / (ends.ends[-1] - ends.ends[0])
+        steady = ends.steady_rate(after=1)
         quality = None
         if name in VAES:
             quality = float(-np.mean(np.concatenate([model.bound_terms(test[i:i + 500], seed=seed)["elbo"][0]

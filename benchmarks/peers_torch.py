@@ -238,15 +238,18 @@ def train_images(cfg, build):
 IMAGE_MODELS = {"dcgan": dcgan_step, "wgan-gp": wgan_gp_step, "conv-vae": conv_vae_step, "glow": glow_step}
 
 
+def report(cfg, start, epoch_ends, steps, quality):
+    """The output line's fields from the start time, the [(epoch end, steps so far)] and the score."""
+    (t0, s0), (t1, s1) = epoch_ends[min(cfg.get("steady_from", 2), len(epoch_ends) - 1) - 1], epoch_ends[-1]
+    return {"wall_s": epoch_ends[-1][0] - start, "first_epoch_s": epoch_ends[0][0] - start,
+            "steady_steps_per_s": (s1 - s0) / (t1 - t0), "steps": steps, "test_nll": quality,
+            "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
 def main():
     cfg = json.loads(sys.argv[1])
     if cfg["model"] in IMAGE_MODELS:
-        start, epoch_ends, steps, quality = train_images(cfg, IMAGE_MODELS[cfg["model"]])
-        wall = epoch_ends[-1][0] - start
-        (t0, s0), (t1, s1) = epoch_ends[min(cfg.get("steady_from", 2), len(epoch_ends) - 1) - 1], epoch_ends[-1]
-        print(json.dumps({"wall_s": wall, "first_epoch_s": epoch_ends[0][0] - start,
-                          "steady_steps_per_s": (s1 - s0) / (t1 - t0), "steps": steps, "test_nll": quality,
-                          "torch": torch.__version__, "threads": torch.get_num_threads()}))
+        print(json.dumps(report(cfg, *train_images(cfg, IMAGE_MODELS[cfg["model"]]))))
         return
     device = cfg.get("device", "cpu")
     data = np.load(cfg["data"])
@@ -263,19 +266,12 @@ def main():
     for _ in range(cfg["epochs"]):
         order = torch.randperm(len(train), device=device)
         for i in range(0, len(train), batch):
-            loss = -flow().log_prob(train[order[i:i + batch]]).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            _descend(optimizer, -flow().log_prob(train[order[i:i + batch]]).mean())
             steps += 1
         epoch_ends.append((_clock(device), steps))
-    wall = epoch_ends[-1][0] - start
-    skip = min(cfg.get("steady_from", 2), len(epoch_ends) - 1) - 1
-    (t0, s0), (t1, s1) = epoch_ends[skip], epoch_ends[-1]
     with torch.no_grad():
         nll = float(torch.cat([-flow().log_prob(test[i:i + 5000]) for i in range(0, len(test), 5000)]).mean())
-    print(json.dumps({"wall_s": wall, "steady_steps_per_s": (s1 - s0) / (t1 - t0), "test_nll": nll, "steps": steps,
-                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+    print(json.dumps(report(cfg, start, epoch_ends, steps, nll)))
 
 
 if __name__ == "__main__":
