@@ -127,7 +127,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-cyclegan", action="store_true")
-    p.add_argument("--out", default="benchmarks/results/translation")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "translation"))
     args = p.parse_args(argv)
     train_spec, test_spec = mnist_npz(args.data, args.out)
     cycle = "" if args.cycle_budget is None else f" ({args.cycle_budget:.0f} s for CycleGAN)"

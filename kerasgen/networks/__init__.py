@@ -12,7 +12,7 @@ Contract every algorithm relies on (user networks included):
 - classifier (semi-supervised GAN): x -> {"class_logits": (B, K [+ 1]), "features": (B, F)}.
 - autoencoder (BEGAN's discriminator): x (B, *data_shape) -> reconstruction (B, *data_shape) float32.
 - reconstructor (VEEGAN): x (B, *data_shape) -> z (B, latent_dim) float32.
-- translation generator ("unet", "resnet", "srresnet"): built from (source_shape, target_shape);
+- translation generator ("unet", "resnet", "local", "srresnet"): built from (source_shape, target_shape);
   source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
 - translation discriminator ("patchgan"): built from (target_shape, source_shape=None); image, or
   [source, image] when conditional -> logits (B, h, w, 1), one per patch.
@@ -35,6 +35,7 @@ from kerasgen.networks.joint import (
 from kerasgen.networks.mlp import mlp_discriminator, mlp_generator
 from kerasgen.networks.reconstructor import conv_reconstructor, mlp_reconstructor
 from kerasgen.networks.translation import (
+    local_translator,
     patchgan,
     patchgan_layers,
     patchgan_receptive_field,
@@ -49,7 +50,7 @@ from kerasgen.networks.vq import vq_decoder, vq_encoder
 __all__ = ["dcgan_discriminator", "dcgan_generator", "num_stages", "mlp_discriminator", "mlp_generator",
            "conv_encoder", "mlp_encoder", "gaussian_heads",
            "dcgan_decoder", "mlp_decoder", "vq_encoder", "vq_decoder",
-           "unet", "resnet_generator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
+           "unet", "resnet_generator", "local_translator", "srresnet", "patchgan", "patchgan_receptive_field", "patchgan_layers",
            "unet_depth", "translation_scale", "mlp_latent_encoder", "conv_latent_encoder",
            "mlp_joint_discriminator", "conv_joint_discriminator", "mlp_classifier", "conv_classifier",
            "began_generator", "conv_autoencoder", "mlp_autoencoder", "conv_reconstructor", "mlp_reconstructor", "names"]

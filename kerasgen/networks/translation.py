@@ -51,7 +51,7 @@ from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
 from kerasgen.networks.common import batch_norm_layer
 from kerasgen.registry import register_network
 
-__all__ = ["unet", "resnet_generator", "patchgan", "srresnet", "patchgan_receptive_field", "patchgan_layers",
+__all__ = ["unet", "resnet_generator", "local_translator", "patchgan", "srresnet", "patchgan_receptive_field", "patchgan_layers",
            "unet_depth", "resnet_down_stages", "resnet_blocks", "translation_scale"]
 
 
@@ -309,6 +309,42 @@ def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, d
         h = kl.ReLU(name=tag)(h)
     h = ReflectionPadding2D(3, name="out_pad")(h)
     h = kl.Conv2D(target[-1], 7, name="out_conv")(h)
+    y = kl.Activation("tanh", dtype="float32", name="image")(h)
+    return keras.Model(x, y, name=name)
+
+
+@register_network("local", "generator")
+def local_translator(source_shape, target_shape, base_filters=32, layers=2, name="generator"):
+    """A per-neighbourhood translator for tiny images: `layers` Conv2D 3x3 ("same", `base_filters`,
+    ReLU; "conv_{i}"), then Conv2D 1x1 to the target channels ("out_conv") and tanh ("image", float32).
+
+    One output pixel sees `2 * layers + 1` pixels per side (5 by default), so the map cannot move
+    content across an 8x8 image. A CycleGAN pair whose generators see the whole image can map one digit
+    onto another and back, which cycle consistency cannot tell from the true map; on 8x8 digits
+    against their inversion this network learned the true map for 3 of 3 seeds where the ResNet
+    generator (a 25-pixel field) learned 1 of 3 (`cyclegan` preset below `LOCAL_BELOW` px).
+
+    Args:
+        source_shape: (H, W, C_in).
+        target_shape: (H, W, C_out): the source's height and width.
+        base_filters: filters of each 3x3 convolution.
+        layers: 3x3 convolutions, >= 1.
+
+    Returns:
+        A `keras.Model`: source (B, *source_shape) -> images (B, *target_shape) float32 in [-1, 1].
+    """
+    who = "local_translator"
+    source, target, k = _shapes(source_shape, target_shape, who)
+    if k:
+        raise ValueError(f"{who}: target_shape {target} must have the source's height and width {source[:2]} "
+                         f"(it translates pixel neighbourhoods and does not upsample)")
+    if not isinstance(layers, int) or isinstance(layers, bool) or layers < 1:
+        raise ValueError(f"{who}: layers must be an int >= 1, got {layers!r}")
+    x = keras.Input(source, name="source")
+    h = x
+    for i in range(1, layers + 1):
+        h = kl.Conv2D(base_filters, 3, padding="same", activation="relu", name=f"conv_{i}")(h)
+    h = kl.Conv2D(target[-1], 1, name="out_conv")(h)
     y = kl.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(x, y, name=name)
 

@@ -8,6 +8,10 @@ generator update on a weighted sum of
 - a content loss: the squared distance of target and output in a fixed feature space
   (`kerasgen.models.translation.content`; weight `content_weight`).
 
+With `warmup_steps=n` the first n generator updates use the reconstruction loss alone (the adversarial
+and content terms are weighted by 0 until then, while the discriminator already learns): SRGAN
+starts from the PSNR-oriented SRResNet, as its paper initialises it.
+
 With `masked=True` (inpainting) the source's last channel is the hole mask (1 in the hole): the
 output keeps the source image outside the hole and takes the generator's pixels inside it, and the
 reconstruction loss is taken over the hole only (its mean over hole pixels).
@@ -73,6 +77,8 @@ class Translation(TranslationModel):
         content: feature space of the content loss: "digits", "vgg19", a Keras model, or None.
         content_weight: weight of the content loss.
         masked: inpainting: the source's last channel is the hole mask; the output replaces the hole only.
+        warmup_steps: generator updates trained on the reconstruction loss alone before the adversarial
+            and content terms join (counted by the generator optimiser's iterations, so it resumes).
         g_optimizer_config, d_optimizer_config: serialised optimisers `compile()` uses by default
             (Adam 2e-4, beta_1 0.5).
         preset, seed: as for every kerasgen model.
@@ -80,12 +86,14 @@ class Translation(TranslationModel):
 
     def __init__(self, generator, discriminator=None, source_shape=None, target_shape=None,
                  loss="non_saturating", adversarial_weight=1.0, reconstruction="l1", reconstruction_weight=100.0,
-                 content=None, content_weight=0.0, masked=False, g_optimizer_config=None, d_optimizer_config=None,
-                 preset=None, seed=None, **kwargs):
+                 content=None, content_weight=0.0, masked=False, warmup_steps=0, g_optimizer_config=None,
+                 d_optimizer_config=None, preset=None, seed=None, **kwargs):
         if reconstruction not in RECONSTRUCTIONS:
             raise ValueError(f"reconstruction must be one of {RECONSTRUCTIONS}, got {reconstruction!r}")
         if float(adversarial_weight) < 0 or float(reconstruction_weight) < 0 or float(content_weight) < 0:
             raise ValueError("loss weights must be >= 0")
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}")
         if float(adversarial_weight) > 0 and discriminator is None:
             raise ValueError("adversarial_weight > 0 needs a discriminator (or pass adversarial_weight=0)")
         if float(content_weight) > 0 and content is None:
@@ -124,6 +132,7 @@ class Translation(TranslationModel):
         self.content_weight = float(content_weight)
         self.content_features = content_lib.resolve(content) if self.content_weight > 0 else None
         self.masked = bool(masked)
+        self.warmup_steps = int(warmup_steps)
         self.g_optimizer_config = g_optimizer_config or adam()
         self.d_optimizer_config = d_optimizer_config or adam()
         self._check_generator()
@@ -198,6 +207,8 @@ class Translation(TranslationModel):
             self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
             terms["d_loss"] = per_example
         g_vars = self.generator.trainable_variables
+        # 0 during the reconstruction-only warm-up, 1 after it
+        joined = tf.cast(self.g_optimizer.iterations >= self.warmup_steps, tf.float32)
         with tf.GradientTape() as tape:
             output = self._translate(source, True)
             weights = source[..., -1:] if self.masked else None
@@ -206,11 +217,11 @@ class Translation(TranslationModel):
             terms["reconstruction"] = rec
             if self.discriminator is not None:
                 adv = patch_loss(self.adversarial_loss.generator, self._discriminate(source, output, True))
-                total += self.adversarial_weight * adv
+                total += joined * self.adversarial_weight * adv
                 terms["g_loss"] = adv
             if self.content_features is not None:
                 content = self._content(output, target)
-                total += self.content_weight * content
+                total += joined * self.content_weight * content
                 terms["content"] = content
             scaled = self.g_optimizer.scale_loss(self.global_mean(total))
         self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
@@ -248,6 +259,7 @@ class Translation(TranslationModel):
             "content": content_lib.content_config(self.content),
             "content_weight": self.content_weight,
             "masked": self.masked,
+            "warmup_steps": self.warmup_steps,
             "g_optimizer_config": self.g_optimizer_config,
             "d_optimizer_config": self.d_optimizer_config,
         }
