@@ -623,6 +623,9 @@ def _evaluate_translation(args, model, run_info, run_dir) -> int:
     unpaired = hasattr(model, "shape_a")
     common = dict(split=args.split, seed=args.seed, image_size=saved["image_size"], limit=args.limit)
     if unpaired:
+        if "labels" in (args.metrics or "").lower() and not saved["transform_b"]:
+            raise UsageError("labels needs a run whose domain B is a known transform of A (--transform-b): "
+                             "its inverse maps the outputs back to digits the classifier reads")
         domains = data.unpaired_arrays(saved["data"], saved["data_b"], transform_b=saved["transform_b"], **common)
         source, target, labels = domains.a, domains.b_true, domains.y_a
         default = "psnr,ssim,l1" if target is not None else "fid,kid"
@@ -633,8 +636,12 @@ def _evaluate_translation(args, model, run_info, run_dir) -> int:
                                  mask_fraction=saved["mask_fraction"] or 0.25, **common)
         source, target, labels, default = pairs.source, pairs.target, pairs.y, "psnr,ssim,l1"
     features = _features_for(args.features, data.DataInfo(saved["data"], tuple(target.shape[1:]), None, True))
+    to_labelled = None
+    if unpaired and saved["transform_b"]:  # the classifier reads domain A: outputs go back through the inverse
+        to_labelled = data.transforms.get_inverse(saved["transform_b"])
     records = metrics.evaluate_translation(model, source, target, labels, metrics=args.metrics or default,
-                                           features=features, seed=args.seed, batch_size=args.batch_size)
+                                           features=features, seed=args.seed, batch_size=args.batch_size,
+                                           to_labelled=to_labelled)
     for record in records.values():
         record.update({"data": saved["data"], "split": args.split})
     evaluation_path = os.path.join(run_dir, "evaluation.json")

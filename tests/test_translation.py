@@ -53,6 +53,23 @@ def test_the_cycle_loss_is_exactly_zero_for_inverse_linear_maps():
 
 
 
+def test_the_cyclegan_step_reports_the_cycle_and_identity_terms_of_its_networks():
+    # frozen inverse linear maps (learning rate 0): the step's cycle term is exactly 0 and its identity term
+    # |G(b) - b| + |F(a) - a| = |b| + 0.5 |a|; with F = G^-1 / 2 the cycle term is 0.5 (|a| + |b|)
+    shape = (8, 8, 1)
+    a, b = (np.random.default_rng(s).uniform(-1, 1, (16, *shape)).astype(np.float32) for s in (0, 1))
+    frozen = adam(0.0, 0.5)
+    for f_factor, cycle in ((0.5, 0.0), (0.25, 0.5 * (np.abs(a).mean() + np.abs(b).mean()))):
+        model = CycleGAN(linear_map(shape, 2.0, "g"), linear_map(shape, f_factor, "f"), small_critic(shape, "da"),
+                         small_critic(shape, "db"), identity_weight=0.5, pool_size=0, g_optimizer_config=frozen)
+        model.compile(steps_per_execution=1)
+        history = model.fit(a, b, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+        identity = np.abs(2.0 * b - b).mean() + np.abs(f_factor * a - a).mean()
+        np.testing.assert_allclose(history["cycle"][0], cycle, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(history["identity"][0], identity, rtol=1e-5)
+        assert np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
+
+
 def test_the_history_pool_fills_then_swaps_half_of_the_fakes_for_stored_ones():
     pool = HistoryPool((1, 1, 1), size=50)
     seed = tf.constant([3, 4], tf.int64)
@@ -127,6 +144,17 @@ def test_the_cyclegan_preset_keeps_tiny_maps_local_and_lets_its_discriminators_s
                             kg.models.get("cyclegan", source_shape=(16, 16, 1), data_shape=(16, 16, 1)).generator_ab.layers}
 
 
+def test_the_presets_carry_their_papers_weights():
+    pairs, unpaired = data_for("pairs"), data_for("unpaired")
+    pix2pix = preset_model("pix2pix", pairs.info)
+    assert (pix2pix.reconstruction, pix2pix.reconstruction_weight, pix2pix.adversarial_weight) == ("l1", 100.0, 1.0)
+    srgan = preset_model("srgan", pairs.info)
+    assert (srgan.reconstruction, srgan.adversarial_weight, srgan.content_weight) == ("l2", 1e-3, 1.0)
+    assert preset_model("srresnet", pairs.info).discriminator is None
+    cycle = preset_model("cyclegan", unpaired.info)
+    assert (cycle.loss_name, cycle.cycle_weight, cycle.pool_size) == ("least_squares", 10.0, 50)
+
+
 def test_a_local_translator_output_pixel_sees_a_five_pixel_neighbourhood():
     g = kg.networks.local_translator((8, 8, 1), (8, 8, 3))
     x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 8, 1)).astype("float32")
@@ -150,7 +178,18 @@ def test_inpainting_replaces_only_the_hole():
     image = data.x[:8, ..., :-1]
     np.testing.assert_array_equal(np.where(mask, 0.0, out), np.where(mask, 0.0, image))  # known pixels kept
     assert np.abs(np.where(mask, out, 0.0)).sum() > 0  # the hole is filled by the generator
-    # the loss is taken over the hole only: a generator that is exact there has zero reconstruction loss
+    # the reconstruction loss is the mean over the hole only (a frozen user generator: learning rate 0)
+    source, target = data.x[:16], data.y[:16]
+    x = keras.Input(source.shape[1:])
+    g = keras.Model(x, keras.layers.Conv2D(1, 1, activation="tanh", dtype="float32")(x))
+    frozen = Translation(g, None, adversarial_weight=0.0, reconstruction="l1", reconstruction_weight=1.0, masked=True,
+                         g_optimizer_config=adam(0.0, 0.5))
+    frozen.compile(steps_per_execution=1)
+    reported = frozen.fit(source, target, batch_size=16, epochs=1, shuffle=False, verbose=0).history["reconstruction"][0]
+    hole = source[..., -1:]
+    error = np.abs(frozen.translate(source) - target) * hole
+    np.testing.assert_allclose(reported, np.mean(error.sum(axis=(1, 2, 3)) / hole.sum(axis=(1, 2, 3))), rtol=1e-5)
+    assert reported > 2 * error.mean()  # not the mean over every pixel
     with pytest.raises(ValueError, match="one more channel"):
         Translation(model.generator, None, source_shape=(8, 8, 1), target_shape=(8, 8, 1), adversarial_weight=0,
                     masked=True)
@@ -204,6 +243,18 @@ def test_the_content_loss_trains_through_the_digit_features_and_is_saved_by_name
     assert any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before, model.generator.trainable_variables))
     model.save(tmp_path / "m.keras")
     assert kg.models.load(str(tmp_path / "m.keras")).content == "digits"
+    # a user's feature model: trains, is saved with its weights and reloads (to resume, evaluate, translate)
+    x = keras.Input(pairs.y.shape[1:])
+    features = keras.Model(x, keras.layers.Conv2D(4, 3, activation="relu")(x), name="user_features")
+    own = kg.models.get("srgan", data=pairs.info, base_filters=8, blocks=1, content=features)
+    own.compile()
+    own.fit(pairs.x[:16], pairs.y[:16], batch_size=16, verbose=0)
+    own.save(tmp_path / "own.keras")
+    loaded = kg.models.load(str(tmp_path / "own.keras"))
+    for kept, saved in zip(loaded.content_features.weights, features.weights):
+        np.testing.assert_array_equal(np.asarray(kept), np.asarray(saved))
+    assert not loaded.content_features.trainable
+    np.testing.assert_allclose(loaded.translate(pairs.x[:4]), own.translate(pairs.x[:4]), atol=1e-6)
     with pytest.raises(kg.downloads.Unavailable, match="VGG19"):  # RGB targets take VGG19, not here offline
         kg.models.get("srgan", source_shape=(4, 4, 3), data_shape=(8, 8, 3), base_filters=8, blocks=1)
 
@@ -385,6 +436,32 @@ def test_translate_and_evaluate_commands_on_a_translation_run(tmp_path, capsys):
                           (["train", "pix2pix", "--data", "digits", "--task", "superres", "--metrics", "fid",
                             "--out", str(tmp_path / "x")], "translation models draw none")]:
         assert main(argv) == 2 and message in capsys.readouterr().err
+
+
+def test_evaluate_reads_labels_of_a_cyclegan_run_through_the_inverse_of_its_transform(tmp_path, capsys):
+    # G = the true inversion, so the outputs, inverted back, are the digits themselves: labels kept as the real ones
+    shape = (8, 8, 1)
+    model = CycleGAN(linear_map(shape, -1.0, "g"), linear_map(shape, -1.0, "f"), small_critic(shape, "da"),
+                     small_critic(shape, "db"))
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    (run / "run.json").write_text(json.dumps({"preset": "cyclegan", "data": "digits", "transform_b": "invert"}))
+    assert main(["evaluate", str(run), "--metrics", "l1,labels,fid,kid", "--limit", "100"]) == 0
+    records = json.load(open(run / "evaluation.json"))
+    test = kg.data.unpaired_arrays("digits", transform_b="invert", split="test", limit=100)
+    assert records["l1"]["value"] == pytest.approx(0.0, abs=1e-6)
+    assert records["fid"]["value"] == pytest.approx(0.0, abs=1e-3) and "kid" in records  # outputs = the true targets
+    identity = CycleGAN(linear_map(shape, 1.0, "g"), linear_map(shape, 1.0, "f"), small_critic(shape, "da"),
+                        small_critic(shape, "db"))
+    far = kg.metrics.evaluate_translation(identity, test.a, test.b_true, metrics="fid,kid", features="digits")
+    assert far["fid"]["value"] > 1.0 and far["kid"]["value"] > 0.01  # untranslated digits against inverted ones
+    assert records["labels"]["value"] == records["labels"]["real_value"]
+    assert records["labels"]["value"] == pytest.approx(kg.metrics.label_preservation(test.a, test.y_a))
+    assert records["labels"]["value"] > 0.9  # the classifier read inverted digits before (0.28 on real targets)
+    (run / "run.json").write_text(json.dumps({"preset": "cyclegan", "data": "digits", "data_b": "digits"}))
+    assert main(["evaluate", str(run), "--metrics", "labels", "--limit", "100"]) == 2
+    assert "known transform" in capsys.readouterr().err
 
 
 @pytest.mark.slow

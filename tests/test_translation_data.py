@@ -283,6 +283,15 @@ def test_b_true_is_each_transform_of_a(name):
     assert (data.info.num_levels is None) == (name == "tint")
 
 
+def test_each_transform_has_an_exact_inverse():
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 8, 6, 1)).astype(np.float32)
+    for name in transforms.TRANSFORMS:
+        back = transforms.get_inverse(name)(transforms.get_transform(name)(x))
+        np.testing.assert_allclose(back, x, atol=1e-6, err_msg=name)
+    with pytest.raises(ValueError, match="unknown transform"):
+        transforms.get_inverse("mirror")
+
+
 def test_the_transforms_exactly():
     x = np.array([[-1.0, 0.0, 1.0], [0.5, -0.5, 0.25]], np.float32)[None, ..., None]  # (1, 2, 3, 1)
     np.testing.assert_array_equal(transforms.invert(x), -x)

@@ -47,7 +47,24 @@ def tint(x) -> np.ndarray:
     return (TINT_DARK + t * (TINT_LIGHT - TINT_DARK)).astype(np.float32)
 
 
+def rotate270(x) -> np.ndarray:
+    """A quarter turn clockwise (the inverse of `rotate90`): (N, H, W, C) -> (N, W, H, C)."""
+    return np.ascontiguousarray(np.rot90(_check(x, "rotate270"), k=-1, axes=(1, 2)))
+
+
+def untint(x) -> np.ndarray:
+    """RGB (N, H, W, 3) -> grey (N, H, W, 1) in [-1, 1], the inverse of `tint`: each pixel's position
+    t on the TINT_DARK -> TINT_LIGHT line (least squares, clipped to [0, 1]), as 2 t - 1."""
+    x = _check(x, "untint")
+    if x.shape[-1] != 3:
+        raise ValueError(f"'untint' reads RGB images (C=3); got {x.shape[-1]} channels")
+    span = TINT_LIGHT - TINT_DARK
+    t = np.clip(((x - TINT_DARK) * span).sum(axis=-1, keepdims=True) / float((span * span).sum()), 0.0, 1.0)
+    return (2.0 * t - 1.0).astype(np.float32)
+
+
 TRANSFORMS = {"invert": invert, "rotate90": rotate90, "tint": tint}
+INVERSES = {"invert": invert, "rotate90": rotate270, "tint": untint}
 KEEPS_LEVELS = ("invert", "rotate90")  # transforms that keep quantised pixel values on their grid
 
 
@@ -56,3 +73,9 @@ def get_transform(name: str):
     if name not in TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}; use one of {', '.join(TRANSFORMS)}")
     return TRANSFORMS[name]
+
+
+def get_inverse(name: str):
+    """The inverse of the transform `name`: maps domain-B images back to domain A (see `INVERSES`)."""
+    get_transform(name)
+    return INVERSES[name]

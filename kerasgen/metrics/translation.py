@@ -68,7 +68,7 @@ def label_preservation(images, labels) -> float:
 
 
 def evaluate_translation(model, source, target, labels=None, metrics=DEFAULT_TRANSLATION_METRICS, features=None,
-                         direction="a_to_b", seed=0, batch_size=256) -> dict:
+                         direction="a_to_b", seed=0, batch_size=256, to_labelled=None) -> dict:
     """Translates `source` and compares the output with `target`.
 
     Args:
@@ -78,6 +78,9 @@ def evaluate_translation(model, source, target, labels=None, metrics=DEFAULT_TRA
         metrics: any of `TRANSLATION_METRICS`.
         features: feature space of "fid"/"kid" (see `kerasgen.metrics.features.embed`).
         direction: "a_to_b" or, for CycleGAN, "b_to_a".
+        to_labelled: for "labels", a function mapping outputs (and targets) to the domain the digit
+            classifier reads, e.g. the inverse of an unpaired set's known transform
+            (`kerasgen.data.transforms.get_inverse`); None when the outputs are digits as they are.
 
     Returns:
         {metric: record}, each record JSON-ready with "value" and details.
@@ -111,10 +114,12 @@ def evaluate_translation(model, source, target, labels=None, metrics=DEFAULT_TRA
     if "labels" in metrics:
         if labels is None:
             raise ValueError("labels (label preservation) needs the sources' labels")
-        if output.shape[-1] != 1:
+        readable_output, readable_target = ((output, target) if to_labelled is None
+                                            else (to_labelled(output), to_labelled(target)))
+        if readable_output.shape[-1] != 1:
             raise ValueError("label preservation uses the digit classifier: grey-scale targets only")
-        out["labels"] = {"value": label_preservation(output, labels), "real_value": label_preservation(target, labels),
-                         **common}
+        out["labels"] = {"value": label_preservation(readable_output, labels),
+                         "real_value": label_preservation(readable_target, labels), **common}
     return out
 
 

@@ -175,11 +175,13 @@ class CycleGAN(TranslationModel):
     def _ba(self, b, training):
         return tf.cast(self.generator_ba(b, training=training), tf.float32)
 
-    def cycle_loss(self, a, b, training=False):
-        """Per-example |F(G(a)) - a| + |G(F(b)) - b| (pixel means), (B,), before the weight."""
+    def cycle_loss(self, a, b, training=False, fakes=None):
+        """Per-example |F(G(a)) - a| + |G(F(b)) - b| (pixel means), (B,), before the weight.
+
+        `fakes`: (G(a), F(b)) when already computed (the train step's), else computed here."""
         a, b = tf.cast(a, tf.float32), tf.cast(b, tf.float32)
-        return (pixel_loss("l1", self._ba(self._ab(a, training), training), a)
-                + pixel_loss("l1", self._ab(self._ba(b, training), training), b))
+        fake_b, fake_a = fakes if fakes is not None else (self._ab(a, training), self._ba(b, training))
+        return pixel_loss("l1", self._ba(fake_b, training), a) + pixel_loss("l1", self._ab(fake_a, training), b)
 
     def identity_loss(self, a, b, training=False):
         """Per-example |G(b) - b| + |F(a) - a|, (B,), before the weights; defined for same-shaped domains."""
@@ -200,7 +202,7 @@ class CycleGAN(TranslationModel):
             fake_b, fake_a = self._ab(a, True), self._ba(b, True)
             adv = (patch_loss(self.adversarial_loss.generator, self.discriminator_b(fake_b, training=True))
                    + patch_loss(self.adversarial_loss.generator, self.discriminator_a(fake_a, training=True)))
-            cycle = pixel_loss("l1", self._ba(fake_b, True), a) + pixel_loss("l1", self._ab(fake_a, True), b)
+            cycle = self.cycle_loss(a, b, True, fakes=(fake_b, fake_a))
             total = adv + self.cycle_weight * cycle
             terms = {"g_loss": adv, "cycle": cycle}
             if self.uses_identity:

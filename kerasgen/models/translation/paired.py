@@ -128,6 +128,8 @@ class Translation(TranslationModel):
         self.adversarial_weight = float(adversarial_weight)
         self.reconstruction = reconstruction
         self.reconstruction_weight = float(reconstruction_weight)
+        if isinstance(content, dict):  # a user feature model from a saved config: rebuilt as it was saved
+            content = keras.saving.deserialize_keras_object(content)
         self.content = content
         self.content_weight = float(content_weight)
         self.content_features = content_lib.resolve(content) if self.content_weight > 0 else None
