@@ -3,7 +3,7 @@
 - Super-resolution 4x (7x7 -> 28x28, the source the area-downsampled digit): PSNR, SSIM and label
   preservation (the share of outputs the bundled digit classifier reads as the source's digit) on
   the 1,000 test digits, for bicubic upsampling and for `srresnet`, `srgan` and `pix2pix` trained for
-  `--budget` seconds each (whole epochs) on the 7,000 training digits.
+  `--budget` seconds each (stopped after the step that passes it) on the 7,000 training digits.
 - CycleGAN between the digits and a known transform of them (`--transform`, default `invert`): the
   training digits are split in two halves (A, and the transform of the other half as B), so nothing
   pairs them; on the test digits it reports the L1 distance of G(a) to the true transform of a,
@@ -100,7 +100,7 @@ def superres(train_spec, test_spec, args):
 def cyclegan(train_spec, test_spec, args):
     train = kg.data.unpaired_arrays(train_spec, transform_b=args.transform, split="all", seed=args.seed)
     test = kg.data.unpaired_arrays(test_spec, transform_b=args.transform, split="all", seed=args.seed)
-    inverse = {"invert": lambda x: -x, "rotate90": lambda x: np.rot90(x, -1, axes=(1, 2))}.get(args.transform)
+    inverse = kg.data.transforms.get_inverse(args.transform)
     keras.utils.set_random_seed(args.seed)
     model = kg.models.get("cyclegan", data=train.info, seed=args.seed)
     budget = args.budget if args.cycle_budget is None else args.cycle_budget
@@ -109,7 +109,7 @@ def cyclegan(train_spec, test_spec, args):
     back = model.translate(out, direction="b_to_a")
     row = ["cyclegan", f"{kg.metrics.l1(out, test.b_true):.4f}", f"{kg.metrics.psnr(out, test.b_true):.2f}",
            f"{kg.metrics.label_preservation(back, test.y_a):.3f}",
-           f"{kg.metrics.label_preservation(inverse(out), test.y_a):.3f}" if inverse else "",
+           f"{kg.metrics.label_preservation(inverse(out), test.y_a):.3f}",
            f"{seconds:.0f} s", f"{epochs:.2f}"]
     identity = ["identity map (no training)", f"{kg.metrics.l1(test.a, test.b_true):.4f}",
                 f"{kg.metrics.psnr(test.a, test.b_true):.2f}", f"{kg.metrics.label_preservation(test.a, test.y_a):.3f}",

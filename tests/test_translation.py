@@ -144,6 +144,24 @@ def test_the_cyclegan_preset_keeps_tiny_maps_local_and_lets_its_discriminators_s
                             kg.models.get("cyclegan", source_shape=(16, 16, 1), data_shape=(16, 16, 1)).generator_ab.layers}
 
 
+def test_both_steps_take_every_registered_adversarial_loss():
+    import kerasgen.losses.fdivergence  # noqa: F401  (registers the f-GAN losses)
+
+    shape = (8, 8, 1)
+    a, b = (np.random.default_rng(s).uniform(-1, 1, (8, *shape)).astype(np.float32) for s in (0, 1))
+    names = list(kg.losses.adversarial.LOSSES)
+    assert {"non_saturating", "least_squares", "hinge", "wasserstein", "js", "kl"} <= set(names)
+    for name in names:
+        paired = Translation(linear_map(shape, 0.5, "g"), small_critic(shape, "d", source_shape=shape), loss=name,
+                             adversarial_weight=1.0, reconstruction_weight=1.0)
+        cycle = CycleGAN(linear_map(shape, 0.5, "g"), linear_map(shape, 2.0, "f"), small_critic(shape, "da"),
+                         small_critic(shape, "db"), loss=name, pool_size=0)
+        for model in (paired, cycle):
+            model.compile(run_eagerly=True)
+            logs = model.train_on_batch(a, b, return_dict=True)
+            assert all(np.isfinite(v) for v in logs.values()), (name, type(model).__name__, logs)
+
+
 def test_the_presets_carry_their_papers_weights():
     pairs, unpaired = data_for("pairs"), data_for("unpaired")
     pix2pix = preset_model("pix2pix", pairs.info)
@@ -255,6 +273,21 @@ def test_the_content_loss_trains_through_the_digit_features_and_is_saved_by_name
         np.testing.assert_array_equal(np.asarray(kept), np.asarray(saved))
     assert not loaded.content_features.trainable
     np.testing.assert_allclose(loaded.translate(pairs.x[:4]), own.translate(pairs.x[:4]), atol=1e-6)
+    # the metric's feature space, preprocessed in-graph: the same features at the network's own size, and a gradient
+    from kerasgen.models.translation import content as content_lib
+    digits = content_lib.resolve("digits")
+    x = tf.constant(pairs.y[:8])
+    np.testing.assert_allclose(np.asarray(digits(x)), kg.metrics.features.get_extractor("digits")(pairs.y[:8]),
+                               rtol=1e-5, atol=1e-5)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(digits(tf.image.resize(x, (16, 16))))
+    assert float(tf.reduce_sum(tf.abs(tape.gradient(total, x)))) > 0
+    with pytest.raises(ValueError, match="no gradient"):
+        content_lib.resolve("inception-fid")
+    with kg.downloads.offline():
+        with pytest.raises(kg.downloads.Unavailable, match="Inception"):  # weights fetched on first use, not offline
+            content_lib.resolve("inception")
     with pytest.raises(kg.downloads.Unavailable, match="VGG19"):  # RGB targets take VGG19, not here offline
         kg.models.get("srgan", source_shape=(4, 4, 3), data_shape=(8, 8, 3), base_filters=8, blocks=1)
 

@@ -7,6 +7,9 @@ A content loss compares the generated and the real target in the features of a f
   images; inputs are mapped from [-1, 1] to [0, 1] and resized to 8x8 inside the graph with
   antialiased bilinear filtering (differentiable; the metric `kerasgen.metrics.DigitFeatures`
   averages areas, which has no gradient);
+- "inception": the metrics' Keras Inception-v3 feature space (2048 pool features; weights from
+  Keras' cache, fetched on first use unless downloads are off), preprocessed the same way in-graph
+  (`metric_space_features`); "inception-fid" (a frozen graph fed 8-bit levels) has no gradient;
 - "vgg19": Keras' VGG19 up to `block5_conv4` (SRGAN's VGG54) with ImageNet weights from Keras'
   cache (downloaded on first use unless downloads are off), grey-scale repeated to 3 channels and
   VGG's own preprocessing;
@@ -20,25 +23,41 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-FEATURE_SPACES = ("digits", "vgg19")
+FEATURE_SPACES = ("digits", "inception", "vgg19")
 
 
-def digit_features():
-    """The bundled digit classifier's 64 features as a frozen Keras model on [-1, 1] images of any size."""
-    from kerasgen.metrics import digit_classifier
+def metric_space_features(name):
+    """A `kerasgen.metrics` image feature space ("digits", "inception") as a frozen,
+    differentiable function of [-1, 1] images (B, H, W, C) of any size -> features (B, F).
 
-    features = digit_classifier.feature_model(digit_classifier.load())
-    features.trainable = False
+    The same network as the metric, with its preprocessing written in-graph: [-1, 1] -> [0, 1],
+    resized to the network's input size with antialiased bilinear filtering (differentiable, where the
+    metric may average areas, which has no gradient), grey repeated to RGB or RGB averaged to grey as
+    the network needs, then the network's own input range. Inception weights come from the Keras cache
+    (see `kerasgen.metrics.features`).
+    """
+    from kerasgen.metrics import features as metric_features
+
+    extractor = metric_features.get_extractor(name)
+    network = extractor.feature_model
+    network.trainable = False
+    size, wanted = tuple(extractor.image_size), extractor.network_channels
 
     def call(x):
         x01 = (tf.cast(x, tf.float32) + 1.0) / 2.0
-        if x01.shape[-1] != 1:
-            x01 = tf.reduce_mean(x01, axis=-1, keepdims=True)
-        # antialiased bilinear (differentiable, unlike "area") stands in for the metric's area averaging
-        return features(tf.image.resize(x01, (8, 8), method="bilinear", antialias=True), training=False)
+        if tuple(x01.shape[1:3]) != size:
+            x01 = tf.image.resize(x01, size, method="bilinear", antialias=True)
+        if x01.shape[-1] != wanted:
+            x01 = tf.repeat(x01, wanted, axis=-1) if x01.shape[-1] == 1 else tf.reduce_mean(x01, -1, keepdims=True)
+        return network(extractor.to_network_range(x01), training=False)
 
-    call.network = features
+    call.network = network
     return call
+
+
+def digit_features():
+    """The bundled digit classifier's 64 features as a frozen function of [-1, 1] images of any size."""
+    return metric_space_features("digits")
 
 
 def vgg19_features(download: bool | None = None):
@@ -76,8 +95,11 @@ def resolve(spec):
     if spec is None:
         return None
     if isinstance(spec, str):
-        if spec == "digits":
-            return digit_features()
+        if spec in ("digits", "inception"):
+            return metric_space_features(spec)
+        if spec == "inception-fid":
+            raise ValueError("'inception-fid' is a frozen graph fed 8-bit levels, which passes no gradient; "
+                             "use 'inception' (the same architecture in Keras) for a content loss")
         if spec == "vgg19":
             return vgg19_features()
         raise ValueError(f"unknown content feature space {spec!r}; use one of {', '.join(FEATURE_SPACES)}, "
