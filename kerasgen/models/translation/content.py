@@ -55,11 +55,6 @@ def metric_space_features(name):
     return call
 
 
-def digit_features():
-    """The bundled digit classifier's 64 features as a frozen function of [-1, 1] images of any size."""
-    return metric_space_features("digits")
-
-
 def vgg19_features(download: bool | None = None):
     """VGG19 `block5_conv4` features (SRGAN's VGG54) of [-1, 1] images, frozen; weights from Keras' cache."""
     from kerasgen import downloads

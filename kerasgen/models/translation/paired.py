@@ -74,7 +74,7 @@ class Translation(TranslationModel):
         adversarial_weight: weight of the generator's adversarial loss.
         reconstruction: "l1" or "l2".
         reconstruction_weight: weight of the reconstruction loss (pix2pix: 100).
-        content: feature space of the content loss: "digits", "vgg19", a Keras model, or None.
+        content: feature space of the content loss: "digits", "inception", "vgg19", a Keras model, or None.
         content_weight: weight of the content loss.
         masked: inpainting: the source's last channel is the hole mask; the output replaces the hole only.
         warmup_steps: generator updates trained on the reconstruction loss alone before the adversarial
