@@ -623,7 +623,7 @@ def _evaluate_translation(args, model, run_info, run_dir) -> int:
     unpaired = hasattr(model, "shape_a")
     common = dict(split=args.split, seed=args.seed, image_size=saved["image_size"], limit=args.limit)
     if unpaired:
-        if "labels" in (args.metrics or "").lower() and not saved["transform_b"]:
+        if args.metrics and "labels" in metrics.parse_metrics(args.metrics) and not saved["transform_b"]:
             raise UsageError("labels needs a run whose domain B is a known transform of A (--transform-b): "
                              "its inverse maps the outputs back to digits the classifier reads")
         domains = data.unpaired_arrays(saved["data"], saved["data_b"], transform_b=saved["transform_b"], **common)

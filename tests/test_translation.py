@@ -495,6 +495,8 @@ def test_evaluate_reads_labels_of_a_cyclegan_run_through_the_inverse_of_its_tran
     (run / "run.json").write_text(json.dumps({"preset": "cyclegan", "data": "digits", "data_b": "digits"}))
     assert main(["evaluate", str(run), "--metrics", "labels", "--limit", "100"]) == 2
     assert "known transform" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--metrics", "mislabels", "--limit", "100"]) == 2  # a name, not a substring
+    assert "unknown translation metric(s) mislabels" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -67,6 +67,17 @@ def label_preservation(images, labels) -> float:
     return float(np.mean(predicted == labels))
 
 
+def parse_metrics(metrics) -> list[str]:
+    """Metric names from "psnr,ssim" or a list, lower-cased; ValueError naming any not in
+    `TRANSLATION_METRICS` (or none given)."""
+    metrics = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
+    unknown = [m for m in metrics if m not in TRANSLATION_METRICS]
+    if not metrics or unknown:
+        raise ValueError(f"unknown translation metric(s) {', '.join(unknown) or '(none given)'}; use any of "
+                         f"{', '.join(TRANSLATION_METRICS)}")
+    return metrics
+
+
 def evaluate_translation(model, source, target, labels=None, metrics=DEFAULT_TRANSLATION_METRICS, features=None,
                          direction="a_to_b", seed=0, batch_size=256, to_labelled=None) -> dict:
     """Translates `source` and compares the output with `target`.
@@ -87,11 +98,7 @@ def evaluate_translation(model, source, target, labels=None, metrics=DEFAULT_TRA
     """
     from kerasgen.metrics import distances, features as feature_module
 
-    metrics = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
-    unknown = [m for m in metrics if m not in TRANSLATION_METRICS]
-    if not metrics or unknown:
-        raise ValueError(f"unknown translation metric(s) {', '.join(unknown) or '(none given)'}; use any of "
-                         f"{', '.join(TRANSLATION_METRICS)}")
+    metrics = parse_metrics(metrics)
     output = np.clip(model.translate(source, direction=direction, batch_size=batch_size), -1.0, 1.0)
     target = np.asarray(target, np.float32)
     common = {"n": int(len(output)), "direction": direction}
