@@ -79,9 +79,9 @@ def _fused_adam_scalars(optimizer, learning_rate, dtype):
     if cached is not None and cached[0] == dtype:
         return cached[1]
     step = tf.cast(optimizer.iterations + 1, dtype)
-    beta_1, beta_2 = tf.constant(optimizer.beta_1, dtype), tf.constant(optimizer.beta_2, dtype)
+    beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)  # floats or tensors
     scalars = (tf.pow(beta_1, step), tf.pow(beta_2, step), tf.cast(learning_rate, dtype), beta_1, beta_2,
-               tf.constant(optimizer.epsilon, dtype))
+               tf.cast(optimizer.epsilon, dtype))
     optimizer._fused_adam_scalars = (dtype, scalars)
     return scalars
 
@@ -97,19 +97,23 @@ def _fused_adam_backend_update_step(self, grads, trainable_variables, learning_r
 
 def _fused_adam_update_step(self, gradient, variable, learning_rate):
     """`keras.optimizers.Adam.update_step` in one kernel per variable (`ResourceApplyAdam`), bound
-    to an Adam instance by `fuse_adam`. Same arithmetic as Keras' Adam:
+    to an Adam instance by `fuse_adam`. Keras' update formula:
     alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), m += (g - m)(1 - beta_1),
-    v += (g^2 - v)(1 - beta_2), x -= alpha m / (sqrt(v) + epsilon), t = iterations + 1.
-    Variables of other dtypes take Keras' own update."""
+    v += (g^2 - v)(1 - beta_2), x -= alpha m / (sqrt(v) + epsilon), t = iterations + 1; the kernel
+    forms 1 - beta in the variable's dtype where Keras rounds Python's, so a beta that float32 does
+    not hold exactly (0.999) moves the moments by about 1e-5 of their size. Sparse gradients
+    (`tf.IndexedSlices`, from embeddings) and variables other than float32 / float64 take Keras'
+    own update: Keras squares each slice before summing repeated indices, the kernel would square
+    their sum."""
     base_variable = variable.value if isinstance(variable, keras.Variable) else variable
-    if base_variable.dtype not in FUSED_ADAM_DTYPES:
+    if isinstance(gradient, tf.IndexedSlices) or base_variable.dtype not in FUSED_ADAM_DTYPES:
         return keras.optimizers.Adam.update_step(self, gradient, variable, learning_rate)
     index = self._get_variable_index(variable)
     beta1_power, beta2_power, lr, beta_1, beta_2, epsilon = _fused_adam_scalars(self, learning_rate, base_variable.dtype)
     tf.raw_ops.ResourceApplyAdam(
         var=base_variable.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
         beta1_power=beta1_power, beta2_power=beta2_power, lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon,
-        grad=tf.cast(tf.convert_to_tensor(gradient), base_variable.dtype))
+        grad=tf.cast(gradient, base_variable.dtype))
 
 
 def fuse_adam(optimizer):
