@@ -55,9 +55,14 @@ def build(preset, seed, tuned_steps=None):
 
 
 def score(model, density, seed):
-    result = kg.metrics.mode_coverage(model.sample(SAMPLES, seed=seed), density.centers, density.std)
+    """Modes, high-quality fraction and reverse KL of 2,500 samples; a run whose samples hold NaN or
+    infinity (it diverged) scores 0 modes and 0 high quality, and is counted in the table."""
+    samples = model.sample(SAMPLES, seed=seed)
+    if not np.isfinite(samples).all():
+        return {"modes": 0, "of": len(density.centers), "hq": 0.0, "rkl": float("nan"), "diverged": True}
+    result = kg.metrics.mode_coverage(samples, density.centers, density.std)
     return {"modes": result["modes"], "of": result["num_modes"], "hq": result["high_quality"],
-            "rkl": result["reverse_kl"]}
+            "rkl": result["reverse_kl"], "diverged": False}
 
 
 def run(preset, density, seed, batch_size, steps=None, seconds=None, tuned_steps=None):
@@ -70,6 +75,9 @@ def run(preset, density, seed, batch_size, steps=None, seconds=None, tuned_steps
 
 def summary(results, key, percent=False):
     values = np.array([r[key] for r in results], dtype=float)
+    values = values[np.isfinite(values)]  # a diverged run has no reverse KL
+    if not len(values):
+        return "-"
     scale, fmt = (100.0, "{:.1f}") if percent else (1.0, "{:.3g}" if key == "rkl" else "{:.0f}")
     mean = fmt.format(scale * values.mean())
     if len(values) == 1:
@@ -120,7 +128,9 @@ def main():
     table = []
     for row in rows:
         r = row["steps"]
-        line = [row["preset"], row["data"], f"{summary(r, 'modes')}/{r[0]['of']}", summary(r, "hq", True),
+        diverged = sum(x.get("diverged", False) for x in r + row.get("time", []) + row.get("tuned", []))
+        runs = len(r + row.get("time", []) + row.get("tuned", []))
+        line = [row["preset"] + (f" ({diverged} of {runs} runs diverged)" if diverged else ""), row["data"], f"{summary(r, 'modes')}/{r[0]['of']}", summary(r, "hq", True),
                 summary(r, "rkl"), summary(r, "seconds")]
         if args.equal_time:
             line += [f"{summary(row['time'], 'modes')}/{r[0]['of']}", summary(row["time"], "hq", True),
