@@ -128,9 +128,10 @@ def main():
     table = []
     for row in rows:
         r = row["steps"]
-        diverged = sum(x.get("diverged", False) for x in r + row.get("time", []) + row.get("tuned", []))
-        runs = len(r + row.get("time", []) + row.get("tuned", []))
-        line = [row["preset"] + (f" ({diverged} of {runs} runs diverged)" if diverged else ""), row["data"], f"{summary(r, 'modes')}/{r[0]['of']}", summary(r, "hq", True),
+        every_run = r + row.get("time", []) + row.get("tuned", [])
+        diverged = sum(x.get("diverged", False) for x in every_run)
+        name = row["preset"] + (f" ({diverged} of {len(every_run)} runs diverged)" if diverged else "")
+        line = [name, row["data"], f"{summary(r, 'modes')}/{r[0]['of']}", summary(r, "hq", True),
                 summary(r, "rkl"), summary(r, "seconds")]
         if args.equal_time:
             line += [f"{summary(row['time'], 'modes')}/{r[0]['of']}", summary(row["time"], "hq", True),
