@@ -77,7 +77,8 @@ def test_began_k_stays_in_the_unit_interval(gamma, k_initial, bound):
 
 def test_began_k_is_saved_and_training_resumes_exactly(tmp_path):
     x, _ = fake_data((2,), n=32)
-    model = build("began", (2,), seed=3, k_initial=0.4, lambda_k=0.05, code_dim=4)
+    model = kg.models.BEGAN("mlp", "mlp", latent_dim=2, data_shape=(2,), standardize=True, seed=3, k_initial=0.4,
+                            lambda_k=0.05)
     model.compile(run_eagerly=True)  # (the traced step resumes exactly in the preset contract)
     model.fit(x, batch_size=16, epochs=1, verbose=0)
     assert 0.0 < float(model.k.numpy()) != 0.4
@@ -89,6 +90,13 @@ def test_began_k_is_saved_and_training_resumes_exactly(tmp_path):
     assert loaded.fit(x, batch_size=16, epochs=1, verbose=0).history == model.fit(x, batch_size=16, epochs=1,
                                                                                   verbose=0).history
     assert float(loaded.k.numpy()) == float(model.k.numpy())
+
+
+def test_began_preset_names_its_data_kind():
+    # its defaults found 0-2 of the grid's 25 modes; the preset declares images only, the class takes MLPs
+    with pytest.raises(ValueError, match="preset 'began' models images, not vectors"):
+        kg.models.get("began", data_shape=(2,))
+    assert "began" not in kg.models.list(family="adversarial", data="vectors")
 
 
 @pytest.mark.slow  # 5 s: two replicas

@@ -149,9 +149,18 @@ def test_image_flows_train_in_float32_under_mixed_policies(precision, name):
 @pytest.mark.slow
 
 def test_glow_compiles_with_xla_and_trains_mirrored(strategy):
-    model = small_image_flow("glow")
-    model.compile(jit_compile=True)
-    assert_finite_metrics(fit_few_steps(model, digits(32), None))
+    # the XLA step learns as the default step does: from the same weights and data, the first epoch's losses
+    # agree and the later ones fall as far (measured: 164.01 -> 159.06 nats under XLA, 164.03 -> 159.62 without;
+    # on 28x28 MNIST after 32 steps 5.72 against 5.76 bits/dim). Rejects an XLA step that drops the update
+    # or the data-dependent initialisation
+    xla, default = [], []
+    for jit, history in ((True, xla), (False, default)):
+        model = small_image_flow("glow")
+        model.compile(jit_compile=jit)
+        history.extend(model.fit(digits(64), batch_size=16, epochs=3, shuffle=False, verbose=0).history["nll"])
+    np.testing.assert_allclose(xla[0], default[0], rtol=1e-3)
+    assert default[0] - default[-1] > 2.0, default
+    assert xla[0] - xla[-1] > 0.7 * (default[0] - default[-1]), (xla, default)
     with strategy.scope():
         model = small_image_flow("glow")
         model.compile()
