@@ -199,11 +199,14 @@ class MaskedCoupling(tfb.Bijector):
         if self._memo is not None and self._memo[0] is conditioned_on:
             return self._memo[1]
         params = self._conditioner(conditioned_on * self._mask)
+        # unstack / squeeze rather than params[..., i]: the gradient of a strided slice writes each
+        # parameter into a zero tensor of the full shape (a seventh of Glow's step on a CPU)
         if self._transform == "additive":
-            g = tfb.Shift(params[..., 0])
+            g = tfb.Shift(tf.squeeze(params, axis=-1))
         elif self._transform == "affine":
-            log_scale = LOG_SCALE_BOUND * tf.tanh(params[..., 1] / LOG_SCALE_BOUND)
-            g = tfb.Chain([tfb.Shift(params[..., 0]), tfb.Scale(log_scale=log_scale)])
+            shift, raw_log_scale = tf.unstack(params, num=2, axis=-1)
+            log_scale = LOG_SCALE_BOUND * tf.tanh(raw_log_scale / LOG_SCALE_BOUND)
+            g = tfb.Chain([tfb.Shift(shift), tfb.Scale(log_scale=log_scale)])
         else:
             g = rational_quadratic_spline(params, self._num_bins, self._bound)
         self._memo = (conditioned_on, g)

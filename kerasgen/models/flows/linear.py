@@ -31,6 +31,17 @@ def _unit_triangular_inverse(nilpotent):
     return result
 
 
+def matvec_last_axis(matrix, x):
+    """matrix @ v for every vector v on the last axis of x (..., C), as one 2-D product (N, C) @ (C, C)^T.
+
+    `tf.linalg.matvec` broadcasts the (C, C) matrix over x's leading axes into a batched product of N
+    (C, C) @ (C, 1) products, which oneDNN runs one by one: in a profile of Glow's 28x28 training step
+    (batch 64, 163 ms on a 2-core CPU) they took 56 ms of op time; as one product, 2 ms."""
+    size = matrix.shape[-1]
+    flat = tf.reshape(x, [-1, size])
+    return tf.reshape(tf.matmul(flat, matrix, transpose_b=True), tf.shape(x))
+
+
 class LUMatvec(tfb.Bijector):
     """x = W z on the last axis with W = P L U from a packed LU matrix and a permutation (the
     convention of `tfb.ScaleMatvecLU`); log|det W| = sum log|diag U|.
@@ -65,10 +76,10 @@ class LUMatvec(tfb.Bijector):
         return tf.matmul(upper_inv, tf.matmul(_unit_triangular_inverse(strict_lower), rows, transpose_b=True))
 
     def _forward(self, z):
-        return tf.linalg.matvec(self._matrix(), z)
+        return matvec_last_axis(self._matrix(), z)
 
     def _inverse(self, x):
-        return tf.linalg.matvec(self._inverse_matrix(), x)
+        return matvec_last_axis(self._inverse_matrix(), x)
 
     def _forward_log_det_jacobian(self, z):
         return tf.reduce_sum(tf.math.log(tf.abs(tf.linalg.diag_part(self._lower_upper))))
