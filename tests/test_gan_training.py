@@ -135,14 +135,18 @@ def test_a_gan_learns_a_gaussian():
     rng = np.random.default_rng(0)
     cov = [[0.5**2, 0.8 * 0.5 * 2.0], [0.8 * 0.5 * 2.0, 2.0**2]]  # stds 0.5 and 2, correlation 0.8
     x = rng.multivariate_normal([3.0, -2.0], cov, size=4096).astype("float32")
-    model = kg.models.get("gan", data_shape=(2,), latent_dim=4, hidden=(32, 32), seed=0)
+    # sampled from the weight average (ema_decay 0.99): the last generator alone oscillates around the
+    # target, and which side it ends on depends on the seed and on float rounding (model seeds 0-2 on a 2-core
+    # AMD EPYC: means 0.07-0.24 of a std away, correlation 0.72-0.90, seeds 1 and 2 outside the bounds below
+    # in some runs); with the average, means within 0.06 of a std, stds 0.88-0.99 of the target's, correlation
+    # 0.83-0.88
+    model = kg.models.get("gan", data_shape=(2,), latent_dim=4, hidden=(32, 32), seed=0, ema_decay=0.99)
     model.compile()
     model.fit(x, batch_size=64, epochs=50, verbose=0)
     s = model.sample(4000, seed=0)
-    # each mean within a fifth of its std (measured 0.13 and 0.10 of them on an AMD EPYC)
     assert np.all(np.abs(s.mean(0) - [3.0, -2.0]) <= 0.2 * np.array([0.5, 2.0])), s.mean(0)
     np.testing.assert_allclose(s.std(0), [0.5, 2.0], rtol=0.15)
-    # measured 0.81 (0.78-0.81 over model seeds 0-2); 30 epochs gave 0.65-0.87, hence 50
+    # 30 epochs gave 0.65-0.87 without the average, hence 50
     np.testing.assert_allclose(np.corrcoef(s.T)[0, 1], 0.8, atol=0.1)
 
 
