@@ -97,6 +97,9 @@ def test_began_preset_names_its_data_kind():
     with pytest.raises(ValueError, match="preset 'began' models images, not vectors"):
         kg.models.get("began", data_shape=(2,))
     assert "began" not in kg.models.list(family="adversarial", data="vectors")
+    # the size overrides every GAN preset takes still build (MLP widths unused)
+    model = kg.models.get("began", data_shape=(8, 8, 1), base_filters=8, hidden=(32, 32), code_dim=8)
+    assert model.data_shape == (8, 8, 1)
 
 
 @pytest.mark.slow  # 5 s: two replicas

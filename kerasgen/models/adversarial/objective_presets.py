@@ -41,11 +41,14 @@ def _is_image(data_shape):
                  data=("images",), small=dict(base_filters=8, code_dim=8),
                  reference="Berthelot et al. 2017, BEGAN: Boundary Equilibrium Generative Adversarial Networks, "
                            "arXiv:1703.10717")
-def began(data_shape, latent_dim=None, num_classes=None, base_filters=32, code_dim=None, convs_per_stage=2, **kw):
+def began(data_shape, latent_dim=None, num_classes=None, base_filters=32, hidden=None, code_dim=None,
+          convs_per_stage=2, **kw):
     """BEGAN on images: the paper's generator (its decoder architecture) and conv autoencoder; gamma 0.5,
     lambda_k 0.001, Adam 1e-4 (0.5, 0.999). The embedding is `code_dim` numbers, by default a sixteenth of
     the image's size (8 to 64): an autoencoder that can reconstruct anything cannot tell generated images
-    from real ones. Returns an uncompiled `BEGAN`."""
+    from real ones. `hidden` (the MLP widths other presets take) is accepted and unused: there are no
+    MLPs here. Returns an uncompiled `BEGAN`."""
+    del hidden
     data_shape = tuple(data_shape)
     latent_dim = latent_dim or 64
     if code_dim is None:
