@@ -68,19 +68,20 @@ def _networks(data_shape, latent_input, conv, num_classes=None, label_to_d=False
 
 def _build(name, data_shape, latent_dim, image_latent_dim, conv=True, num_classes=None, label_to_d=False,
            auxiliary_weight=0.0, categorical_codes=(), continuous_codes=0, spectral_norm=False,
-           base_filters=64, hidden=None, optimizer=None, **gan_kwargs):
+           base_filters=64, hidden=None, optimizer=None, optimizer_on_vectors=None, **gan_kwargs):
     """A `GAN` with the preset's networks and recipe.
 
     `latent_dim` / `hidden` None take the recipe of the data kind (`image_latent_dim` and two layers of
     256 on images, `VECTOR_RECIPE` on vectors); `optimizer` is the preset's serialised optimiser for
-    images (Adam 2e-4, beta_1 0.5 when None), its rate raised by `VECTOR_RECIPE` on vectors; both
-    players get it unless the user passes `g_optimizer_config` / `d_optimizer_config`.
+    images (Adam 2e-4, beta_1 0.5 when None), its rate raised by `VECTOR_RECIPE` on vectors unless the
+    preset gives `optimizer_on_vectors`; both players get it unless the user passes
+    `g_optimizer_config` / `d_optimizer_config`.
     """
     data_shape = tuple(data_shape)
     latent_dim, hidden = _defaults(data_shape, latent_dim, hidden, image_latent_dim)
     recipe = optimizer or adam()
     if is_vector(data_shape):
-        recipe = vector_optimizer(recipe)
+        recipe = optimizer_on_vectors or vector_optimizer(recipe)
     for key in ("g_optimizer_config", "d_optimizer_config"):
         if gan_kwargs.get(key) is None:
             gan_kwargs[key] = copy.deepcopy(recipe)

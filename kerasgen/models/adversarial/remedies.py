@@ -82,14 +82,12 @@ VECTOR_REGULARISED = dict(penalty="r1", penalty_weight=3.0, learning_rate=5e-4)
 
 def _fgan(name, divergence):
     def build(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, **kw):
-        if divergence in UNBOUNDED_CRITIC and is_vector(data_shape):
+        regularise = divergence in UNBOUNDED_CRITIC
+        if regularise and is_vector(data_shape):
             kw.setdefault("penalty", VECTOR_REGULARISED["penalty"])
             kw.setdefault("penalty_weight", VECTOR_REGULARISED["penalty_weight"])
-            for key in ("g_optimizer_config", "d_optimizer_config"):
-                if kw.get(key) is None:
-                    kw[key] = adam(VECTOR_REGULARISED["learning_rate"])
         return _build(name, data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden, loss=divergence,
-                      **kw)
+                      optimizer_on_vectors=adam(VECTOR_REGULARISED["learning_rate"]) if regularise else None, **kw)
 
     build.__name__ = name.replace("-", "_")
     regularised = (f" On vectors the critic carries an R1 penalty (weight {VECTOR_REGULARISED['penalty_weight']:g}) "
