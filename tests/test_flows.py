@@ -162,9 +162,10 @@ def test_the_nsf_preset_follows_each_coupling_with_an_elementwise_spline_on_vect
 def test_the_density_runs_each_conditioner_and_bin_search_once(monkeypatch):
     # TFP asks a bijector for inverse(x) and then forward_log_det_jacobian(z): the log-det must come from
     # the inverse's own conditioner output and bins, not from a second pass of the network and the search
-    from kerasgen.models.flows.coupling import CouplingMLP, RationalQuadratic
+    from kerasgen.models.flows import coupling
+    from kerasgen.models.flows.coupling import CouplingMLP
     calls = {"conditioner": 0, "bins": 0}
-    call, find_bin = CouplingMLP.call, RationalQuadratic._bin
+    call, find_bin = CouplingMLP.call, coupling._bin_parts
 
     def counted(name, fn):
         def wrapper(*args, **kw):
@@ -173,7 +174,7 @@ def test_the_density_runs_each_conditioner_and_bin_search_once(monkeypatch):
         return wrapper
 
     monkeypatch.setattr(CouplingMLP, "call", counted("conditioner", call))
-    monkeypatch.setattr(RationalQuadratic, "_bin", counted("bins", find_bin))
+    monkeypatch.setattr(coupling, "_bin_parts", counted("bins", find_bin))
     model = kg.models.get("nsf", data_shape=(2,), num_steps=3, hidden=(8,))
     x = moons(16)
     calls.update(conditioner=0, bins=0)

@@ -70,6 +70,61 @@ def rational_quadratic_spline(params, num_bins, bound):
     return RationalQuadratic(to_bins(widths), to_bins(heights), tf.nn.softplus(slopes) + min_slope, bound)
 
 
+def _knots(sizes, bound):
+    """Knot positions (..., K + 1) on [-bound, bound] from bin sizes (..., K)."""
+    return tf.concat([tf.zeros_like(sizes[..., :1]), tf.cumsum(sizes, axis=-1)], axis=-1) - bound
+
+
+def _bin_parts(v, search, widths, heights, knot_slopes, bound):
+    """The bin of each v among the x-knots (`search` "x") or the y-knots ("y"): its left x- and
+    y-knots, width, height and the slopes at its two ends, each of v's shape. One one-hot product
+    picks all six (they are stacked), so the graph and its gradient stay small."""
+    k = widths.shape[-1]
+    x_knots, y_knots = _knots(widths, bound), _knots(heights, bound)
+    knots = x_knots if search == "x" else y_knots
+    inside = tf.cast(v[..., None] >= knots[..., 1:k], v.dtype)  # interior knots passed
+    onehot = tf.one_hot(tf.cast(tf.reduce_sum(inside, -1), tf.int32), k, dtype=v.dtype)
+    ones = tf.ones_like(knot_slopes[..., :1])
+    per_bin = tf.stack([x_knots[..., :k], y_knots[..., :k], widths, heights,
+                        tf.concat([ones, knot_slopes], -1), tf.concat([knot_slopes, ones], -1)],
+                       axis=-2)  # (..., 6, K)
+    return tf.unstack(tf.reduce_sum(onehot[..., None, :] * per_bin, -1), num=6, axis=-1)
+
+
+def _log_slope(xi, s, d0, d1):
+    """log dy/dx of the bin's rational quadratic at relative position xi in [0, 1]."""
+    t = xi * (1.0 - xi)
+    return 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
+        - 2.0 * tf.math.log(s + (d1 + d0 - 2.0 * s) * t)
+
+
+def _spline_forward(x, widths, heights, knot_slopes, bound):
+    """(y, log dy/dx): the spline inside [-bound, bound], identity and 0 outside."""
+    xk, yk, w, h, d0, d1 = _bin_parts(x, "x", widths, heights, knot_slopes, bound)
+    s = h / w
+    xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
+    t = xi * (1.0 - xi)
+    y = yk + h * (s * xi**2 + d0 * t) / (s + (d1 + d0 - 2.0 * s) * t)
+    inside = tf.abs(x) < bound
+    return tf.where(inside, y, x), tf.where(inside, _log_slope(xi, s, d0, d1), tf.zeros_like(x))
+
+
+def _spline_inverse(y, widths, heights, knot_slopes, bound):
+    """(x, log dx/dy): the spline's inverse inside [-bound, bound], identity and 0 outside. The bin of
+    y among the y-knots is the bin of x among the x-knots (the spline is monotone), so the log-slope
+    comes from the same bin quantities at the solved xi."""
+    inside_y = tf.clip_by_value(y, -bound, bound)  # finite values (and gradients) outside
+    xk, yk, w, h, d0, d1 = _bin_parts(inside_y, "y", widths, heights, knot_slopes, bound)
+    s = h / w
+    dy = inside_y - yk
+    a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
+    b = h * d0 - dy * (d1 + d0 - 2.0 * s)
+    c = -s * dy
+    xi = tf.clip_by_value(2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0))), 0.0, 1.0)
+    inside = tf.abs(y) < bound
+    return tf.where(inside, xk + xi * w, y), tf.where(inside, -_log_slope(xi, s, d0, d1), tf.zeros_like(y))
+
+
 class RationalQuadratic(tfb.Bijector):
     """Elementwise monotone rational-quadratic spline (Durkan et al. 2019) on [-bound, bound],
     identity outside, with unit slopes at both ends: the map of `tfb.RationalQuadraticSpline`.
@@ -85,72 +140,27 @@ class RationalQuadratic(tfb.Bijector):
 
     def __init__(self, bin_widths, bin_heights, knot_slopes, bound, name="rational_quadratic"):
         parameters = dict(locals())
-        self._widths, self._heights = bin_widths, bin_heights
-        ones = tf.ones_like(knot_slopes[..., :1])
-        self._slopes = tf.concat([ones, knot_slopes, ones], axis=-1)  # (..., K + 1) with the boundary slopes
+        self._widths, self._heights, self._knot_slopes = bin_widths, bin_heights, knot_slopes
         self._bound = float(bound)
-        self._x_knots, self._y_knots = self._knots(bin_widths), self._knots(bin_heights)
         self._memo = {}  # direction -> (tensor, (value, log-det)): TFP asks for each in separate calls
         super().__init__(forward_min_event_ndims=0, validate_args=False, parameters=parameters, name=name)
-
-    def _knots(self, sizes):
-        return tf.concat([tf.zeros_like(sizes[..., :1]), tf.cumsum(sizes, axis=-1)], axis=-1) - self._bound
-
-    def _bin(self, v, knots):
-        """Per-bin quantities at the bin of each v: one-hot over the K bins of `knots` (..., K + 1)."""
-        k = self._widths.shape[-1]
-        inside = tf.cast(v[..., None] >= knots[..., 1:k], v.dtype)  # interior knots passed
-        onehot = tf.one_hot(tf.cast(tf.reduce_sum(inside, -1), tf.int32), k, dtype=v.dtype)
-        pick = lambda a: tf.reduce_sum(onehot * a, -1)
-        return (pick(self._x_knots[..., :k]), pick(self._y_knots[..., :k]), pick(self._widths),
-                pick(self._heights), pick(self._slopes[..., :k]), pick(self._slopes[..., 1:]))
 
     def _remember(self, direction, v, compute):
         memo = self._memo.get(direction)
         if memo is None or memo[0] is not v:
-            memo = self._memo[direction] = (v, compute(v))
+            memo = self._memo[direction] = (v, compute(v, self._widths, self._heights, self._knot_slopes,
+                                                      self._bound))
         return memo[1]
 
-    @staticmethod
-    def _log_slope(xi, s, d0, d1):
-        """log dy/dx of the bin's rational quadratic at relative position xi in [0, 1]."""
-        t = xi * (1.0 - xi)
-        return 2.0 * tf.math.log(s) + tf.math.log(d1 * xi**2 + 2.0 * s * t + d0 * (1.0 - xi) ** 2) \
-            - 2.0 * tf.math.log(s + (d1 + d0 - 2.0 * s) * t)
-
     def _forward_parts(self, x):
-        """(y, log dy/dx): the spline inside the interval, identity and 0 outside."""
-        def compute(x):
-            xk, yk, w, h, d0, d1 = self._bin(x, self._x_knots)
-            s = h / w
-            xi = tf.clip_by_value((x - xk) / w, 0.0, 1.0)
-            t = xi * (1.0 - xi)
-            y = yk + h * (s * xi**2 + d0 * t) / (s + (d1 + d0 - 2.0 * s) * t)
-            inside = tf.abs(x) < self._bound
-            return tf.where(inside, y, x), tf.where(inside, self._log_slope(xi, s, d0, d1), tf.zeros_like(x))
-
-        return self._remember("forward", x, compute)
+        """(y, log dy/dx), computed once per tensor x."""
+        return self._remember("forward", x, _spline_forward)
 
     def _inverse_parts(self, y):
-        """(x, log dx/dy): the spline's inverse inside the interval, identity and 0 outside. The
-        bin of y among the y-knots is the bin of x among the x-knots (the spline is monotone), so
-        the log-slope comes from the same bin quantities at the solved xi."""
-        def compute(y):
-            inside_y = tf.clip_by_value(y, -self._bound, self._bound)  # finite values (and gradients) outside
-            xk, yk, w, h, d0, d1 = self._bin(inside_y, self._y_knots)
-            s = h / w
-            dy = inside_y - yk
-            a = h * (s - d0) + dy * (d1 + d0 - 2.0 * s)
-            b = h * d0 - dy * (d1 + d0 - 2.0 * s)
-            c = -s * dy
-            xi = tf.clip_by_value(2.0 * c / (-b - tf.sqrt(tf.maximum(b**2 - 4.0 * a * c, 0.0))), 0.0, 1.0)
-            inside = tf.abs(y) < self._bound
-            x = tf.where(inside, xk + xi * w, y)
-            log_dx = tf.where(inside, -self._log_slope(xi, s, d0, d1), tf.zeros_like(y))
-            self._memo["forward"] = (x, (y, -log_dx))  # TFP's density asks for the forward log-det at x next
-            return x, log_dx
-
-        return self._remember("inverse", y, compute)
+        """(x, log dx/dy), computed once per tensor y; the forward log-det at that x comes with it."""
+        x, log_dx = self._remember("inverse", y, _spline_inverse)
+        self._memo["forward"] = (x, (y, -log_dx))  # TFP's density asks for the forward log-det at x next
+        return x, log_dx
 
     def _forward(self, x):
         return self._forward_parts(x)[0]
