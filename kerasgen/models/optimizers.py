@@ -3,6 +3,8 @@ mixed_float16, and the `compile` keyword defaults measured on a 2-core CPU."""
 
 from __future__ import annotations
 
+import types
+
 import keras
 import tensorflow as tf
 
@@ -67,16 +69,77 @@ def skipped_steps(optimizers) -> int:
     return sum(int(opt.skipped.numpy()) for opt in optimizers if isinstance(opt, SkipNonFinite))
 
 
+FUSED_ADAM_DTYPES = (tf.float32, tf.float64)
+
+
+def _fused_adam_scalars(optimizer, learning_rate, dtype):
+    """(beta_1^t, beta_2^t, lr, beta_1, beta_2, epsilon) as `dtype` tensors, computed at the first
+    variable of each `apply` (`_fused_adam_backend_update_step` clears them) and shared by the rest."""
+    cached = optimizer._fused_adam_scalars
+    if cached is not None and cached[0] == dtype:
+        return cached[1]
+    step = tf.cast(optimizer.iterations + 1, dtype)
+    beta_1, beta_2 = tf.cast(optimizer.beta_1, dtype), tf.cast(optimizer.beta_2, dtype)  # floats or tensors
+    scalars = (tf.pow(beta_1, step), tf.pow(beta_2, step), tf.cast(learning_rate, dtype), beta_1, beta_2,
+               tf.cast(optimizer.epsilon, dtype))
+    optimizer._fused_adam_scalars = (dtype, scalars)
+    return scalars
+
+
+def _fused_adam_backend_update_step(self, grads, trainable_variables, learning_rate):
+    """Keras' update of every variable, with the step's scalars computed afresh for this `apply`."""
+    self._fused_adam_scalars = None
+    try:
+        return type(self)._backend_update_step(self, grads, trainable_variables, learning_rate)
+    finally:
+        self._fused_adam_scalars = None
+
+
+def _fused_adam_update_step(self, gradient, variable, learning_rate):
+    """`keras.optimizers.Adam.update_step` in one kernel per variable (`ResourceApplyAdam`), bound
+    to an Adam instance by `fuse_adam`. Keras' update formula:
+    alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), m += (g - m)(1 - beta_1),
+    v += (g^2 - v)(1 - beta_2), x -= alpha m / (sqrt(v) + epsilon), t = iterations + 1; the kernel
+    forms 1 - beta in the variable's dtype where Keras rounds Python's, so a beta that float32 does
+    not hold exactly (0.999) moves the moments by about 1e-5 of their size. Sparse gradients
+    (`tf.IndexedSlices`, from embeddings) and variables other than float32 / float64 take Keras'
+    own update: Keras squares each slice before summing repeated indices, the kernel would square
+    their sum."""
+    base_variable = variable.value if isinstance(variable, keras.Variable) else variable
+    if isinstance(gradient, tf.IndexedSlices) or base_variable.dtype not in FUSED_ADAM_DTYPES:
+        return keras.optimizers.Adam.update_step(self, gradient, variable, learning_rate)
+    index = self._get_variable_index(variable)
+    beta1_power, beta2_power, lr, beta_1, beta_2, epsilon = _fused_adam_scalars(self, learning_rate, base_variable.dtype)
+    tf.raw_ops.ResourceApplyAdam(
+        var=base_variable.handle, m=self._momentums[index].value.handle, v=self._velocities[index].value.handle,
+        beta1_power=beta1_power, beta2_power=beta2_power, lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon,
+        grad=tf.cast(gradient, base_variable.dtype))
+
+
+def fuse_adam(optimizer):
+    """Gives a plain `keras.optimizers.Adam` (not amsgrad; inside a `LossScaleOptimizer` too) the
+    one-kernel update `_fused_adam_update_step` and returns the optimiser. Keras' Adam builds about
+    40 graph ops per variable, a fifth of a 2-D spline flow's training graph and most of the time
+    to trace Glow's step: op count is what a small model's step costs on a CPU. The optimiser's
+    class, config, variables and saved form are unchanged; other optimisers are returned as they are."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if type(inner) is keras.optimizers.Adam and not inner.amsgrad and keras.backend.backend() == "tensorflow":
+        inner._fused_adam_scalars = None
+        inner._backend_update_step = types.MethodType(_fused_adam_backend_update_step, inner)
+        inner.update_step = types.MethodType(_fused_adam_update_step, inner)
+    return optimizer
+
+
 def resolve_optimizer(spec, default_config, float16: bool, skip_nonfinite: bool = False):
     """An optimiser from "auto" (the preset default), a name, config or instance.
 
-    Under float16 it is wrapped in `keras.optimizers.LossScaleOptimizer`, so the
+    A plain Adam gets the one-kernel update (`fuse_adam`). Under float16 it is wrapped in `keras.optimizers.LossScaleOptimizer`, so the
     train step can call `scale_loss` on each optimiser for its own loss; otherwise, with
     `skip_nonfinite`, in `SkipNonFinite`.
     """
     if isinstance(spec, str) and spec == "auto":
         spec = {"class_name": default_config["class_name"], "config": dict(default_config["config"])}
-    opt = keras.optimizers.get(spec)
+    opt = fuse_adam(keras.optimizers.get(spec))
     if isinstance(opt, keras.optimizers.LossScaleOptimizer):
         return opt
     if float16:
