@@ -272,3 +272,20 @@ def test_the_spline_is_tfps_rational_quadratic_spline():
     for method in ("forward_log_det_jacobian", "inverse_log_det_jacobian"):
         np.testing.assert_allclose(getattr(ours, method)(x, event_ndims=0),
                                    getattr(reference, method)(x, event_ndims=0), atol=1e-4)
+
+
+@pytest.mark.parametrize("preset, shape, classes", [("nsf", (2,), None), ("maf", (3,), 3),
+                                                    ("realnvp", (4, 4, 1), None)])
+def test_the_training_density_is_the_transformed_distributions(preset, shape, classes):
+    # the step's change of variables (standard-normal log-density of inverse(y) plus the inverse log-det)
+    # must equal TFP's TransformedDistribution log_prob: vectors, a conditional flow, images with factor-out
+    model = kg.models.get(preset, data_shape=shape, num_classes=classes, num_steps=2, hidden=(8,), seed=0,
+                          **({"num_scales": 2, "channels": 4} if len(shape) == 3 else {}))
+    model = perturb_weights(model, 0.3, seed=4)
+    rng = np.random.default_rng(5)
+    y = tf.constant(rng.uniform(0.05, 0.95, size=(6, *shape)) if len(shape) == 3 else rng.normal(size=(6, *shape)),
+                    tf.float32)
+    labels = None if classes is None else tf.constant([0, 1, 2, 0, 1, 2])
+    expected = model.distribution(labels).log_prob(y)
+    np.testing.assert_allclose(model._density(y, labels), expected, rtol=1e-5, atol=1e-4)
+    assert np.all(np.isfinite(expected.numpy()))
