@@ -26,6 +26,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from kerasgen import noise as noise_lib
+from kerasgen.losses.divergences import gaussian_log_density
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.flows.autoregressive import AutoregressiveStep
 from kerasgen.models.optimizers import adam
@@ -166,7 +167,7 @@ class Flow(GenerativeModel):
         bijector = self.bijector(labels, seed, export)
         z = bijector.inverse(y)
         log_det = bijector.inverse_log_det_jacobian(y, event_ndims=len(self.data_shape))
-        return -0.5 * tf.reduce_sum(tf.square(z), axis=-1) - 0.5 * self.noise_dim * math.log(2.0 * math.pi) + log_det
+        return gaussian_log_density(z, 0.0, 0.0) + log_det
 
     def _log_prob(self, x_model, labels, seed=None, noise_seed=None, export=False):
         if self.num_levels is None:
