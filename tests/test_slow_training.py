@@ -49,15 +49,14 @@ def test_fm_gan_defaults_cover_the_grid():
 
 @pytest.mark.parametrize("preset", ["fgan-kl", "fgan-pearson"])
 def test_fgan_defaults_with_an_unbounded_critic_cover_the_grid(preset):
-    """`fgan-kl` and `fgan-pearson` as a user gets them on vectors (R1 3, Adam 5e-4;
-    `benchmarks/mode_coverage.py`, seeds 0-2: 22-25 modes and 25-43% high quality). Without the penalty, at
-    the vector recipe's Adam 1e-3, both found 0-1 modes with under 1% of samples near one. Runs of this
-    seed are not bit-reproducible across processes (thread scheduling): four runs of fgan-pearson alone
-    gave 24-25 modes and 32-51%, one run beside another test process 17 modes, hence 15."""
+    """`fgan-kl` and `fgan-pearson` as a user gets them on vectors (R1 1 and Adam 1e-3 for KL, R1 3 and Adam
+    5e-4 for Pearson). Over six shuffles of the data (model seed 0; a run repeats bit for bit under one global
+    seed): KL 20-24 modes and 12-51% high quality, Pearson 23-25 and 17-48%. Without the penalty, at the vector
+    recipe's Adam 1e-3, both found 0-1 modes with under 1% of samples near one."""
     density = kg.data.get_density("25gaussians")
     model = kg.models.get(preset, data_shape=(2,), seed=0)
     model.compile()
     model.fit(density.sample(256 * 4000, seed=0), batch_size=256, epochs=1, verbose=0)
     result = kg.metrics.mode_coverage(model.sample(2500, seed=0), density.centers, density.std)
-    assert result["modes"] >= 15
-    assert result["high_quality"] > 0.1
+    assert result["modes"] >= 18
+    assert result["high_quality"] > 0.08

@@ -69,30 +69,32 @@ def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidde
 
 
 # On vectors, the divergences whose critic is the raw logit (T = v: KL, whose conjugate exp(v - 1) grows
-# exponentially, and Pearson, whose conjugate grows quadratically) need a regularised critic. On the 25-Gaussian
-# grid at batch 256 and 4,000 steps (`benchmarks/mode_coverage.py`, seeds 0-2) the plain vector recipe (Adam 1e-3)
-# found 0-1 modes for both; Adam 2e-4 alone 9-21 modes with 1-7% of samples near one; R1 on the real data at
-# weight 3 with Adam 5e-4 gave 22-25 modes and 25-43% (KL) and 23-25 modes and 25-37% (Pearson). Weight 0.1
-# left KL at 0 modes, 10 at 12-15; a WGAN-GP penalty (weight 1) at 0. R1 is Mescheder et al. 2018's
-# (arXiv:1801.04406) real-data form of the gradient-norm regulariser Roth et al. 2017 (arXiv:1705.09367)
-# derived for f-GANs.
-UNBOUNDED_CRITIC = ("kl", "pearson")
-VECTOR_REGULARISED = dict(penalty="r1", penalty_weight=3.0, learning_rate=5e-4)
+# exponentially, and Pearson, whose conjugate grows quadratically) need a regularised critic: R1 on the real data,
+# Mescheder et al. 2018's (arXiv:1801.04406) real-data form of the gradient-norm regulariser Roth et al. 2017
+# (arXiv:1705.09367) derived for f-GANs. On the 25-Gaussian grid at batch 256 and 4,000 steps
+# (`benchmarks/mode_coverage.py`'s protocol) the plain vector recipe (Adam 1e-3) found 0-1 modes for both, Adam
+# 2e-4 alone 9-21 with 1-7% of samples near one. Six shuffles of the data (model seed 0): KL at R1 1 and the
+# recipe's Adam 1e-3 found 20-24 modes with 12-51% high quality; at R1 3 and Adam 5e-4 7-25 modes and 2-40%, at
+# R1 10 17-24 and 13-27%. Pearson at R1 3 and Adam 5e-4 found 23-25 modes with 17-48%; R1 1 at 1e-3 left it at
+# 17 (seed 0). A WGAN-GP penalty (weight 1) left KL at 0 modes.
+VECTOR_REGULARISED = {"kl": dict(penalty="r1", penalty_weight=1.0, learning_rate=1e-3),
+                      "pearson": dict(penalty="r1", penalty_weight=3.0, learning_rate=5e-4)}
 
 
 def _fgan(name, divergence):
+    recipe = VECTOR_REGULARISED.get(divergence)
+
     def build(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, **kw):
-        regularise = divergence in UNBOUNDED_CRITIC
-        if regularise and is_vector(data_shape):
-            kw.setdefault("penalty", VECTOR_REGULARISED["penalty"])
-            kw.setdefault("penalty_weight", VECTOR_REGULARISED["penalty_weight"])
+        regularise = recipe is not None and is_vector(data_shape)
+        if regularise:
+            kw.setdefault("penalty", recipe["penalty"])
+            kw.setdefault("penalty_weight", recipe["penalty_weight"])
         return _build(name, data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden, loss=divergence,
-                      optimizer_on_vectors=adam(VECTOR_REGULARISED["learning_rate"]) if regularise else None, **kw)
+                      optimizer_on_vectors=adam(recipe["learning_rate"]) if regularise else None, **kw)
 
     build.__name__ = name.replace("-", "_")
-    regularised = (f" On vectors the critic carries an R1 penalty (weight {VECTOR_REGULARISED['penalty_weight']:g}) "
-                   f"and both players train with Adam {VECTOR_REGULARISED['learning_rate']:g}."
-                   if divergence in UNBOUNDED_CRITIC else "")
+    regularised = (f" On vectors the critic carries an R1 penalty (weight {recipe['penalty_weight']:g}) "
+                   f"and both players train with Adam {recipe['learning_rate']:g}." if recipe else "")
     build.__doc__ = (f"f-GAN minimising the {divergence} f-divergence (`kerasgen.losses.fdivergence`): the "
                      f"discriminator maximises its variational bound.{regularised} Returns an uncompiled `GAN`.")
     return build
