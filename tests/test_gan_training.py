@@ -428,6 +428,15 @@ def test_f_gans_with_an_unbounded_critic_regularise_it_on_vectors_only():
     assert js.penalty is None and js.g_optimizer_config["config"]["learning_rate"] == pytest.approx(1e-3)
 
 
+def test_wgan_gp_takes_a_lighter_gradient_penalty_on_vectors_only():
+    # the paper's 10 spread the grid's modes as clouds on vectors; images keep it, the user's choice wins
+    from kerasgen.models.adversarial.presets import VECTOR_GRADIENT_PENALTY
+
+    assert kg.models.get("wgan-gp", data_shape=(2,)).penalty_weight == VECTOR_GRADIENT_PENALTY == 0.3
+    assert kg.models.get("wgan-gp", data_shape=(8, 8, 1), base_filters=8).penalty_weight == 10.0
+    assert kg.models.get("wgan-gp", data_shape=(2,), penalty_weight=5.0).penalty_weight == 5.0
+
+
 def test_unrolled_gan_takes_a_smaller_inner_step_on_vectors():
     # GAN's 0.005 left the generator on 1-2 of the grid's 25 modes at the vector recipe's Adam 1e-3
     from kerasgen.models.adversarial.remedies import VECTOR_UNROLLED_LEARNING_RATE
