@@ -162,7 +162,6 @@ def test_a_model_compiled_by_kerasgen_trains_with_the_fused_update_and_reloads_w
     assert "update_step" in vars(reloaded.optimizer) and int(reloaded.optimizer.iterations.numpy()) == 16
 
 
-
 def _fgan_weights_after(steps, steps_per_execution):
     """Weights of the vector `fgan-kl` (two Adams, an R1 penalty) after `steps` steps from fixed seeds."""
     keras.utils.set_random_seed(0)

@@ -136,14 +136,12 @@ VECTOR_GRADIENT_PENALTY = 0.3
 @register_preset("wgan-gp", "adversarial",
                  "WGAN with gradient penalty 10 (0.3 on vectors), 5 critic steps, Adam 1e-4 / (0.5, 0.9)",
                  small=SMALL, reference="Gulrajani et al. 2017, Improved Training of Wasserstein GANs, arXiv:1704.00028")
-def wgan_gp(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, penalty_weight=None, **kw):
+def wgan_gp(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, **kw):
     """WGAN-GP: Wasserstein loss, gradient penalty 10 (`VECTOR_GRADIENT_PENALTY` on vectors), 5 critic
     steps, Adam 1e-4 (0.5, 0.9)."""
-    if penalty_weight is None:
-        penalty_weight = VECTOR_GRADIENT_PENALTY if is_vector(data_shape) else 10.0
+    kw.setdefault("penalty_weight", VECTOR_GRADIENT_PENALTY if is_vector(data_shape) else 10.0)
     return _build("wgan-gp", data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden,
-                  optimizer=adam(1e-4, 0.5, 0.9), loss="wasserstein", penalty="gradient", penalty_weight=penalty_weight,
-                  n_critic=5, **kw)
+                  optimizer=adam(1e-4, 0.5, 0.9), loss="wasserstein", penalty="gradient", n_critic=5, **kw)
 
 
 @register_preset("lsgan", "adversarial", "Least-squares GAN (a=0, b=c=1), Adam 2e-4 / 0.5",
