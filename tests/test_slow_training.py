@@ -45,11 +45,12 @@ def test_dcgan_on_digits_reaches_a_sample_quality_noise_cannot():
 
 
 def test_fm_gan_defaults_cover_the_grid():
-    """The `fm-gan` preset as a user gets it on vectors (`benchmarks/mode_coverage.py`: 25/25 modes and
-    67-79% high-quality samples on seeds 0-2 after 4,000 steps at batch 256)."""
+    """The `fm-gan` preset as a user gets it on vectors, sampling its generator's weight average (decay 0.99):
+    25/25 modes and 85-91% high-quality samples over three shuffles of the data after 4,000 steps at batch 256.
+    The raw generator put 68-77% near a mode, and an average over too long a window (decay 0.999) 17-23%."""
     result = _grid_coverage("fm-gan")
     assert result["modes"] >= 23
-    assert result["high_quality"] > 0.5
+    assert result["high_quality"] > 0.78
 
 
 @pytest.mark.parametrize("preset", ["fgan-kl", "fgan-pearson"])
@@ -64,9 +65,19 @@ def test_fgan_defaults_with_an_unbounded_critic_cover_the_grid(preset):
 
 
 def test_wgan_gp_defaults_cover_the_grid():
-    """`wgan-gp` as a user gets it on vectors (gradient penalty 0.3, 5 critic steps; after 4,000 generator steps at batch
-    256, six runs gave 20-25 modes and 32-68% high quality). At the paper's penalty of 10 it spread 11-18
+    """`wgan-gp` as a user gets it on vectors (gradient penalty 0.3, 5 critic steps, sampling the generator's weight
+    average; after 4,000 generator steps at batch 256, three shuffles of the data gave 25/25 modes and 75-77% high
+    quality, the raw generator 20-25 modes and 32-68% over six runs). At the paper's penalty of 10 it spread 11-18
     modes as clouds with 1-2% of samples near one."""
     result = _grid_coverage("wgan-gp")
+    assert result["modes"] >= 22
+    assert result["high_quality"] > 0.6
+
+
+def test_wgan_defaults_cover_the_grid():
+    """`wgan` as a user gets it on vectors (clip 0.05, sampling the generator's weight average): three shuffles of the
+    data gave 22-25 modes and 12-21% high quality after 4,000 generator steps at batch 256; the paper's clip of
+    0.01 spread 18-19 modes as clouds with 2% of samples near one."""
+    result = _grid_coverage("wgan")
     assert result["modes"] >= 18
-    assert result["high_quality"] > 0.15
+    assert result["high_quality"] > 0.08

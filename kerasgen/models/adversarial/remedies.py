@@ -55,17 +55,19 @@ def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64,
 
 
 @register_preset("fm-gan", "adversarial",
-                 "Feature matching (weight 1) for the generator, minibatch stddev in the discriminator",
+                 "Feature matching (weight 1) for the generator, minibatch stddev in the discriminator; "
+                 "a weight average of the generator on vectors",
                  small=SMALL, reference="Salimans et al. 2016, Improved Techniques for Training GANs, "
                  "arXiv:1606.03498; Karras et al. 2018, Progressive Growing of GANs, arXiv:1710.10196 (minibatch stddev)")
 def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, feature_matching=1.0,
            **kw):
     """Feature matching: the generator's non-saturating loss plus `feature_matching` times the squared
     distance of the batch means of the discriminator's last features; the discriminator holds a
-    minibatch standard-deviation feature. Returns an uncompiled `GAN`."""
+    minibatch standard-deviation feature; on vectors `sample` and export use the generator's weight
+    average (`presets.VECTOR_EMA_DECAY`). Returns an uncompiled `GAN`."""
     kw.setdefault("minibatch_stddev", True)
     return _build("fm-gan", data_shape, latent_dim, 100, base_filters=base_filters, hidden=hidden,
-                  loss="non_saturating", feature_matching=feature_matching, **kw)
+                  loss="non_saturating", feature_matching=feature_matching, ema_on_vectors=True, **kw)
 
 
 # On vectors, the divergences whose critic is the raw logit (T = v: KL, whose conjugate exp(v - 1) grows
