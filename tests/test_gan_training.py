@@ -454,6 +454,14 @@ def test_presets_sample_from_the_generators_weight_average_on_vectors_only(prese
     assert kg.models.get("gan", data_shape=(2,)).ema_generator is None
 
 
+def test_pacgan_updates_its_discriminator_twice_per_step_on_vectors_only():
+    from kerasgen.models.adversarial.remedies import VECTOR_PACK_CRITIC_STEPS
+
+    assert kg.models.get("pacgan", data_shape=(2,)).n_critic == VECTOR_PACK_CRITIC_STEPS == 2
+    assert kg.models.get("pacgan", data_shape=(8, 8, 1), base_filters=8).n_critic == 1
+    assert kg.models.get("pacgan", data_shape=(2,), n_critic=1).n_critic == 1
+
+
 def test_wgan_clips_its_critic_less_on_vectors_only():
     from kerasgen.models.adversarial.presets import VECTOR_CLIP_VALUE
 

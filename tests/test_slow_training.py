@@ -46,11 +46,12 @@ def test_dcgan_on_digits_reaches_a_sample_quality_noise_cannot():
 
 def test_fm_gan_defaults_cover_the_grid():
     """The `fm-gan` preset as a user gets it on vectors, sampling its generator's weight average (decay 0.99):
-    25/25 modes and 85-91% high-quality samples over three shuffles of the data after 4,000 steps at batch 256.
+    25/25 modes and 85-91% high-quality samples over three shuffles of the data after 4,000 steps at batch 256
+    (the benchmark's seeds 0-2: 73-90%).
     The raw generator put 68-77% near a mode, and an average over too long a window (decay 0.999) 17-23%."""
     result = _grid_coverage("fm-gan")
     assert result["modes"] >= 23
-    assert result["high_quality"] > 0.78
+    assert result["high_quality"] > 0.72
 
 
 @pytest.mark.parametrize("preset", ["fgan-kl", "fgan-pearson"])
@@ -81,3 +82,12 @@ def test_wgan_defaults_cover_the_grid():
     result = _grid_coverage("wgan")
     assert result["modes"] >= 18
     assert result["high_quality"] > 0.08
+
+
+def test_pacgan_defaults_find_most_of_the_grid():
+    """`pacgan` as a user gets it on vectors (packs of 4, two discriminator updates per step): three shuffles of the
+    data gave 17-22 modes and 6-20% high quality after 4,000 generator steps at batch 256, the benchmark's seeds 0-2
+    10-22 modes and 1.5-11%; one update per step, the image recipe's, 8-19 modes with 1-4%."""
+    result = _grid_coverage("pacgan")
+    assert result["modes"] >= 12
+    assert result["high_quality"] > 0.03
