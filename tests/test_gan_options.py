@@ -240,14 +240,20 @@ def test_feature_matching_adds_its_term_and_gradient():
 
 def test_ema_weights_are_the_closed_form_average_and_are_what_samples_and_export_use():
     """Constant gradient -w on the generator's output b (frozen linear critic, Wasserstein loss, SGD lr):
-    b_t = b_0 + t lr w, and the average after T steps is b_0 + lr w (T - d (1 - d^T) / (1 - d))."""
-    w, lr, decay, steps = np.array([0.3, -0.7]), 0.1, 0.6, 5
+    b_t = b_0 + t lr w. The average is a_t = d_t a_{t-1} + (1 - d_t) b_t with the warmed-up decay
+    d_t = min(d, (1 + t) / (10 + t)), below d for t < 12.5 at d = 0.6; after 20 steps it is
+    b_0 + lr w (20 - sum_{s=1}^{20} prod_{t=s}^{20} d_t)."""
+    w, lr, decay, steps = np.array([0.3, -0.7]), 0.1, 0.6, 20
     gan = kg.models.GAN(_constant_generator(), _linear_critic(w), latent_dim=3, loss="wasserstein", ema_decay=decay)
     b0 = gan.generator.get_weights()[1].copy()
     gan.compile(g_optimizer=keras.optimizers.SGD(lr), d_optimizer=keras.optimizers.SGD(0.0))
     gan.fit(np.zeros((16 * steps, 2), "float32"), batch_size=16, epochs=1, verbose=0)
     np.testing.assert_allclose(gan.generator.get_weights()[1], b0 + steps * lr * w, rtol=1e-5)
-    average = b0 + lr * w * (steps - decay * (1 - decay**steps) / (1 - decay))
+    d = np.minimum(decay, (1.0 + np.arange(1, steps + 1)) / (10.0 + np.arange(1, steps + 1)))
+    lag = sum(np.prod(d[s:]) for s in range(steps))  # how many steps behind b_T the average is
+    average = b0 + lr * w * (steps - lag)
+    plain = b0 + lr * w * (steps - decay * (1 - decay**steps) / (1 - decay))  # the average without the warm-up
+    assert np.abs(average - plain).max() > 1e-4
     np.testing.assert_allclose(gan.ema_generator.get_weights()[1], average, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(gan.ema_generator.get_weights()[0], gan.generator.get_weights()[0])  # no gradient
     # sampling and the exported function use the average, not the last weights

@@ -1,8 +1,10 @@
 """An exponential moving average copy of a network's weights (the generator's, for sampling).
 
-After each update, average <- decay * average + (1 - decay) * weights for the trainable weights;
-the rest (batch-norm statistics, seed states) are copied as they are. The copy starts from the
-network's weights when it is made. Its variables are tracked by the model that holds it, so they
+After the t-th update, average <- d_t * average + (1 - d_t) * weights for the trainable weights,
+with d_t = min(decay, (1 + t) / (10 + t)): the warm-up of `tf.train.ExponentialMovingAverage`'s
+`num_updates`, so that a short run's average is not mostly the initial weights (at decay 0.99, d_t
+reaches the decay after about 900 updates). The rest (batch-norm statistics, seed states) are copied
+as they are. The copy starts from the network's weights when it is made. Its variables are tracked by the model that holds it, so they
 are saved in `.keras` files and a resumed run continues the same average.
 
 References:
@@ -37,10 +39,18 @@ def ema_copy(network):
     return copy
 
 
-def update_ema(average, network, decay: float) -> None:
-    """average <- decay * average + (1 - decay) * network for trainable weights; a copy for the rest."""
+def warmed_up_decay(decay: float, updates):
+    """d_t = min(decay, (1 + t) / (10 + t)) after `updates` = t updates (a tensor or a number)."""
+    updates = keras.ops.cast(updates, "float32")
+    return keras.ops.minimum(decay, (1.0 + updates) / (10.0 + updates))
+
+
+def update_ema(average, network, decay: float, updates) -> None:
+    """average <- d_t * average + (1 - d_t) * network for trainable weights, d_t the warmed-up decay
+    after `updates` updates of `network`; a copy for the rest."""
+    d = warmed_up_decay(decay, updates)
     for mine, theirs in zip(average.weights, network.weights):
         if theirs.trainable:
-            mine.assign(decay * mine + (1.0 - decay) * theirs)
+            mine.assign(keras.ops.cast(d, mine.dtype) * mine + keras.ops.cast(1.0 - d, mine.dtype) * theirs)
         else:
             mine.assign(theirs)

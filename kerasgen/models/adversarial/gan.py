@@ -94,8 +94,9 @@ class GAN(GenerativeModel):
             3 x 256, Adam 1e-3, batch 256, one seed) 0.02 let the discriminator win within 500 steps
             (0 of 8 modes) while 0.005 covered 8 of 8 at 1,000 steps: keep the lookahead small.
         ema_decay: d: keep an exponential moving average of the generator's weights
-            (`ema_generator`, updated after each generator update); `sample`, `generate`, `call`
-            and export then use it. Saved with the model.
+            (`ema_generator`, updated after each generator update, with the decay warmed up as
+            min(d, (1 + t) / (10 + t)) after t updates); `sample`, `generate`, `call` and export
+            then use it. Saved with the model.
         preset: the preset name, kept in the config.
         seed: seed of the training noise.
 
@@ -400,7 +401,7 @@ class GAN(GenerativeModel):
         grads = tape.gradient(scaled, g_vars)
         self.g_optimizer.apply(grads, g_vars)
         if self.ema_generator is not None:
-            ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay)
+            ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay, self._updates())
         return per_example, feature_loss, d_out
 
     @staticmethod
