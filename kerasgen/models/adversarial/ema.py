@@ -4,8 +4,9 @@ After the t-th update, average <- d_t * average + (1 - d_t) * weights for the tr
 with d_t = min(decay, (1 + t) / (10 + t)): the warm-up of `tf.train.ExponentialMovingAverage`'s
 `num_updates`, so that a short run's average is not mostly the initial weights (at decay 0.99, d_t
 reaches the decay after about 900 updates). The rest (batch-norm statistics, seed states) are copied
-as they are. The copy starts from the network's weights when it is made. Its variables are tracked by the model that holds it, so they
-are saved in `.keras` files and a resumed run continues the same average.
+as they are. The copy starts from the network's weights when it is made. Its variables are tracked by
+the model that holds it, so they are saved in `.keras` files and a resumed run continues the same
+average.
 
 References:
     Yazici et al. 2019, The Unusual Effectiveness of Averaging in GAN Training, arXiv:1806.04498;
