@@ -85,8 +85,9 @@ def _check_samples(model, data, kind):
 # Weight noise before the exact-likelihood checks: after one step from zero-initialised output layers a flow
 # is near the identity (|log det| 0.006-0.04), where invertibility and log-det checks test an identity map.
 PERTURBATION = {"vectors": 0.3, "images": 0.1}
-PERTURBATION_OF = {("iaf", "images"): 0.25, ("realnvp", "vectors"): 0.6, ("nsf", "vectors"): 0.45, ("ffjord", "vectors"): 0.1,
+PERTURBATION_OF = {("iaf", "images"): 0.25, ("realnvp", "vectors"): 0.6, ("nsf", "vectors"): 0.35, ("ffjord", "vectors"): 0.1,
                    ("planar", "vectors"): 0.6, ("radial", "vectors"): 1.0, ("residual", "vectors"): 0.6}
+# (nsf on vectors: 0.45 made its exponential knot slopes steep enough that float32 inversion erred by 5e-4)
 # flows whose construction bounds their log-det on 2-D data (contractive residual blocks, planar and radial
 # layers) or makes it constant (NICE's additive couplings)
 BOUNDED_LOG_DET = {"nice", "planar", "radial", "residual"}

@@ -51,20 +51,45 @@ def spline_param_count(num_bins: int) -> int:
 
 
 MIN_BIN_SIZE = MIN_KNOT_SLOPE = 1e-3
+# How raw parameters become bins and slopes (`rational_quadratic_spline`):
+# - "softplus": bins softmax(raw) with a floor of MIN_BIN_SIZE of the interval, slopes softplus(raw) +
+#   MIN_KNOT_SLOPE (Durkan et al. 2019's form; unit slopes at raw log(e - 1)).
+# - "bounded": raw values pass through r / (1 + |r| / c) first (c = |log MIN_KNOT_SLOPE| / 2 for bins, so
+#   two bins differ at most ~1000-fold; c = |log MIN_KNOT_SLOPE| for slopes), bins are softmax, slopes exp:
+#   slopes lie in (1e-3, 1e3), a multiplicative scale the optimiser moves evenly, and raw zero is the
+#   identity (zuko's form). On 2-D mixtures its runs ended within a narrower band of one another.
+SPLINE_PARAMETERISATIONS = ("softplus", "bounded")
 
 
-def identity_spline_params(event_dim, num_bins):
+def check_parameterisation(parameterisation):
+    if parameterisation not in SPLINE_PARAMETERISATIONS:
+        raise ValueError(f"unknown spline parameterisation {parameterisation!r}; use softplus or bounded")
+    return parameterisation
+
+
+def identity_spline_params(event_dim, num_bins, parameterisation="softplus"):
     """(event_dim, 3 * num_bins - 1) raw params whose `rational_quadratic_spline` is the identity:
     equal bins and unit slopes."""
+    if check_parameterisation(parameterisation) == "bounded":
+        return np.zeros((event_dim, spline_param_count(num_bins)), "float32")
     raw_unit_slope = np.log(np.expm1(1.0 - MIN_KNOT_SLOPE))  # softplus(raw) + min slope = 1
     row = np.concatenate([np.zeros(2 * num_bins), np.full(num_bins - 1, raw_unit_slope)])
     return np.tile(row, (event_dim, 1)).astype("float32")
 
 
-def rational_quadratic_spline(params, num_bins, bound):
+def _soft_bound(raw, limit):
+    return raw / (1.0 + tf.abs(raw) / limit)
+
+
+def rational_quadratic_spline(params, num_bins, bound, parameterisation="softplus"):
     """An elementwise `RationalQuadratic` spline on [-bound, bound] (identity outside) from raw
-    params (..., 3 * num_bins - 1); bins and slopes are kept away from zero."""
+    params (..., 3 * num_bins - 1) in `parameterisation` ("softplus" or "bounded", see
+    `SPLINE_PARAMETERISATIONS`); bins and slopes are kept away from zero."""
     widths, heights, slopes = tf.split(params, [num_bins, num_bins, num_bins - 1], axis=-1)
+    if parameterisation == "bounded":
+        limit = -np.log(MIN_KNOT_SLOPE)
+        to_bins = lambda raw: tf.nn.softmax(_soft_bound(raw, limit / 2), -1) * 2 * bound
+        return RationalQuadratic(to_bins(widths), to_bins(heights), tf.exp(_soft_bound(slopes, limit)), bound)
     min_size, min_slope = MIN_BIN_SIZE, MIN_KNOT_SLOPE
     to_bins = lambda raw: (tf.nn.softmax(raw, -1) * (1 - min_size * num_bins) + min_size) * 2 * bound
     return RationalQuadratic(to_bins(widths), to_bins(heights), tf.nn.softplus(slopes) + min_slope, bound)
@@ -190,16 +215,29 @@ class MaskedCoupling(tfb.Bijector):
         transform: "affine", "additive" or "spline".
         num_bins, bound: the spline's bins and half-width.
         event_ndims: 1 for vectors, 3 for images.
+        parameterisation: spline only; how raw parameters become bins and slopes
+            (`SPLINE_PARAMETERISATIONS`).
+        passthrough_params: spline only; raw spline params (*event, P) of an unconditional spline on
+            the masked part, or None (the masked part passes through unchanged). With them the step
+            is x_m = s(z_m), x_r = g(z_r; theta(x_m)): the conditioner reads the masked part's
+            output, so the density direction evaluates one spline over every dimension (the masked
+            part's rows of the parameters are these, the rest the conditioner's); sampling runs
+            the masked part's spline first. In 2-D with alternating masks this is an
+            autoregressive spline flow whose first dimension gets an unconditional spline.
     """
 
     def __init__(self, mask, conditioner, transform="affine", num_bins=8, bound=3.0, event_ndims=1,
-                 name="masked_coupling"):
+                 passthrough_params=None, parameterisation="softplus", name="masked_coupling"):
         parameters = dict(locals())
+        if passthrough_params is not None and transform != "spline":
+            raise ValueError(f"a spline on the passed-through part needs the spline transform, not {transform!r}")
         self._mask = tf.cast(mask, tf.float32)
         self._conditioner = conditioner
         self._transform = transform
         self._num_bins, self._bound = num_bins, bound
-        self._memo = self._inverted = None
+        self._passthrough = passthrough_params
+        self._parameterisation = check_parameterisation(parameterisation)
+        self._memo = self._inverted = self._sampled = None
         super().__init__(forward_min_event_ndims=event_ndims, is_constant_jacobian=transform == "additive",
                          validate_args=False, parameters=parameters, name=name)
 
@@ -218,30 +256,51 @@ class MaskedCoupling(tfb.Bijector):
             log_scale = LOG_SCALE_BOUND * tf.tanh(raw_log_scale / LOG_SCALE_BOUND)
             g = tfb.Chain([tfb.Shift(shift), tfb.Scale(log_scale=log_scale)])
         else:
-            g = rational_quadratic_spline(params, self._num_bins, self._bound)
+            if self._passthrough is not None:  # the masked rows: the unconditional spline's own params
+                keep = self._mask[..., None]
+                params = keep * tf.cast(self._passthrough, params.dtype) + (1 - keep) * params
+            g = rational_quadratic_spline(params, self._num_bins, self._bound, self._parameterisation)
         self._memo = (conditioned_on, g)
         return g
 
+    def _passthrough_output(self, z):
+        """The masked part of x: z itself, or its unconditional spline s(z_m) (once per tensor z)."""
+        if self._passthrough is None:
+            return z
+        if self._sampled is None or self._sampled[0] is not z:
+            spline = rational_quadratic_spline(tf.cast(self._passthrough, z.dtype), self._num_bins, self._bound,
+                                               self._parameterisation)
+            self._sampled = (z, spline.forward(z))
+        return self._sampled[1]
+
     def _forward(self, z):
-        g = self._elementwise(z)
+        g = self._elementwise(self._passthrough_output(z))  # theta reads m * x
+        if self._passthrough is not None:  # g's masked rows are the unconditional spline
+            return g.forward(z)
         return self._mask * z + (1 - self._mask) * g.forward(z)
 
     def _inverse(self, x):
-        g = self._elementwise(x)  # m * x == m * z
-        z = self._mask * x + (1 - self._mask) * g.inverse(x)
+        g = self._elementwise(x)  # m * x == m * z without a passthrough spline
+        z = g.inverse(x)
+        if self._passthrough is None:
+            z = self._mask * x + (1 - self._mask) * z
         self._inverted = (z, x)  # TFP's density asks for forward_log_det_jacobian(z) next
         return z
+
+    def _transformed(self):
+        """Which dimensions carry a log-det: all with a passthrough spline, else the unmasked ones."""
+        return 1.0 if self._passthrough is not None else 1 - self._mask
 
     def _forward_log_det_jacobian(self, z):
         if self._inverted is not None and self._inverted[0] is z:  # from the inverse's own bins, no second pass
             return -self._inverse_log_det_jacobian(self._inverted[1])
-        g = self._elementwise(z)
-        return _sum_event((1 - self._mask) * g.forward_log_det_jacobian(z, event_ndims=0),
+        g = self._elementwise(self._passthrough_output(z))
+        return _sum_event(self._transformed() * g.forward_log_det_jacobian(z, event_ndims=0),
                           self.forward_min_event_ndims)
 
     def _inverse_log_det_jacobian(self, x):
         g = self._elementwise(x)
-        return _sum_event((1 - self._mask) * g.inverse_log_det_jacobian(x, event_ndims=0),
+        return _sum_event(self._transformed() * g.inverse_log_det_jacobian(x, event_ndims=0),
                           self.forward_min_event_ndims)
 
 
@@ -338,10 +397,15 @@ class CouplingStep(FlowStep):
         transform: "additive", "affine" or "spline".
         hidden: widths of the conditioner MLP.
         num_bins, bound: spline bins on [-bound, bound] (identity outside).
+        passthrough_spline: spline only; the passed-through half gets a learned unconditional spline
+            (starting as the identity) and the conditioner reads its output (`MaskedCoupling`'s
+            `passthrough_params`): every dimension changes in every step at the cost of one spline
+            in the density direction.
+        parameterisation: spline only; "softplus" or "bounded" (`SPLINE_PARAMETERISATIONS`).
     """
 
     def __init__(self, event_dim, parity=0, transform="affine", hidden=(64, 64), num_bins=8, bound=4.0,
-                 context_dim=0, **kwargs):
+                 context_dim=0, passthrough_spline=False, parameterisation="softplus", **kwargs):
         super().__init__(event_dim, context_dim, **kwargs)
         if transform not in (*TRANSFORMS, "spline"):
             raise ValueError(f"unknown coupling transform {transform!r}; use additive, affine or spline")
@@ -353,15 +417,28 @@ class CouplingStep(FlowStep):
         self.net = CouplingMLP(self.event_dim, params, self.hidden, dtype=self.dtype_policy, name="conditioner")
         self.net.build((None, self.event_dim), (None, self.context_dim) if self.context_dim else None)
         self.mask = alternating_mask(self.event_dim, self.parity)
+        self.passthrough_spline = bool(passthrough_spline)
+        self.parameterisation = check_parameterisation(parameterisation)
+        self.passthrough = None
+        if self.passthrough_spline:
+            if transform != "spline":
+                raise ValueError(f"passthrough_spline needs transform='spline', not {transform!r}")
+            # rows of the transformed half are unused (the conditioner's parameters replace them)
+            self.passthrough = self.add_weight(shape=(self.event_dim, params), initializer="zeros",
+                                               name="passthrough_spline")
+            self.passthrough.assign(identity_spline_params(self.event_dim, self.num_bins, self.parameterisation))
         self.built = True
 
     def bijector(self, context=None, seed=None):
+        passthrough = None if self.passthrough is None else tf.convert_to_tensor(self.passthrough)
         return MaskedCoupling(self.mask, lambda masked: self.net(masked, context), self.transform,
-                              self.num_bins, self.bound, event_ndims=1)
+                              self.num_bins, self.bound, event_ndims=1, passthrough_params=passthrough,
+                              parameterisation=self.parameterisation)
 
     def get_config(self):
         return {**super().get_config(), "parity": self.parity, "transform": self.transform,
-                "hidden": list(self.hidden), "num_bins": self.num_bins, "bound": self.bound}
+                "hidden": list(self.hidden), "num_bins": self.num_bins, "bound": self.bound,
+                "passthrough_spline": self.passthrough_spline, "parameterisation": self.parameterisation}
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -376,10 +453,11 @@ class ImageCouplingStep(ImageStep):
         transform: "additive", "affine" or "spline".
         hidden: channels of the conditioner's hidden convolutions.
         num_bins, bound: spline bins on [-bound, bound].
+        parameterisation: spline only; "softplus" or "bounded" (`SPLINE_PARAMETERISATIONS`).
     """
 
     def __init__(self, event_shape, mask="checkerboard", parity=0, transform="affine", hidden=64, num_bins=8,
-                 bound=4.0, context_dim=0, **kwargs):
+                 bound=4.0, context_dim=0, parameterisation="softplus", **kwargs):
         super().__init__(event_shape, context_dim, **kwargs)
         if mask not in MASKS:
             raise ValueError(f"unknown mask {mask!r}; use {' or '.join(MASKS)}")
@@ -394,12 +472,14 @@ class ImageCouplingStep(ImageStep):
                                    name="conditioner")
         self.net.build((None, *self.event_shape), (None, self.context_dim) if self.context_dim else None)
         self.mask = MASKS[mask](self.event_shape, self.parity)
+        self.parameterisation = check_parameterisation(parameterisation)
         self.built = True
 
     def bijector(self, context=None, seed=None):
         return MaskedCoupling(self.mask, lambda masked: self.net(masked, context), self.transform,
-                              self.num_bins, self.bound, event_ndims=3)
+                              self.num_bins, self.bound, event_ndims=3, parameterisation=self.parameterisation)
 
     def get_config(self):
         return {**super().get_config(), "mask": self.mask_kind, "parity": self.parity, "transform": self.transform,
-                "hidden": self.hidden, "num_bins": self.num_bins, "bound": self.bound}
+                "hidden": self.hidden, "num_bins": self.num_bins, "bound": self.bound,
+                "parameterisation": self.parameterisation}

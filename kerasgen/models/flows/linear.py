@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from kerasgen.models.flows.coupling import identity_spline_params, rational_quadratic_spline, spline_param_count
+from kerasgen.models.flows.coupling import (check_parameterisation, identity_spline_params, rational_quadratic_spline,
+                                           spline_param_count)
 from kerasgen.models.flows.step import FlowStep, ImageStep
 
 tfb = tfp.bijectors
@@ -111,14 +112,26 @@ class LeakyReLU(tfb.Bijector):
 
 @keras.saving.register_keras_serializable(package="kerasgen")
 class ScaleStep(FlowStep):
-    """Elementwise learned scale and shift x = exp(s) z + t (the final scaling of NICE)."""
+    """Elementwise learned scale and shift x = exp(s) z + t (the final scaling of NICE).
 
-    def __init__(self, event_dim, **kwargs):
+    Args:
+        event_dim: size D of the vectors.
+        initial_scale: exp(s) at the start (> 0; 1: the identity).
+    """
+
+    def __init__(self, event_dim, initial_scale=1.0, **kwargs):
         super().__init__(event_dim, **kwargs)
         self._no_context()
-        self.log_scale = self.add_weight(shape=(self.event_dim,), initializer="zeros", name="log_scale")
+        self.initial_scale = float(initial_scale)
+        if not self.initial_scale > 0:
+            raise ValueError(f"initial_scale must be > 0, got {initial_scale}")
+        self.log_scale = self.add_weight(shape=(self.event_dim,), name="log_scale",
+                                         initializer=keras.initializers.Constant(np.log(self.initial_scale)))
         self.shift = self.add_weight(shape=(self.event_dim,), initializer="zeros", name="shift")
         self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "initial_scale": self.initial_scale}
 
     def bijector(self, context=None, seed=None):
         return tfb.Chain([tfb.Shift(tf.convert_to_tensor(self.shift)),
@@ -137,24 +150,28 @@ class ElementwiseSplineStep(FlowStep):
     Args:
         event_dim: size D of the vectors.
         num_bins, bound: K spline bins on [-bound, bound].
+        parameterisation: "softplus" or "bounded" (`coupling.SPLINE_PARAMETERISATIONS`).
     """
 
-    def __init__(self, event_dim, num_bins=8, bound=4.0, **kwargs):
+    def __init__(self, event_dim, num_bins=8, bound=4.0, parameterisation="softplus", **kwargs):
         super().__init__(event_dim, **kwargs)
         self._no_context()
         self.num_bins, self.bound = int(num_bins), float(bound)
+        self.parameterisation = check_parameterisation(parameterisation)
         if self.num_bins < 2 or self.bound <= 0:
             raise ValueError(f"an elementwise spline needs num_bins >= 2 and bound > 0; got {num_bins}, {bound}")
         self.params = self.add_weight(shape=(self.event_dim, spline_param_count(self.num_bins)), name="params",
                                       initializer="zeros")
-        self.params.assign(identity_spline_params(self.event_dim, self.num_bins))
+        self.params.assign(identity_spline_params(self.event_dim, self.num_bins, self.parameterisation))
         self.built = True
 
     def bijector(self, context=None, seed=None):
-        return rational_quadratic_spline(tf.convert_to_tensor(self.params), self.num_bins, self.bound)
+        return rational_quadratic_spline(tf.convert_to_tensor(self.params), self.num_bins, self.bound,
+                                         self.parameterisation)
 
     def get_config(self):
-        return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
+        return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound,
+                "parameterisation": self.parameterisation}
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")

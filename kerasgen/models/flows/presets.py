@@ -30,6 +30,10 @@ CONTEXT_DIM = 8
 # few bins where the data are: on 25gaussians (4 steps, 30 epochs) bound 4 ended 0.68 nats above the
 # floor, 3 at 0.32, 2 at 0.23, while on the moons bound 2 cut the tails (0.24 against 0.06 at 3 and 4)
 VECTOR_SPLINE_BOUND = 3.0
+# ... and a learned scale at the data side, starting at 1 / VECTOR_SPLINE_DATA_SCALE, so the splines first see the
+# standardised data spread to this standard deviation: the bins then cover the data's range finely while the
+# noise side's [-3, 3] still holds 99.7% of each standard-normal coordinate
+VECTOR_SPLINE_DATA_SCALE = 1.6
 
 
 def _is_image(data_shape):
@@ -74,7 +78,7 @@ def _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, c
     on the last scale. Listed here from the data side."""
     _check_scales(name, data_shape, num_scales, squeeze_first=False)
     context = CONTEXT_DIM if num_classes else 0
-    extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
+    extra = {k: kw.pop(k) for k in ("num_bins", "bound", "parameterisation") if k in kw}
     shape, steps = tuple(data_shape), []
 
     def coupling(mask, parity, tag):
@@ -99,21 +103,25 @@ def _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, c
 
 
 def _coupling_flow(name, transform, data_shape, num_classes, num_steps, hidden, final_scale=False, num_scales=2,
-                   channels=64, elementwise_splines=False, **kw):
+                   channels=64, elementwise_splines=False, passthrough_splines=False, data_scale=None, **kw):
     if _is_image(data_shape):
         return _multiscale_coupling(name, transform, data_shape, num_classes, num_scales, channels,
                                     final_actnorm=final_scale, **kw)
     dim = _event_dim(name, data_shape)
     context = CONTEXT_DIM if num_classes else 0
-    extra = {k: kw.pop(k) for k in ("num_bins", "bound") if k in kw}
+    extra = {k: kw.pop(k) for k in ("num_bins", "bound", "parameterisation") if k in kw}
     steps = []
     for i in range(num_steps):
         steps.append(CouplingStep(dim, parity=i % 2, transform=transform, hidden=hidden, context_dim=context,
-                                  name=f"coupling_{i}", **extra))
+                                  passthrough_spline=passthrough_splines, name=f"coupling_{i}", **extra))
         if elementwise_splines:
             steps.append(ElementwiseSplineStep(dim, name=f"elementwise_{i}", **extra))
     if final_scale:
         steps.append(ScaleStep(dim, name="scale"))
+    if data_scale is not None:  # the data side: the steps see the (standardised) data times data_scale at the start
+        if not float(data_scale) > 0:
+            raise ValueError(f"data_scale must be > 0 (or None for no data-side scale), got {data_scale}")
+        steps.append(ScaleStep(dim, initial_scale=1.0 / float(data_scale), name="data_scale"))
     return _flow(name, data_shape, steps, num_classes, **kw)
 
 
@@ -136,26 +144,33 @@ def realnvp(data_shape, latent_dim=None, num_classes=None, num_steps=8, hidden=(
 
 
 @register_preset("nsf", "flow", "Neural spline flow: rational-quadratic spline couplings, 8 bins; on vectors "
-                 "(bins on [-3, 3]) each coupling is followed by a spline on every dimension, on images [-4, 4]",
+                 "(bins on [-3, 3]) each coupling also splines the half it passes through, on images [-4, 4]",
                  labels="optional", uses_levels=True, small=dict(num_steps=2, hidden=(16, 16), channels=8, num_scales=1),
                  reference="Durkan et al. 2019, Neural Spline Flows, arXiv:1906.04032")
-def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128, 128), elementwise_splines=True,
-        **kw):
+def nsf(data_shape, latent_dim=None, num_classes=None, num_steps=4, hidden=(128, 128), passthrough_splines=True,
+        elementwise_splines=False, data_scale=VECTOR_SPLINE_DATA_SCALE, parameterisation=None, **kw):
     """Coupling neural spline flow (Durkan et al. 2019); returns an uncompiled `Flow` (multi-scale on images).
 
-    On vectors, each of the `num_steps` spline couplings is followed by an `ElementwiseSplineStep`
-    (a learned spline per dimension, same bins and bound) unless `elementwise_splines=False`: a
-    coupling passes half the dimensions through unchanged, and the elementwise splines let every
-    dimension change in every step, as in an autoregressive spline flow (zuko's NSF) whose first
-    dimension gets an unconditional spline. Vector splines cover [-3, 3] of the standardised data
-    (`bound`, `VECTOR_SPLINE_BOUND`); image splines [-4, 4] of the logit-space pixels.
+    On vectors a coupling passes half the dimensions through unchanged. With `passthrough_splines`
+    (the default) each coupling gives that half a learned unconditional spline and conditions the
+    other half's splines on its output (`CouplingStep(passthrough_spline=True)`), so every dimension
+    changes in every step, as in an autoregressive spline flow (zuko's NSF) whose first dimension
+    gets an unconditional spline; the density direction costs one spline pass per step.
+    `elementwise_splines=True` follows each coupling with an `ElementwiseSplineStep` (a spline on
+    every dimension: two spline passes per step), the preset's earlier form. Vector splines cover
+    [-3, 3] (`bound`, `VECTOR_SPLINE_BOUND`) of the standardised data times `data_scale` (a learned
+    `ScaleStep` at the data side starting there; None: no such step), and take the "bounded"
+    `parameterisation` (exponential slopes; `coupling.SPLINE_PARAMETERISATIONS`). Image splines
+    cover [-4, 4] of the logit-space pixels with the "softplus" parameterisation.
     """
-    if _is_image(data_shape):
-        elementwise_splines = False  # the multi-scale coupling architecture as published
-    else:
-        kw.setdefault("bound", VECTOR_SPLINE_BOUND)
+    if _is_image(data_shape):  # the multi-scale coupling architecture as published
+        return _coupling_flow("nsf", "spline", data_shape, num_classes, num_steps, hidden,
+                              parameterisation=parameterisation or "softplus", **kw)
+    kw.setdefault("bound", VECTOR_SPLINE_BOUND)
+    parameterisation = parameterisation or "bounded"
     return _coupling_flow("nsf", "spline", data_shape, num_classes, num_steps, hidden,
-                          elementwise_splines=elementwise_splines, **kw)
+                          elementwise_splines=elementwise_splines, passthrough_splines=passthrough_splines,
+                          data_scale=data_scale, parameterisation=parameterisation, **kw)
 
 
 def _autoregressive(name, data_shape, num_classes, num_steps, hidden, inverse, **kw):
