@@ -197,6 +197,31 @@ def test_the_nsf_preset_splines_every_dimension_in_every_coupling_on_vectors_onl
         kg.models.get("nsf", data_shape=(2,), data_scale=-1.0)
 
 
+def test_bounded_spline_couplings_start_as_the_identity_and_the_passthrough_memo_answers_its_own_tensor():
+    # with "bounded", a zero conditioner output is the identity spline (with "softplus" its slopes are ~0.69)
+    z = np.random.default_rng(0).uniform(-2.5, 2.5, (16, 2)).astype("float32")
+    coupling = kg.models.flows.CouplingStep(2, transform="spline", hidden=(8,), bound=3.0, passthrough_spline=True,
+                                            parameterisation="bounded")
+    np.testing.assert_allclose(coupling.bijector().forward(z), z, atol=1e-5)
+    image = kg.models.flows.ImageCouplingStep((4, 4, 2), transform="spline", hidden=4, bound=3.0,
+                                              parameterisation="bounded")
+    x = np.random.default_rng(1).uniform(-2.5, 2.5, (3, 4, 4, 2)).astype("float32")
+    np.testing.assert_allclose(image.bijector().forward(x), x, atol=1e-5)
+    perturb_weights(coupling, 0.5, seed=1)
+    rng = np.random.default_rng(0)
+    z1, z2 = (tf.constant(rng.uniform(-1.5, 1.5, (8, 2)), tf.float32) for _ in range(2))
+    bijector = coupling.bijector()
+    bijector.forward(z1)
+    np.testing.assert_allclose(bijector.forward(z2), coupling.bijector().forward(z2), atol=1e-6)
+    np.testing.assert_allclose(bijector.forward_log_det_jacobian(z2, event_ndims=1),
+                               coupling.bijector().forward_log_det_jacobian(z2, event_ndims=1), atol=1e-6)
+    scale = kg.models.flows.ScaleStep(2, initial_scale=0.625)
+    again = kg.models.flows.ScaleStep.from_config(scale.get_config())
+    np.testing.assert_allclose(again.log_scale.numpy(), np.log([0.625, 0.625]), rtol=1e-6)
+    bounded_images = kg.models.get("nsf", data_shape=(4, 4, 1), num_scales=1, channels=4, parameterisation="bounded")
+    assert {s.parameterisation for s in bounded_images.flow_steps if hasattr(s, "bound")} == {"bounded"}
+
+
 def test_configs_written_before_the_passthrough_spline_load_as_the_earlier_layout():
     coupling = kg.models.flows.CouplingStep(2, transform="spline", hidden=(8,), passthrough_spline=True,
                                             parameterisation="bounded")
