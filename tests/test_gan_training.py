@@ -454,6 +454,21 @@ def test_presets_sample_from_the_generators_weight_average_on_vectors_only(prese
     assert kg.models.get("gan", data_shape=(2,)).ema_generator is None
 
 
+def test_fm_gan_halves_its_discriminators_rate_on_vectors_only():
+    from kerasgen.models.adversarial.remedies import VECTOR_FM_DISCRIMINATOR_RATE
+    from kerasgen.models.optimizers import adam
+
+    rate = lambda config: config["config"]["learning_rate"]
+    vectors = kg.models.get("fm-gan", data_shape=(2,))
+    assert rate(vectors.d_optimizer_config) == VECTOR_FM_DISCRIMINATOR_RATE == 5e-4
+    assert rate(vectors.g_optimizer_config) == 1e-3 and vectors.d_optimizer_config["config"]["beta_1"] == 0.5
+    images = kg.models.get("fm-gan", data_shape=(8, 8, 1), base_filters=8)
+    assert rate(images.d_optimizer_config) == rate(images.g_optimizer_config) == 2e-4
+    assert rate(kg.models.get("fm-gan", data_shape=(2,), d_optimizer_config=adam(3e-3)).d_optimizer_config) == 3e-3
+    vectors.compile()
+    assert float(vectors.d_optimizer.learning_rate) == pytest.approx(5e-4)
+
+
 def test_pacgan_updates_its_discriminator_twice_per_step_on_vectors_only():
     from kerasgen.models.adversarial.remedies import VECTOR_PACK_CRITIC_STEPS
 

@@ -45,13 +45,14 @@ def test_dcgan_on_digits_reaches_a_sample_quality_noise_cannot():
 
 
 def test_fm_gan_defaults_cover_the_grid():
-    """The `fm-gan` preset as a user gets it on vectors, sampling its generator's weight average (decay 0.99):
-    25/25 modes and 85-91% high-quality samples over three shuffles of the data after 4,000 steps at batch 256
-    (the benchmark's seeds 0-2: 73-90%).
-    The raw generator put 68-77% near a mode, and an average over too long a window (decay 0.999) 17-23%."""
+    """The `fm-gan` preset as a user gets it on vectors, sampling its generator's weight average (decay 0.99) and
+    training its discriminator at Adam 5e-4: 25/25 modes and 81-92% high-quality samples over six shuffles of the
+    data after 4,000 steps at batch 256 (85% at the suite's seed). With the discriminator at the generator's 1e-3
+    it put 73-90% near a mode; the raw generator 68-77%, and an average over too long a window (decay 0.999)
+    17-23%."""
     result = _grid_coverage("fm-gan")
-    assert result["modes"] >= 23
-    assert result["high_quality"] > 0.72
+    assert result["modes"] >= 24
+    assert result["high_quality"] > 0.78, result
 
 
 @pytest.mark.parametrize("preset", ["fgan-kl", "fgan-pearson"])
