@@ -16,11 +16,13 @@ over `--tuned-steps`), which is not any preset's default.
 
     python benchmarks/mode_coverage.py                                  # every GAN preset, 3 seeds
     python benchmarks/mode_coverage.py --presets gan pacgan --data 25gaussians --equal-time --tuned
+    python benchmarks/mode_coverage.py --presets fm-gan --seeds 0 1 2 3 4 5 --overrides '{"ema_decay": 0.98}'
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -41,10 +43,11 @@ def adversarial_presets():
             if preset.labels in ("none", "optional")]
 
 
-def build(preset, seed, tuned_steps=None):
-    """The preset with its defaults; with `tuned_steps`, both optimisers at the tuned cosine-decayed rate."""
+def build(preset, seed, tuned_steps=None, overrides=None):
+    """The preset with its defaults (and `overrides`, keyword arguments of `kg.models.get`); with `tuned_steps`,
+    both optimisers at the tuned cosine-decayed rate."""
     keras.utils.set_random_seed(seed)
-    model = kg.models.get(preset, data_shape=(2,), seed=seed)
+    model = kg.models.get(preset, data_shape=(2,), seed=seed, **(overrides or {}))
     if tuned_steps:
         rate = keras.saving.serialize_keras_object(
             keras.optimizers.schedules.CosineDecay(TUNED["learning_rate"], tuned_steps))
@@ -65,9 +68,9 @@ def score(model, density, seed):
             "rkl": result["reverse_kl"], "diverged": False}
 
 
-def run(preset, density, seed, batch_size, steps=None, seconds=None, tuned_steps=None):
+def run(preset, density, seed, batch_size, steps=None, seconds=None, tuned_steps=None, overrides=None):
     """Trains one preset for `steps` or `seconds` (whichever is given) and scores it."""
-    model = build(preset, seed, tuned_steps)
+    model = build(preset, seed, tuned_steps, overrides)
     done, took = train_for(model, density, seconds if seconds else float("inf"), batch_size, seed, steps,
                            chunk_steps=100)
     return {**score(model, density, seed), "steps": done, "seconds": took}
@@ -95,6 +98,8 @@ def main():
     p.add_argument("--equal-time", action="store_true", help="also train each preset for gan's wall time")
     p.add_argument("--tuned", action="store_true", help="also the tuned recipe (batch 1024, lr 1e-3 cosine)")
     p.add_argument("--tuned-steps", type=int, default=4000)
+    p.add_argument("--overrides", type=json.loads, default=None,
+                   help='JSON keyword arguments of kg.models.get for every preset but gan, e.g. \'{"ema_decay": null}\'')
     args = p.parse_args()
     presets = args.presets or adversarial_presets()
     if args.equal_time and "gan" not in presets:
@@ -105,19 +110,23 @@ def main():
         gan_seconds = {}
         for preset in presets:
             row = {"preset": preset, "data": data}
-            row["steps"] = [run(preset, density, s, args.batch_size, steps=args.steps) for s in args.seeds]
+            overrides = None if preset == "gan" else args.overrides
+            row["steps"] = [run(preset, density, s, args.batch_size, steps=args.steps, overrides=overrides)
+                            for s in args.seeds]
             if preset == "gan":
                 gan_seconds = {s: r["seconds"] for s, r in zip(args.seeds, row["steps"])}
             if args.equal_time:
-                row["time"] = [run(preset, density, s, args.batch_size, seconds=gan_seconds[s]) for s in args.seeds]
+                row["time"] = [run(preset, density, s, args.batch_size, seconds=gan_seconds[s], overrides=overrides)
+                               for s in args.seeds]
             if args.tuned:
                 row["tuned"] = [run(preset, density, s, TUNED["batch_size"], steps=args.tuned_steps,
-                                    tuned_steps=args.tuned_steps) for s in args.seeds]
+                                    tuned_steps=args.tuned_steps, overrides=overrides) for s in args.seeds]
             rows.append(row)
             print(f"# {row}", flush=True)
     print(f"\nMachine: {machine()}; preset defaults (kg.models.get(name, data_shape=(2,)), compile()); batch "
           f"{args.batch_size}; seeds {args.seeds} (mean, min-max); {SAMPLES:,} samples; high quality = within "
           f"3 std of a centre; equal steps = {args.steps:,} generator steps"
+          f"{f'; overrides (all but gan) {json.dumps(args.overrides)}' if args.overrides else ''}"
           f"{'; equal time = the seconds gan took for them' if args.equal_time else ''}"
           f"{f'; tuned = batch 1024, lr 1e-3 cosine-decayed over {args.tuned_steps:,} steps' if args.tuned else ''}.\n")
     header = ["preset", "data", "modes", "high-quality %", "reverse KL", "train s"]
