@@ -264,6 +264,10 @@ def test_get_takes_what_the_data_knows_and_explicit_arguments_win():
         kg.models.get("dcgan")
     with pytest.raises(TypeError, match="DataInfo or a shape"):
         kg.models.get("dcgan", data="digits")
+    with pytest.raises(ValueError, match="preset 'lsgan' sets 'loss' itself, so it cannot be overridden"):
+        kg.models.get("lsgan", data=(2,), loss="hinge")
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to GAN: {'losses': 'hinge'}"):
+        kg.models.get("lsgan", data=(2,), losses="hinge")
 
 
 def test_capabilities_are_declared():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 
 from kerasgen import registry
 from kerasgen.models.adversarial import BEGAN, GAN, VEEGAN, BiGAN, SemiSupervisedGAN
@@ -34,7 +35,8 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
 
     Raises:
         ValueError: an unknown preset, a data kind the preset does not declare, a conditional preset
-            without labels, or a malformed shape.
+            without labels, a malformed shape, an unknown override, or an override of a setting that defines
+            the preset (`loss` of `lsgan`).
 
     Example:
         >>> ds, info = kerasgen.data.load("digits", return_info=True)
@@ -80,7 +82,14 @@ def get(name: str, data=None, *, data_shape=None, latent_dim: int | None = None,
         raise ValueError(f"preset {name!r} takes no labels (num_classes={num_classes})")
     if preset.uses_levels and kind == "images" and info is not None and info.num_levels:
         overrides.setdefault("num_levels", int(info.num_levels))
-    return preset.builder(data_shape, latent_dim=latent_dim, num_classes=num_classes, **overrides)
+    try:
+        return preset.builder(data_shape, latent_dim=latent_dim, num_classes=num_classes, **overrides)
+    except TypeError as error:  # a setting that defines the preset, such as `loss` of `lsgan`
+        fixed = re.search(r"got multiple values for keyword argument '(\w+)'", str(error))
+        if not fixed:
+            raise
+        raise ValueError(f"preset {name!r} sets {fixed.group(1)!r} itself, so it cannot be overridden; build the "
+                         f"algorithm (e.g. kg.models.GAN) with the networks and settings you want instead") from None
 
 
 def _get_translation(preset, data, target_shape, overrides):
