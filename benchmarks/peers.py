@@ -28,10 +28,12 @@ DCGAN is the same pattern; Glow from normflows' blocks in kerasgen's layout), fl
 `--image-batch-size`, on the first 7,000 digits of `--mnist` (random images without the file; the speed
 does not depend on the pixels): steady steps/s after the first epoch, the first epoch's time, the wall
 time to a trained model, conv-vae's negative ELBO (nats) and glow's bits per dimension on the last 1,000
-digits (one dequantisation draw per digit), and the fraction of the
+digits (one dequantisation draw per digit), the GANs' FID against those 1,000 test digits of 1,000 samples
+each side draws from its generator in inference mode after training (untimed), both scored here in the
+same feature space (the bundled digit classifier's, `kg.metrics.DigitFeatures`; the header gives 1,000
+training digits' FID against the test digits, the floor at this sample size), and the fraction of the
 roofline that kerasgen reaches where the step's FLOPs are counted (`step_gflops`: dcgan and conv-vae):
-the machine's measured matmul rate over the step's FLOPs. GAN image quality is not compared (the
-benchmarks in `quality.py` measure it).
+the machine's measured matmul rate over the step's FLOPs.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ GANS = ("dcgan", "wgan-gp")
 VAES = ("conv-vae",)
 IMAGE_FLOWS = ("glow",)  # trained in float32 only
 IMAGE_MODELS = GANS + VAES + IMAGE_FLOWS
+GAN_SAMPLES = 1000  # images each side draws from its trained generator for the FID (the test split's size)
+FID_FEATURES = "digits"
 
 
 class _EpochEnds(keras.callbacks.Callback):
@@ -153,7 +157,7 @@ def step_gflops(name, model, batch_size):
 def run_kerasgen_image(name, train, test, args, precision, seed):
     """kerasgen's preset `name` at 28x28x1 with its defaults: build, compile, `fit` on the cached,
     shuffled training images; conv-vae also scores the negative ELBO per test image, glow the test bits
-    per dimension."""
+    per dimension, a GAN the FID of `GAN_SAMPLES` samples against the test images."""
     kg.precision.set_policy(precision)
     try:
         keras.utils.set_random_seed(seed)
@@ -172,23 +176,34 @@ def run_kerasgen_image(name, train, test, args, precision, seed):
                                                      for i in range(0, len(test), 500)])))
         elif name in IMAGE_FLOWS:
             quality = kg.metrics.log_likelihood(model, test, batch_size=250, seed=seed).bits_per_dim
+        elif name in GANS:
+            quality = kg.metrics.fid(test, model.sample(GAN_SAMPLES, seed=seed), features=FID_FEATURES)
         return {"wall_s": wall, "first_epoch_s": ends.ends[0] - start, "steady_steps_per_s": steady,
                 "test_nll": quality, "gflops_per_step": step_gflops(name, model, args.image_batch_size)}
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
 
-def run_torch_image(name, data_path, args, precision, seed):
-    return run_peer({"model": name, "data": data_path, "epochs": args.image_epochs,
-                     "batch_size": args.image_batch_size, "precision": precision, "seed": seed, "steady_from": 1},
-                    args)
+def run_torch_image(name, data_path, test, args, precision, seed):
+    """The PyTorch side of `run_kerasgen_image`; a GAN's samples come back in a file and are scored here,
+    in the same feature space."""
+    samples_path = os.path.join(os.path.dirname(data_path), "torch_samples.npz")
+    result = run_peer({"model": name, "data": data_path, "epochs": args.image_epochs,
+                       "batch_size": args.image_batch_size, "precision": precision, "seed": seed, "steady_from": 1,
+                       "samples": GAN_SAMPLES, "samples_path": samples_path if name in GANS else None}, args)
+    if name in GANS:
+        with np.load(samples_path) as samples:
+            result["test_nll"] = kg.metrics.fid(test, samples["images"], features=FID_FEATURES)
+        os.remove(samples_path)
+    return result
 
 
 def compare_images(args):
     """The image presets against the same networks and step in PyTorch, float32 and bfloat16: steady
     steps/s (after the first epoch), the first epoch's time, wall time to a trained model, the
-    negative test ELBO of conv-vae and the test bits per dimension of glow (float32 only), and (where
-    the step's FLOPs are counted) the fraction of the matmul roofline reached."""
+    negative test ELBO of conv-vae, the test bits per dimension of glow (float32 only), the GANs' FID
+    against the test images, and (where the step's FLOPs are counted) the fraction of the matmul
+    roofline reached."""
     if os.path.isfile(args.mnist):
         images, source = np.load(args.mnist)["x"].astype("float32")[..., None] / 127.5 - 1.0, args.mnist
     else:  # the speed does not depend on the pixels
@@ -196,6 +211,7 @@ def compare_images(args):
         source = "8,000 random 28x28 images (no MNIST file)"
     train, test = images[:7000], images[7000:8000]
     peaks = {p: matmul_peak_gflops(p) for p in ("float32", "bfloat16")}
+    floor_fid = kg.metrics.fid(test, train[:GAN_SAMPLES], features=FID_FEATURES)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         data_path = os.path.join(folder, "images.npz")
@@ -206,13 +222,12 @@ def compare_images(args):
                 policy = {"float32": "float32", "bfloat16": "mixed_bfloat16"}[precision]
                 for r in range(args.rounds):
                     ours.append(run_kerasgen_image(name, train, test, args, policy, args.seed + r))
-                    theirs.append(run_torch_image(name, data_path, args, precision, args.seed + r))
+                    theirs.append(run_torch_image(name, data_path, test, args, precision, args.seed + r))
                     print(f"# {name} {precision}: kerasgen {ours[-1]}, torch {theirs[-1]}", flush=True)
                 med = lambda runs, key: statistics.median(r[key] for r in runs)
                 k, t = med(ours, "steady_steps_per_s"), med(theirs, "steady_steps_per_s")
-                digits = 1 if name in VAES else 3
-                quality = ((f"{med(ours, 'test_nll'):.{digits}f}", f"{med(theirs, 'test_nll'):.{digits}f}")
-                           if name in VAES + IMAGE_FLOWS else ("-", "-"))
+                digits = 3 if name in IMAGE_FLOWS else 1 if name in VAES else 2
+                quality = (f"{med(ours, 'test_nll'):.{digits}f}", f"{med(theirs, 'test_nll'):.{digits}f}")
                 gflops = ours[0]["gflops_per_step"]
                 roofline = peaks[precision] / gflops if gflops else None
                 rows.append([f"{name} {precision}", f"{k:.1f}", f"{t:.1f}", f"{k / t:.2f}x",
@@ -226,7 +241,8 @@ def compare_images(args):
           f"{keras.__version__} against torch {torch_version}; {source}: 7,000 training, 1,000 test images; batch "
           f"{args.image_batch_size}, {args.image_epochs} epochs (steady: after the first); kerasgen bfloat16 = "
           f"mixed_bfloat16, torch bfloat16 = autocast; medians of {args.rounds} alternating rounds; test score: "
-          f"-ELBO in nats (conv-vae), bits per dimension (glow)\n")
+          f"-ELBO in nats (conv-vae), bits per dimension (glow), FID of {GAN_SAMPLES} samples against the test images "
+          f"in the {FID_FEATURES} classifier's features (GANs; {GAN_SAMPLES} training images score {floor_fid:.2f})\n")
     print_table(["model", "kerasgen steady steps/s", "torch steady steps/s", "speed ratio",
                  "kerasgen first epoch (s)", "torch first epoch (s)", "wall ratio (torch / kerasgen)",
                  "kerasgen test score", "torch test score", "GFLOP per step", "roofline steps/s",

@@ -92,6 +92,21 @@ def _descend(optimizer, loss):
     optimizer.step()
 
 
+def _sampler(generator, device, autocast, latent_dim=100):
+    """sample(n, seed): n images (n, 28, 28, 1) in [-1, 1] as NumPy, channels last, from the generator in
+    inference mode (batch norm's running statistics, as kerasgen's `sample`) under the training precision."""
+
+    def sample(n, seed):
+        generator.eval()
+        noise = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+        with torch.no_grad(), autocast:
+            images = generator(noise).float()
+        generator.train()
+        return images.permute(0, 2, 3, 1).cpu().numpy()
+
+    return sample
+
+
 def dcgan_step(device, autocast):
     """kerasgen's GAN step with the `dcgan` preset's defaults: a discriminator update on a real batch and
     a freshly generated one, then a generator update on new noise (non-saturating loss), both Adam 2e-4
@@ -114,14 +129,14 @@ def dcgan_step(device, autocast):
             g_loss = bce(logit, torch.ones_like(logit))
         _descend(g_opt, g_loss)
 
-    return step, None
+    return step, None, _sampler(generator, device, autocast)
 
 
 def wgan_gp_step(device, autocast):
     """kerasgen's GAN step with the `wgan-gp` preset's defaults on the DCGAN networks: 5 critic updates
     on the step's real batch (each with fresh fakes and interpolation weights; Wasserstein loss plus 10
     times the gradient penalty, the gradient norm taken as sqrt(sum g^2 + 1e-12)), then one generator
-    update on new noise; Adam 1e-4 (0.5, 0.9) for both. Returns (step(real), None)."""
+    update on new noise; Adam 1e-4 (0.5, 0.9) for both. Returns (step(real), None, sample(n, seed))."""
     generator, critic = (net.to(device) for net in dcgan_networks())
     g_opt = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.9))
     d_opt = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
@@ -143,14 +158,14 @@ def wgan_gp_step(device, autocast):
             g_loss = -critic(generator(torch.randn(batch, 100, device=device))).float().mean()
         _descend(g_opt, g_loss)
 
-    return step, None
+    return step, None, _sampler(generator, device, autocast)
 
 
 def conv_vae_step(device, autocast):
     """kerasgen's VAE step with the `conv-vae` preset's defaults: one posterior sample per image, the
     Bernoulli NLL of the pixels mapped to [0, 1] summed over the image plus the analytic KL, averaged
     over the batch; Adam 1e-3. Returns (step(real), score(test)): the negative ELBO per test image (one
-    posterior sample each, batch norm in inference mode)."""
+    posterior sample each, batch norm in inference mode), None."""
     encoder, decoder = (net.to(device) for net in conv_vae_networks())
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -169,7 +184,7 @@ def conv_vae_step(device, autocast):
         with torch.no_grad():
             return float(torch.cat([negative_elbo(test[i:i + 500]) for i in range(0, len(test), 500)]).mean())
 
-    return (lambda real: _descend(optimizer, negative_elbo(real).mean())), score
+    return (lambda real: _descend(optimizer, negative_elbo(real).mean())), score, None
 
 
 def glow_step(device, autocast):
@@ -180,7 +195,7 @@ def glow_step(device, autocast):
     standard normal, 7x7x8 after the second. normflows' coupling scale is a sigmoid (Glow's), kerasgen's
     a bounded exp, and its conditioner sees the kept half of the channels where kerasgen's sees them
     all with the other half masked to zero. Adam 1e-3 (0.9, 0.999), kerasgen's default for flows.
-    Returns (step(real), score(test)): test bits per dimension (one noise draw per test image)."""
+    Returns (step(real), score(test), None): test bits per dimension (one noise draw per test image)."""
     import normflows as nf
     levels, steps, hidden = 2, 8, 64
     q0, merges, flows = [], [], []
@@ -209,14 +224,15 @@ def glow_step(device, autocast):
         with torch.no_grad():
             return float(torch.cat([bits_per_dim(test[i:i + 250]) for i in range(0, len(test), 250)]).mean())
 
-    return (lambda real: _descend(optimizer, bits_per_dim(real).mean())), score
+    return (lambda real: _descend(optimizer, bits_per_dim(real).mean())), score, None
 
 
 def train_images(cfg, build):
     """The training loop of the image models: `build(device, autocast)` makes the networks and returns
-    (step(real batch), score(test images) or None); epochs of shuffled full batches. Channels-last
-    images are moved to torch's channels-first once, before timing. Returns (start, [(epoch end, steps)],
-    steps, score or None)."""
+    (step(real batch), score(test images) or None, sample(n, seed) or None); epochs of shuffled full
+    batches. Channels-last images are moved to torch's channels-first once, before timing. After training
+    a GAN writes `cfg["samples"]` generated images to the .npz `cfg["samples_path"]` (key "images",
+    channels last), untimed. Returns (start, [(epoch end, steps)], steps, score or None)."""
     device = cfg.get("device", "cpu")
     data = np.load(cfg["data"])
     channels_first = lambda key: torch.from_numpy(data[key]).permute(0, 3, 1, 2).contiguous().to(device)  # noqa: E731
@@ -224,7 +240,7 @@ def train_images(cfg, build):
     torch.manual_seed(cfg["seed"])
     start = _clock(device)
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=cfg.get("precision") == "bfloat16")
-    step, score = build(device, autocast)
+    step, score, sample = build(device, autocast)
     batch, epoch_ends, steps = cfg["batch_size"], [], 0
     for _ in range(cfg["epochs"]):
         order = torch.randperm(len(images), device=device)
@@ -232,6 +248,8 @@ def train_images(cfg, build):
             step(images[order[i:i + batch]])
             steps += 1
         epoch_ends.append((_clock(device), steps))
+    if sample is not None and cfg.get("samples_path"):
+        np.savez(cfg["samples_path"], images=sample(cfg.get("samples", 1000), cfg["seed"]))
     return start, epoch_ends, steps, score(channels_first("test_images")) if score else None
 
 
