@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from kerasgen.models.adversarial.options import pack
+from kerasgen.models.adversarial.options import pack, pack_cyclic
 
 SQRT_EPS = 1e-8
 
@@ -67,6 +67,22 @@ def test_pack_places_m_examples_in_one():
         pack(tf.constant(x[:6]), 4)
 
 
+def test_cyclic_packs_open_at_every_example():
+    x = np.arange(5 * 2 * 2 * 3, dtype="float32").reshape(5, 2, 2, 3)
+    packed = pack_cyclic(tf.constant(x), 3).numpy()
+    assert packed.shape == (5, 2, 2, 9)
+    for i in range(5):
+        for k in range(3):
+            np.testing.assert_array_equal(packed[i, :, :, 3 * k:3 * k + 3], x[(i + k) % 5])
+    # every example sits in m packs, once at each position, and no pack repeats an example
+    vectors = np.arange(4, dtype="float32").reshape(4, 1)
+    np.testing.assert_array_equal(pack_cyclic(tf.constant(vectors), 3).numpy(),
+                                  [[0, 1, 2], [1, 2, 3], [2, 3, 0], [3, 0, 1]])
+    assert pack_cyclic(tf.constant(vectors), 1) is not None and pack_cyclic(tf.constant(vectors), 1).shape == (4, 1)
+    with pytest.raises(ValueError, match="at least 3 examples"):
+        pack_cyclic(tf.constant(vectors[:2]), 3)
+
+
 # ---- networks and checks -----------------------------------------------------------------------------
 def _layers_of(model, cls):
     return [layer for layer in model._flatten_layers() if isinstance(layer, cls)]
@@ -93,7 +109,8 @@ def test_networks_are_built_for_the_options_and_checked():
                              (dict(minibatch_discrimination=3), "MinibatchDiscrimination"),
                              (dict(feature_matching=1.0), "'features' head"),
                              (dict(label_smoothing=0.1, loss="hinge"), "label_smoothing needs a loss with a real target"),
-                             (dict(label_smoothing=1.0), r"\[0, 1\)"), (dict(ema_decay=1.0), "ema_decay")]:
+                             (dict(label_smoothing=1.0), r"\[0, 1\)"), (dict(ema_decay=1.0), "ema_decay"),
+                             (dict(pack_mode="overlapping"), "pack_mode must be one of 'disjoint', 'cyclic'")]:
         with pytest.raises(ValueError, match=message):
             kg.models.GAN(g, plain, latent_dim=4, **options)
     with pytest.raises(ValueError, match="pack > 1 cannot be combined with per-example heads"):
@@ -220,6 +237,22 @@ def test_pacgan_step_shows_the_discriminator_packs_of_real_and_of_generated():
     assert np.isfinite(history["d_loss"][0])
     with pytest.raises(Exception, match="divides by 2"):
         gan.fit(real[:6], batch_size=3, epochs=1, verbose=0)
+
+
+def test_cyclic_pacgan_step_shows_the_discriminator_a_pack_per_example():
+    g = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    d = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    gan = kg.models.GAN(g, d, latent_dim=3, pack=2, pack_mode="cyclic", seed=1)
+    assert gan.get_config()["pack_mode"] == "cyclic"
+    gan.compile(run_eagerly=True)
+    calls = _recorded_calls(d)
+    real = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
+    history = gan.fit(real, batch_size=6, epochs=1, shuffle=False, verbose=0).history  # 6 need not divide by 2
+    assert [c.shape for c in calls] == [(6, 4)] * 3
+    np.testing.assert_array_equal(calls[0], np.concatenate([real, np.roll(real, -1, axis=0)], axis=1))
+    fake = calls[1]  # each generated example opens one pack and closes the one before
+    np.testing.assert_array_equal(fake[:, 2:], np.roll(fake[:, :2], -1, axis=0))
+    assert np.isfinite(history["d_loss"][0])
 
 
 def test_feature_matching_adds_its_term_and_gradient():

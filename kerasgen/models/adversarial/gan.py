@@ -72,6 +72,10 @@ class GAN(GenerativeModel):
         pack: PacGAN (Lin et al. 2018): the discriminator judges `pack` examples concatenated on
             the last axis (channels or features), real with real and generated with generated; its
             input is (B, ..., C * pack) and the batch size must divide by `pack`.
+        pack_mode: "disjoint" (the paper's: a batch of B makes B / pack packs) or "cyclic" (pack i
+            holds examples i to i + pack - 1, modulo B: B overlapping packs, each still `pack`
+            distinct examples, so the same objective estimated from all B examples; any batch of at
+            least `pack`). The `pacgan` preset packs cyclically on vectors.
         minibatch_stddev: the discriminator holds a `kerasgen.layers.MinibatchStdDev` (the
             batch's mean feature standard deviation as one more channel; Karras et al. 2018).
         minibatch_discrimination: B > 0: the discriminator holds a
@@ -116,7 +120,7 @@ class GAN(GenerativeModel):
                  penalty=None, penalty_weight=10.0, clip_value=0.01, n_critic=1, num_classes=None,
                  label_to_discriminator=False, auxiliary_weight=0.0, categorical_codes=(),
                  continuous_codes=0, info_weight=1.0, standardize=False, g_optimizer_config=None,
-                 d_optimizer_config=None, reuse_fakes=False, pack=1, minibatch_stddev=False,
+                 d_optimizer_config=None, reuse_fakes=False, pack=1, pack_mode="disjoint", minibatch_stddev=False,
                  minibatch_discrimination=0, feature_matching=0.0, label_smoothing=0.0, instance_noise=0.0,
                  instance_noise_steps=None, unrolled_steps=0, unrolled_learning_rate=0.005, ema_decay=None,
                  preset=None, seed=None, **kwargs):
@@ -129,7 +133,7 @@ class GAN(GenerativeModel):
         adversarial_loss = adversarial.get(loss)
         self.options = GANOptions.checked(
             adversarial_loss, label_to_discriminator, auxiliary_weight, codes.code_dim > 0, pack=pack,
-            minibatch_stddev=minibatch_stddev, minibatch_discrimination=minibatch_discrimination,
+            pack_mode=pack_mode, minibatch_stddev=minibatch_stddev, minibatch_discrimination=minibatch_discrimination,
             feature_matching=feature_matching, label_smoothing=label_smoothing, instance_noise=instance_noise,
             instance_noise_steps=instance_noise_steps, unrolled_steps=unrolled_steps,
             unrolled_learning_rate=unrolled_learning_rate, ema_decay=ema_decay)

@@ -16,6 +16,7 @@ from kerasgen.networks.discriminator_options import check_pack
 
 # the GAN arguments that change how a discriminator is built (see `discriminator_builder_options`)
 DISCRIMINATOR_ARGUMENTS = ("pack", "minibatch_stddev", "minibatch_discrimination", "feature_matching")
+PACK_MODES = ("disjoint", "cyclic")
 
 
 def pack(x, m: int):
@@ -42,6 +43,33 @@ def pack(x, m: int):
     rank = len(shape) + 2
     moved = tf.transpose(grouped, (0, *range(2, rank - 1), 1, rank - 1))  # (B/m, ..., m, C)
     return tf.reshape(moved, (-1, *shape[:-1], shape[-1] * m))
+
+
+def pack_cyclic(x, m: int):
+    """PacGAN packing in which every example opens a pack: pack i holds examples i, i + 1, ..., i + m - 1
+    (indices modulo B), concatenated on the last axis.
+
+    Each pack is still m distinct examples of the batch, so its distribution is the one `pack` gives
+    (m independent draws, real with real, generated with generated) and the discriminator's loss has
+    the same expectation; it is averaged over B overlapping packs instead of B / m disjoint ones, and
+    the batch size need not divide by m.
+
+    Args:
+        x: (B, ..., C) with B >= m (checked like `pack`).
+        m: examples per pack.
+
+    Returns:
+        (B, ..., C * m) with packed[i, ..., k * C + c] = x[(i + k) mod B, ..., c].
+    """
+    if m == 1:
+        return x
+    message = f"pack={m} with pack_mode='cyclic' needs batches of at least {m} examples"
+    if x.shape[0] is not None:
+        if x.shape[0] < m:
+            raise ValueError(f"{message}, got a batch of {x.shape[0]}")
+    else:
+        tf.debugging.assert_greater_equal(tf.shape(x)[0], m, message=message)
+    return tf.concat([x] + [tf.roll(x, -k, axis=0) for k in range(1, m)], axis=-1)
 
 
 def add_instance_noise(x, scale, seed):
@@ -79,6 +107,7 @@ class GANOptions:
     """The GAN step's options (each is a `GAN` argument of the same name; see its docstring)."""
 
     pack: int = 1
+    pack_mode: str = "disjoint"
     minibatch_stddev: bool = False
     minibatch_discrimination: int = 0
     feature_matching: float = 0.0
@@ -94,6 +123,7 @@ class GANOptions:
         """Options from `GAN` arguments, each checked (ValueError naming the problem)."""
         opts = cls(
             pack=check_pack(values.get("pack", 1), label_to_discriminator),
+            pack_mode=str(values.get("pack_mode") or "disjoint"),
             minibatch_stddev=bool(values.get("minibatch_stddev", False)),
             minibatch_discrimination=int(values.get("minibatch_discrimination") or 0),
             feature_matching=float(values.get("feature_matching") or 0.0),
@@ -108,6 +138,8 @@ class GANOptions:
         if opts.pack > 1 and (auxiliary_weight > 0 or uses_info):
             raise ValueError("pack > 1 cannot be combined with per-example heads (ACGAN's auxiliary classifier, "
                              "InfoGAN codes): a packed example holds several examples")
+        if opts.pack_mode not in PACK_MODES:
+            raise ValueError(f"pack_mode must be one of {', '.join(map(repr, PACK_MODES))}, got {opts.pack_mode!r}")
         if opts.minibatch_discrimination < 0:
             raise ValueError(f"minibatch_discrimination must be >= 0 kernels, got {opts.minibatch_discrimination}")
         if opts.feature_matching < 0:
@@ -151,7 +183,8 @@ class GANOptions:
 
     def discriminator_input(self, x, step, seed):
         """What the discriminator sees of a batch x (B, ...): with instance noise (after `step`
-        generator updates, drawn from `seed`), then packed: (B / pack, ..., C * pack)."""
+        generator updates, drawn from `seed`), then packed: (B / pack, ..., C * pack) in disjoint packs,
+        (B, ..., C * pack) in cyclic ones (`pack_mode`)."""
         if self.instance_noise:
             x = add_instance_noise(x, self.noise_scale(step), seed)
-        return pack(x, self.pack)
+        return (pack_cyclic if self.pack_mode == "cyclic" else pack)(x, self.pack)
