@@ -473,16 +473,19 @@ def test_fm_gan_halves_its_discriminators_rate_and_feature_matching_on_vectors_o
     assert float(vectors.d_optimizer.learning_rate) == pytest.approx(5e-4)
 
 
-def test_pacgan_updates_its_discriminator_twice_in_cyclic_packs_on_vectors_only():
+def test_pacgan_updates_its_discriminator_twice_in_cyclic_packs_and_averages_on_vectors_only():
+    from kerasgen.models.adversarial.presets import VECTOR_EMA_DECAY
     from kerasgen.models.adversarial.remedies import VECTOR_PACK_CRITIC_STEPS, VECTOR_PACK_MODE
 
     vectors = kg.models.get("pacgan", data_shape=(2,))
     assert vectors.n_critic == VECTOR_PACK_CRITIC_STEPS == 2
     assert vectors.options.pack_mode == VECTOR_PACK_MODE == "cyclic"
+    assert vectors.options.ema_decay == VECTOR_EMA_DECAY and vectors.ema_generator is not None
     images = kg.models.get("pacgan", data_shape=(8, 8, 1), base_filters=8)
-    assert (images.n_critic, images.options.pack, images.options.pack_mode) == (1, 4, "disjoint")
-    mine = kg.models.get("pacgan", data_shape=(2,), n_critic=1, pack_mode="disjoint")
-    assert (mine.n_critic, mine.options.pack_mode) == (1, "disjoint")
+    assert (images.n_critic, images.options.pack, images.options.pack_mode, images.options.ema_decay) == (
+        1, 4, "disjoint", None)
+    mine = kg.models.get("pacgan", data_shape=(2,), n_critic=1, pack_mode="disjoint", ema_decay=None)
+    assert (mine.n_critic, mine.options.pack_mode, mine.options.ema_decay) == (1, "disjoint", None)
 
 
 def test_wgan_clips_its_critic_less_on_vectors_only():
