@@ -177,7 +177,9 @@ def run_kerasgen_image(name, train, test, args, precision, seed):
         elif name in IMAGE_FLOWS:
             quality = kg.metrics.log_likelihood(model, test, batch_size=250, seed=seed).bits_per_dim
         elif name in GANS:
-            quality = kg.metrics.fid(test, model.sample(GAN_SAMPLES, seed=seed), features=FID_FEATURES)
+            samples = model.sample(GAN_SAMPLES, seed=seed)
+            keras.mixed_precision.set_global_policy("float32")  # the feature extractor, if built here, in float32
+            quality = kg.metrics.fid(test, samples, features=FID_FEATURES)
         return {"wall_s": wall, "first_epoch_s": ends.ends[0] - start, "steady_steps_per_s": steady,
                 "test_nll": quality, "gflops_per_step": step_gflops(name, model, args.image_batch_size)}
     finally:

@@ -297,7 +297,7 @@ def test_ema_weights_are_the_closed_form_average_and_are_what_samples_and_export
 
 
 # ---- resume, precision, strategies with every option on -----------------------------------------------------
-ALL_OPTIONS = dict(pack=2, minibatch_stddev=True, minibatch_discrimination=4, feature_matching=0.5,
+ALL_OPTIONS = dict(pack=2, pack_mode="cyclic", minibatch_stddev=True, minibatch_discrimination=4, feature_matching=0.5,
                    label_smoothing=0.1, instance_noise=0.3, instance_noise_steps=5, unrolled_steps=2, ema_decay=0.9)
 
 
@@ -340,7 +340,7 @@ def test_every_option_at_once_trains_under_mixed_bfloat16(shape):
 
 @pytest.mark.slow
 def test_every_option_at_once_trains_under_mirrored_strategy(strategy):
-    # the per-replica batch (8) still divides by the pack. (No comparison with one device: the minibatch
+    # the per-replica batch (8) holds at least one pack. (No comparison with one device: the minibatch
     # layers see each replica's batch, so the discriminator's outputs depend on how the batch is split; the
     # unrolled update's exactness under two replicas is checked on the linear toy above.)
     x = kg.data.load_arrays("toy2d:8gaussians", n_samples=64, seed=0).x

@@ -71,11 +71,14 @@ class GAN(GenerativeModel):
             the generator update; on a 2-D Gaussian, reuse gave less stable fits across seeds.
         pack: PacGAN (Lin et al. 2018): the discriminator judges `pack` examples concatenated on
             the last axis (channels or features), real with real and generated with generated; its
-            input is (B, ..., C * pack) and the batch size must divide by `pack`.
-        pack_mode: "disjoint" (the paper's: a batch of B makes B / pack packs) or "cyclic" (pack i
-            holds examples i to i + pack - 1, modulo B: B overlapping packs, each still `pack`
-            distinct examples, so the same objective estimated from all B examples; any batch of at
-            least `pack`). The `pacgan` preset packs cyclically on vectors.
+            input is (B, ..., C * pack).
+        pack_mode: "disjoint" (the paper's: a batch of B makes B / pack packs; B must divide by
+            `pack`) or "cyclic" (pack i holds examples i to i + pack - 1, modulo B: B overlapping
+            packs, each still `pack` distinct examples, so the same objective estimated from all B
+            examples; any batch of at least `pack` per replica). Cyclic packs show the discriminator
+            B rows instead of B / pack, so an update costs `pack` times the compute (what an unpacked
+            GAN's costs). Under `jit_compile=True` the batch-size check is not run (XLA drops
+            assertions): batch with `drop_remainder=True`. The `pacgan` preset packs cyclically on vectors.
         minibatch_stddev: the discriminator holds a `kerasgen.layers.MinibatchStdDev` (the
             batch's mean feature standard deviation as one more channel; Karras et al. 2018).
         minibatch_discrimination: B > 0: the discriminator holds a

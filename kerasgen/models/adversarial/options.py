@@ -55,7 +55,9 @@ def pack_cyclic(x, m: int):
     the batch size need not divide by m.
 
     Args:
-        x: (B, ..., C) with B >= m (checked like `pack`).
+        x: (B, ..., C) with B >= m, this replica's batch (checked like `pack`: a ValueError when B is
+            known while tracing, else an InvalidArgumentError when the step runs; XLA drops that
+            assertion, and a smaller batch would repeat examples within a pack).
         m: examples per pack.
 
     Returns:
