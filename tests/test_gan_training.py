@@ -438,7 +438,7 @@ def test_wgan_gp_takes_a_lighter_gradient_penalty_on_vectors_only():
     assert kg.models.get("wgan-gp", data_shape=(2,), penalty_weight=5.0).penalty_weight == 5.0
 
 
-@pytest.mark.parametrize("preset", ["fm-gan", "wgan-gp", "wgan"])
+@pytest.mark.parametrize("preset", ["fm-gan", "wgan-gp", "wgan", "sngan"])
 def test_presets_sample_from_the_generators_weight_average_on_vectors_only(preset):
     # on the grid the average lifted fm-gan's high-quality fraction from 68-77% to 85-91%, wgan-gp's from 41-68% to
     # 75-77% and wgan's from 5-11% to 12-21%; images sample the raw generator; the user's ema_decay (None too) wins
@@ -486,6 +486,21 @@ def test_pacgan_updates_its_discriminator_twice_in_cyclic_packs_and_averages_on_
         1, 4, "disjoint", None)
     mine = kg.models.get("pacgan", data_shape=(2,), n_critic=1, pack_mode="disjoint", ema_decay=None)
     assert (mine.n_critic, mine.options.pack_mode, mine.options.ema_decay) == (1, "disjoint", None)
+
+
+def test_sngan_scales_its_normalised_layers_on_vectors_only():
+    # 1-Lipschitz layers spread the grid's modes as clouds (1-3% of samples near a mode); the user's gain wins
+    from kerasgen.models.adversarial.presets import VECTOR_SPECTRAL_GAIN
+
+    def gains(model):
+        layers = model.discriminator.layers
+        assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in layers)
+        return sorted({layer.scale for layer in layers if isinstance(layer, keras.layers.Rescaling)})
+
+    assert gains(kg.models.get("sngan", data_shape=(2,))) == [VECTOR_SPECTRAL_GAIN] == [4.0]
+    assert gains(kg.models.get("sngan", data_shape=(8, 8, 1), base_filters=8)) == []
+    assert gains(kg.models.get("sngan", data_shape=(2,), spectral_gain=2.0)) == [2.0]
+    assert gains(kg.models.get("sngan", data_shape=(2,), spectral_gain=1.0)) == []
 
 
 def test_wgan_clips_its_critic_less_on_vectors_only():

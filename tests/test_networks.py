@@ -53,6 +53,30 @@ def test_spectral_norm_wraps_layers():
         kg.networks.dcgan_generator((2,), 4)
 
 
+@pytest.mark.parametrize("build", [
+    lambda **kw: kg.networks.mlp_discriminator((3,), hidden=(8, 8), **kw),
+    lambda **kw: kg.networks.dcgan_discriminator((8, 8, 1), base_filters=4, **kw)])
+def test_spectral_gain_multiplies_every_normalised_layer(build):
+    # with the initial zero biases and LeakyReLU's positive homogeneity, a network of L normalised layers each
+    # followed by `gain` computes gain**L times the 1-Lipschitz network with the same weights
+    one, four = build(spectral_norm=True), build(spectral_norm=True, spectral_gain=4.0)
+    normalised = [layer for layer in four.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    gains = [layer for layer in four.layers if isinstance(layer, keras.layers.Rescaling)]
+    assert len(normalised) == len(gains) >= 3 and all(layer.scale == 4.0 for layer in gains)
+    assert not any(isinstance(layer, keras.layers.Rescaling) for layer in one.layers)
+    four.set_weights(one.get_weights())
+    x = np.random.default_rng(0).normal(size=(5, *one.input_shape[1:])).astype("float32")
+    expected = 4.0 ** len(normalised) * keras.ops.convert_to_numpy(one(x, training=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(four(x, training=True)), expected, rtol=1e-4, atol=1e-6)
+    clone = keras.Model.from_config(four.get_config())
+    clone.set_weights(four.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x)), keras.ops.convert_to_numpy(four(x)), rtol=1e-6)
+    with pytest.raises(ValueError, match="spectral_gain must be > 0"):
+        build(spectral_norm=True, spectral_gain=0.0)
+    with pytest.raises(ValueError, match="pass spectral_norm=True"):
+        build(spectral_gain=2.0)
+
+
 def test_weight_norm_dense_normalises_columns_and_initialises_from_data():
     layer = kg.layers.WeightNormDense(3, train_scale=False, name="wn")
     inputs = keras.Input((4,))

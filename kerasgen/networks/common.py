@@ -22,9 +22,31 @@ def batch_norm_layer(**kwargs):
     return layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, **kwargs)
 
 
-def maybe_spectral(layer, spectral_norm: bool):
-    """Wraps `layer` in Keras' `SpectralNormalization` when `spectral_norm`."""
-    return layers.SpectralNormalization(layer) if spectral_norm else layer
+def check_spectral_gain(spectral_norm: bool, spectral_gain) -> float:
+    """`spectral_gain` as a float; one clear ValueError when it is not positive or set without `spectral_norm`."""
+    gain = float(spectral_gain)
+    if not gain > 0:
+        raise ValueError(f"spectral_gain must be > 0, got {spectral_gain}")
+    if gain != 1.0 and not spectral_norm:
+        raise ValueError(f"spectral_gain={spectral_gain} scales spectrally normalised layers; pass spectral_norm=True "
+                         "with it")
+    return gain
+
+
+def maybe_spectral(layer, spectral_norm: bool, gain: float = 1.0):
+    """`layer`, or a callable h -> gain * SN(layer)(h) when `spectral_norm`.
+
+    Keras' `SpectralNormalization` divides the kernel by its largest singular value, so the layer is
+    1-Lipschitz; a `gain` other than 1 follows it with `Rescaling(gain)` (in the layer's dtype), a
+    layer whose Lipschitz constant is at most `gain` (Gouk et al. 2021's per-layer bound).
+    """
+    if not spectral_norm:
+        return layer
+    normalised = layers.SpectralNormalization(layer)
+    if gain == 1.0:
+        return normalised
+    scale = layers.Rescaling(gain, dtype=layer.dtype_policy, name=f"{layer.name}_gain")
+    return lambda h: scale(normalised(h))
 
 
 def label_input():
@@ -52,7 +74,7 @@ def image_with_labels(x, num_classes: int, data_shape):
 
 
 def discriminator_heads(h, num_classes=None, categorical_codes=(), continuous_codes=0,
-                        spectral_norm=False):
+                        spectral_norm=False, spectral_gain=1.0):
     """Output heads on shared features `h` (B, F).
 
     Returns the logit (B, 1) alone when there is no auxiliary head, else a dict
@@ -60,7 +82,8 @@ def discriminator_heads(h, num_classes=None, categorical_codes=(), continuous_co
     (B, sum(categorical_codes)) and "code_mean" (B, continuous_codes). Heads are
     float32 so mixed-precision losses stay accurate.
     """
-    dense = lambda units, name: maybe_spectral(layers.Dense(units, dtype="float32", name=name), spectral_norm)
+    dense = lambda units, name: maybe_spectral(layers.Dense(units, dtype="float32", name=name), spectral_norm,
+                                               spectral_gain)
     logit = dense(1, "logit")(h)
     outputs = {"logit": logit}
     if num_classes:

@@ -20,6 +20,7 @@ from kerasgen.networks.common import (
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
+    check_spectral_gain,
     maybe_spectral,
 )
 from kerasgen.networks.discriminator_options import check_pack, packed_shape, with_options
@@ -85,7 +86,7 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, o
 
 @register_network("dcgan", "discriminator")
 def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, num_classes=None,
-                        categorical_codes=(), continuous_codes=0, spectral_norm=False,
+                        categorical_codes=(), continuous_codes=0, spectral_norm=False, spectral_gain=1.0,
                         dropout=0.0, pack=1, minibatch_stddev=False, minibatch_discrimination=0, features=False,
                         name="discriminator"):
     """DCGAN discriminator / critic: (Conv2D stride 2, LeakyReLU 0.2) x stages, a 3x3 conv -> heads.
@@ -100,6 +101,8 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
         num_classes: adds a "class_logits" head (ACGAN).
         categorical_codes, continuous_codes: add InfoGAN code heads.
         spectral_norm: wrap every conv and dense layer in `SpectralNormalization`.
+        spectral_gain: with `spectral_norm`, each normalised layer's output times this (> 0), so each
+            is at most `spectral_gain`-Lipschitz (1: Miyato et al.'s 1-Lipschitz layers).
         dropout: dropout rate after each stage.
         pack: takes `pack` images concatenated on the channel axis (PacGAN): input
             (B, H, W, C * pack).
@@ -113,22 +116,25 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
     """
     _check_image_shape(data_shape)
     pack = check_pack(pack, label_input_classes)
+    spectral_gain = check_spectral_gain(spectral_norm, spectral_gain)
     data_shape = packed_shape(data_shape, pack)
     x = keras.Input(tuple(data_shape), name="x")
     inputs, h = image_with_labels(x, label_input_classes, data_shape) if label_input_classes else (x, x)
     stages = max(num_stages(data_shape[0], data_shape[1]), 1)
     filters = base_filters
     for i in range(stages):
-        h = maybe_spectral(layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}"), spectral_norm)(h)
+        conv = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")
+        h = maybe_spectral(conv, spectral_norm, spectral_gain)(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)
         filters *= 2
     if minibatch_stddev:
         h = MinibatchStdDev(name="minibatch_stddev")(h)
-    h = maybe_spectral(layers.Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm)(h)
+    h = maybe_spectral(layers.Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm,
+                       spectral_gain)(h)
     h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
     out = with_options(h, lambda f: discriminator_heads(f, num_classes, categorical_codes, continuous_codes,
-                                                        spectral_norm), minibatch_discrimination, features)
+                                                        spectral_norm, spectral_gain), minibatch_discrimination, features)
     return keras.Model(inputs, out, name=name)

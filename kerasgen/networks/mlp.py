@@ -14,6 +14,7 @@ from kerasgen.networks.common import (
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
+    check_spectral_gain,
     maybe_spectral,
 )
 from kerasgen.networks.discriminator_options import check_pack, packed_shape, with_options
@@ -65,7 +66,7 @@ def mlp_generator(data_shape, latent_dim, hidden=(256, 256), num_classes=None,
 
 @register_network("mlp", "discriminator")
 def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, num_classes=None,
-                      categorical_codes=(), continuous_codes=0, spectral_norm=False, pack=1,
+                      categorical_codes=(), continuous_codes=0, spectral_norm=False, spectral_gain=1.0, pack=1,
                       minibatch_stddev=False, minibatch_discrimination=0, features=False,
                       name="discriminator"):
     """MLP discriminator / critic x -> logit (no normalisation layers, LeakyReLU 0.2).
@@ -77,6 +78,8 @@ def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, n
         num_classes: adds a "class_logits" head (ACGAN).
         categorical_codes, continuous_codes: add InfoGAN code heads.
         spectral_norm: wrap every Dense in `keras.layers.SpectralNormalization`.
+        spectral_gain: with `spectral_norm`, each normalised layer's output times this (> 0), so each
+            is at most `spectral_gain`-Lipschitz (1: Miyato et al.'s 1-Lipschitz layers).
         pack: takes `pack` examples concatenated on the last axis (PacGAN): input
             (B, ..., C * pack).
         minibatch_stddev: a `MinibatchStdDev` feature before the last hidden layer.
@@ -88,6 +91,7 @@ def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, n
         `discriminator_heads`; with `features`, also "features" (B, hidden[-1])).
     """
     pack = check_pack(pack, label_input_classes)
+    spectral_gain = check_spectral_gain(spectral_norm, spectral_gain)
     data_shape = packed_shape(data_shape, pack)
     x = keras.Input(data_shape, name="x")
     if label_input_classes:
@@ -99,10 +103,10 @@ def mlp_discriminator(data_shape, hidden=(256, 256), label_input_classes=None, n
     for i, width in enumerate(hidden):
         if minibatch_stddev and i == len(hidden) - 1:
             h = MinibatchStdDev(name="minibatch_stddev")(h)
-        h = maybe_spectral(layers.Dense(width, name=f"dense_{i}"), spectral_norm)(h)
+        h = maybe_spectral(layers.Dense(width, name=f"dense_{i}"), spectral_norm, spectral_gain)(h)
         h = layers.LeakyReLU(0.2)(h)
     if minibatch_stddev and not hidden:
         h = MinibatchStdDev(name="minibatch_stddev")(h)
     out = with_options(h, lambda f: discriminator_heads(f, num_classes, categorical_codes, continuous_codes,
-                                                        spectral_norm), minibatch_discrimination, features)
+                                                        spectral_norm, spectral_gain), minibatch_discrimination, features)
     return keras.Model(inputs, out, name=name)

@@ -27,15 +27,15 @@ from kerasgen.registry import register_preset
 SMALL = dict(base_filters=8, hidden=(32, 32))  # conv stacks and MLPs small enough for tests
 IMAGE_HIDDEN = (256, 256)  # MLP layers of `gan` on images
 VECTOR_RECIPE = dict(hidden=(256, 256, 256), learning_rate_factor=5.0, min_latent_dim=2)
-# The decay of the generator's weight average that `fm-gan`, `wgan-gp`, `wgan` and `pacgan` sample from on vectors
-# (`ema_decay`). On the 25-Gaussian grid (batch 256, 4,000 generator steps, model seed 0, data shuffles 0-2)
+# The decay of the generator's weight average that `fm-gan`, `wgan-gp`, `wgan`, `pacgan` and `sngan` sample from on
+# vectors (`ema_decay`). On the 25-Gaussian grid (batch 256, 4,000 generator steps, model seed 0, data shuffles 0-2)
 # `fm-gan`'s raw generator put 68-77% of its samples near a mode and its average at 0.98, 0.99 and 0.995 85-91%
 # (25/25 modes each), at 0.998 82-88%; 0.999 averaged generators that had moved on, 16-20 modes and 17-23%.
 # `wgan-gp` went from 24-25 modes and 41-68% (20-25 and 32-68% over six runs) to 25/25 and 75-77%, `wgan` at a
 # clip of 0.05 from 21-22 modes and 5-11% to 22-25 and 12-21%; `pacgan` with cyclic packs (`remedies.VECTOR_PACK_MODE`)
 # from 37-70% to 39-79% (shuffles 0-5). Not for the others: `gan`'s average found 4-25 modes, `lsgan`'s 18-23 (86-93%
-# high quality), `sngan`'s and disjoint-packed `pacgan`'s stayed clouds (13-17 modes, 1-3%), and `veegan`'s settled on
-# one mode.
+# high quality), 1-Lipschitz `sngan`'s and disjoint-packed `pacgan`'s stayed clouds (13-17 modes, 1-3%; `sngan` samples
+# it with `VECTOR_SPECTRAL_GAIN`), and `veegan`'s settled on one mode.
 VECTOR_EMA_DECAY = 0.99
 
 
@@ -61,12 +61,12 @@ def _defaults(data_shape, latent_dim, hidden, image_latent_dim):
 
 
 def _networks(data_shape, latent_input, conv, num_classes=None, label_to_d=False, aux_classes=None,
-              categorical_codes=(), continuous_codes=0, spectral_norm=False, base_filters=64,
+              categorical_codes=(), continuous_codes=0, spectral_norm=False, spectral_gain=1.0, base_filters=64,
               hidden=(256, 256), **d_options):
     is_image = len(data_shape) == 3
     d_kwargs = dict(label_input_classes=num_classes if label_to_d else None, num_classes=aux_classes,
                     categorical_codes=categorical_codes, continuous_codes=continuous_codes,
-                    spectral_norm=spectral_norm, **d_options)
+                    spectral_norm=spectral_norm, spectral_gain=spectral_gain, **d_options)
     if conv and is_image:
         g = dcgan_generator(data_shape, latent_input, base_filters=base_filters, num_classes=num_classes)
         d = dcgan_discriminator(data_shape, base_filters=base_filters, **d_kwargs)
@@ -77,7 +77,7 @@ def _networks(data_shape, latent_input, conv, num_classes=None, label_to_d=False
 
 
 def _build(name, data_shape, latent_dim, image_latent_dim, conv=True, num_classes=None, label_to_d=False,
-           auxiliary_weight=0.0, categorical_codes=(), continuous_codes=0, spectral_norm=False,
+           auxiliary_weight=0.0, categorical_codes=(), continuous_codes=0, spectral_norm=False, spectral_gain=1.0,
            base_filters=64, hidden=None, optimizer=None, optimizer_on_vectors=None, ema_on_vectors=False,
            **gan_kwargs):
     """A `GAN` with the preset's networks and recipe.
@@ -103,8 +103,9 @@ def _build(name, data_shape, latent_dim, image_latent_dim, conv=True, num_classe
     g, d = _networks(
         data_shape, latent_dim + code_dim, conv, num_classes=num_classes, label_to_d=label_to_d,
         aux_classes=num_classes if auxiliary_weight > 0 else None, categorical_codes=categorical_codes,
-        continuous_codes=continuous_codes, spectral_norm=spectral_norm, base_filters=base_filters,
-        hidden=hidden, **discriminator_builder_options(**gan_kwargs))  # sized for pack, minibatch layers, features
+        continuous_codes=continuous_codes, spectral_norm=spectral_norm, spectral_gain=spectral_gain,
+        base_filters=base_filters, hidden=hidden,
+        **discriminator_builder_options(**gan_kwargs))  # sized for pack, minibatch layers, features
     return GAN(g, d, latent_dim=latent_dim, data_shape=data_shape, num_classes=num_classes,
                label_to_discriminator=label_to_d, auxiliary_weight=auxiliary_weight,
                categorical_codes=categorical_codes, continuous_codes=continuous_codes,
@@ -181,12 +182,29 @@ def lsgan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden
                   loss="least_squares", **kw)
 
 
-@register_preset("sngan", "adversarial", "Spectrally normalised discriminator, hinge loss, Adam 2e-4 / (0.5, 0.999)",
+# The gain of each spectrally normalised layer of `sngan`'s discriminator on vectors (images keep 1). Normalised to
+# 1-Lipschitz layers, the MLP on the standardised 25-Gaussian grid (modes 0.71 apart, 0.018 wide) cannot change its
+# logit by more than the distance between two inputs, and loses more through every layer: it spread 11-17 modes as
+# clouds with 1-3% of samples near a mode (batch 256, 4,000 generator steps, seeds 0-2), with or without the weight
+# average. Layers at most 4-Lipschitz, sampling the weight average, found 22-25 modes with 9-84% of samples near one
+# (mean 23.5 modes and 42%, seeds 0-5). Less good, with the average: gains 3 and 6, 19 and 15 modes with 12% and 20%
+# (seeds 0-2); without it: gains 2, 4 and 8, 13, 18 and 20 modes with 2-8% (seed 0); the non-saturating loss at gain
+# 4, 22 modes with 26% (seeds 0-2).
+VECTOR_SPECTRAL_GAIN = 4.0
+
+
+@register_preset("sngan", "adversarial",
+                 "Spectrally normalised discriminator, hinge loss, Adam 2e-4 / (0.5, 0.999); on vectors "
+                 "4-Lipschitz layers and a weight average of the generator",
                  small=SMALL, reference="Miyato et al. 2018, Spectral Normalization for GANs, arXiv:1802.05957")
-def sngan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, **kw):
-    """SNGAN: spectrally normalised discriminator with the hinge loss."""
+def sngan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, spectral_gain=None, **kw):
+    """SNGAN: spectrally normalised discriminator with the hinge loss. `spectral_gain` None: 1 on images
+    (Miyato et al.'s 1-Lipschitz layers), `VECTOR_SPECTRAL_GAIN` on vectors, where `sample` and export also
+    use the generator's weight average (`VECTOR_EMA_DECAY`). Returns an uncompiled `GAN`."""
+    if spectral_gain is None:
+        spectral_gain = VECTOR_SPECTRAL_GAIN if is_vector(data_shape) else 1.0
     return _build("sngan", data_shape, latent_dim, 128, base_filters=base_filters, hidden=hidden,
-                  loss="hinge", spectral_norm=True, **kw)
+                  loss="hinge", spectral_norm=True, spectral_gain=spectral_gain, ema_on_vectors=True, **kw)
 
 
 @register_preset("cgan", "adversarial", "Conditional GAN: labels to generator and discriminator", labels="required",
