@@ -71,10 +71,35 @@ def test_spectral_gain_multiplies_every_normalised_layer(build):
     clone = keras.Model.from_config(four.get_config())
     clone.set_weights(four.get_weights())
     np.testing.assert_allclose(keras.ops.convert_to_numpy(clone(x)), keras.ops.convert_to_numpy(four(x)), rtol=1e-6)
-    with pytest.raises(ValueError, match="spectral_gain must be > 0"):
-        build(spectral_norm=True, spectral_gain=0.0)
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="spectral_gain must be a finite number > 0"):
+            build(spectral_norm=True, spectral_gain=bad)
     with pytest.raises(ValueError, match="pass spectral_norm=True"):
         build(spectral_gain=2.0)
+
+
+def test_spectral_gain_scales_the_normalised_layers_output_bias_included():
+    from kerasgen.networks.common import maybe_spectral
+
+    dense = keras.layers.Dense(3, bias_initializer="ones")
+    scaled = maybe_spectral(dense, True, 4.0)
+    x = np.random.default_rng(1).normal(size=(4, 5)).astype("float32")
+    out = keras.ops.convert_to_numpy(scaled(x, training=True))
+    kernel = dense.kernel.numpy()  # divided by its estimated largest singular value in that call
+    np.testing.assert_allclose(out, 4.0 * (x @ kernel + 1.0), rtol=1e-5, atol=1e-5)
+
+
+def test_spectrally_normalised_logits_stay_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        for gain in (1.0, 4.0):
+            d = kg.networks.mlp_discriminator((3,), hidden=(8,), spectral_norm=True, spectral_gain=gain)
+            logit = d(np.ones((2, 3), "float32"), training=True)
+            assert keras.backend.standardize_dtype(logit.dtype) == "float32"
+            normalised = [layer for layer in d.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+            assert [layer.compute_dtype for layer in normalised] == ["bfloat16", "float32"]  # hidden, logit
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def test_weight_norm_dense_normalises_columns_and_initialises_from_data():

@@ -23,10 +23,11 @@ def batch_norm_layer(**kwargs):
 
 
 def check_spectral_gain(spectral_norm: bool, spectral_gain) -> float:
-    """`spectral_gain` as a float; one clear ValueError when it is not positive or set without `spectral_norm`."""
+    """`spectral_gain` as a float; one clear ValueError when it is not finite and positive, or set without
+    `spectral_norm`."""
     gain = float(spectral_gain)
-    if not gain > 0:
-        raise ValueError(f"spectral_gain must be > 0, got {spectral_gain}")
+    if not (math.isfinite(gain) and gain > 0):
+        raise ValueError(f"spectral_gain must be a finite number > 0, got {spectral_gain}")
     if gain != 1.0 and not spectral_norm:
         raise ValueError(f"spectral_gain={spectral_gain} scales spectrally normalised layers; pass spectral_norm=True "
                          "with it")
@@ -36,17 +37,19 @@ def check_spectral_gain(spectral_norm: bool, spectral_gain) -> float:
 def maybe_spectral(layer, spectral_norm: bool, gain: float = 1.0):
     """`layer`, or a callable h -> gain * SN(layer)(h) when `spectral_norm`.
 
-    Keras' `SpectralNormalization` divides the kernel by its largest singular value, so the layer is
-    1-Lipschitz; a `gain` other than 1 follows it with `Rescaling(gain)` (in the layer's dtype), a
-    layer whose Lipschitz constant is at most `gain` (Gouk et al. 2021's per-layer bound).
+    Keras' `SpectralNormalization` divides the kernel by its largest singular value (one power iteration
+    per training step, so the estimate converges over steps), so the layer is 1-Lipschitz; a `gain` other
+    than 1 follows it with `Rescaling(gain)`: gain * (W / sigma(W) h + b), at most `gain`-Lipschitz (Gouk
+    et al. 2021's per-layer bound). Both wrappers compute in the layer's dtype policy, so a float32 head
+    stays float32 under mixed precision.
     """
     if not spectral_norm:
         return layer
-    normalised = layers.SpectralNormalization(layer)
+    normalised = layers.SpectralNormalization(layer, dtype=layer.dtype_policy)  # float32 heads stay float32
     if gain == 1.0:
         return normalised
     scale = layers.Rescaling(gain, dtype=layer.dtype_policy, name=f"{layer.name}_gain")
-    return lambda h: scale(normalised(h))
+    return lambda h, **kwargs: scale(normalised(h, **kwargs))
 
 
 def label_input():
