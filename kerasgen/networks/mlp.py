@@ -11,10 +11,10 @@ from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.layers.weight_norm import WeightNormDense
 from kerasgen.networks.common import (
     batch_norm_layer,
+    check_spectral_gain,
     discriminator_heads,
     image_with_labels,
     latent_with_labels,
-    check_spectral_gain,
     maybe_spectral,
 )
 from kerasgen.networks.discriminator_options import check_pack, packed_shape, with_options
