@@ -131,6 +131,9 @@ def test_bad_arguments_are_refused_clearly():
         kg.models.VEEGAN("mlp", kg.networks.mlp_reconstructor((2,), 3), "mlp", latent_dim=2, data_shape=(2,))
     with pytest.raises(ValueError, match=r"VEEGAN discriminator must take \[x, z\]"):
         kg.models.VEEGAN("mlp", "mlp", kg.networks.mlp_discriminator((2,)), latent_dim=2, data_shape=(2,))
+    for option in ({"loss": "hinge"}, {"ema_decay": 0.99}, {"pack": 2}):  # GAN's options BEGAN's step does not use
+        with pytest.raises(ValueError, match=f"BEGAN's step does not take GAN's option.*{next(iter(option))}"):
+            kg.models.BEGAN(g, d, latent_dim=2, **option)
 
 
 @pytest.mark.slow
@@ -172,6 +175,63 @@ def test_veegan_terms_are_the_papers_for_known_networks():
     softplus = lambda v: np.log1p(np.exp(v))  # noqa: E731
     np.testing.assert_allclose(d_loss, softplus(-real_logit) + softplus(fake_logit), rtol=1e-5)
     np.testing.assert_allclose(g_loss, -fake_logit, rtol=1e-5)
+
+
+def test_veegan_unary_scores_each_play_the_game_and_the_terms_add():
+    # a discriminator with BigBiGAN's unary scores: each score gets the logistic loss, the generator -(sum of the
+    # scores of its pairs); rejects the unary scores ignored, or the joint score's loss alone
+    model, g, f, _ = _known_veegan()
+    x_in, z_in = keras.Input((2,)), keras.Input((2,))
+    d = keras.Model([x_in, z_in], {"logit": keras.layers.Dense(1)(keras.layers.Concatenate()([x_in, z_in])),
+                                   "x_logit": keras.layers.Dense(1)(x_in), "z_logit": keras.layers.Dense(1)(z_in)})
+    model = kg.models.VEEGAN(g, f, d, latent_dim=2)
+    rng = np.random.default_rng(3)
+    x, z = rng.normal(size=(8, 2)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+    d_loss, g_loss, _ = (t.numpy() for t in model._terms(tf.constant(x), tf.constant(z), False))
+    real, fake = d([x, f(x).numpy()]), d([g(z).numpy(), z])
+    softplus = lambda v: np.log1p(np.exp(v))  # noqa: E731
+    want_d = sum(softplus(-real[k].numpy()[:, 0]) + softplus(fake[k].numpy()[:, 0]) for k in real)
+    np.testing.assert_allclose(d_loss, want_d, rtol=1e-5)
+    np.testing.assert_allclose(g_loss, -sum(fake[k].numpy()[:, 0] for k in fake), rtol=1e-5)
+    with pytest.raises(ValueError, match="must return 'logit'"):
+        kg.models.VEEGAN(g, f, keras.Model([x_in, z_in], {"x_logit": keras.layers.Dense(1)(x_in)}), latent_dim=2)
+    # the preset: unary scores and three layers of 256 on vectors, the paper's discriminator on images; the user's wins
+    vectors = kg.models.get("veegan", data_shape=(2,))
+    assert set(vectors.discriminator.output) == {"logit", "x_logit", "z_logit"}
+    assert vectors.options.ema_decay == 0.99
+    assert kg.models.get("veegan", data_shape=(2,), ema_decay=None).options.ema_decay is None
+    assert [l.units for l in vectors.generator.layers if "dense_" in l.name] == [256] * 3
+    assert not isinstance(kg.models.get("veegan", data_shape=(2,), unary_scores=False).discriminator.output, dict)
+    images = kg.models.get("veegan", data_shape=(8, 8, 1), base_filters=8)
+    assert not isinstance(images.discriminator.output, dict) and images.options.ema_decay is None
+
+
+def test_veegan_averages_its_generator_and_refuses_the_gan_options_its_step_ignores(tmp_path):
+    # the weight average follows every step (it was never updated once: `sample` drew from the initial weights)
+    from kerasgen.models.adversarial.ema import warmed_up_decay
+
+    model = kg.models.get("veegan", data_shape=(2,), hidden=(8, 8), ema_decay=0.9, seed=0)
+    model.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05), steps_per_execution=1)
+    x = np.random.default_rng(4).normal(size=(40, 2)).astype("float32")
+    average = [w.numpy().astype("float64") for w in model.generator.weights]
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append([w.numpy() for w in model.generator.weights]))
+    model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[record])
+    for t, weights in enumerate(seen, start=1):
+        d = float(warmed_up_decay(0.9, t))
+        average = [d * a + (1 - d) * w for a, w in zip(average, weights)]
+    assert len(seen) == 5 and not np.allclose(average[0], seen[0][0])
+    for want, got in zip(average, model.ema_generator.weights):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    path = str(tmp_path / "veegan.keras")
+    model.save(path)
+    loaded = kg.models.load(path)
+    assert loaded.options.ema_decay == 0.9
+    np.testing.assert_allclose(loaded.sample(5, seed=1), model.sample(5, seed=1), atol=1e-6)
+    for option in ({"pack": 2}, {"penalty": "r1"}, {"feature_matching": 1.0}, {"n_critic": 5}):
+        with pytest.raises(ValueError, match=f"does not take GAN's option.*{next(iter(option))}"):
+            kg.models.get("veegan", data_shape=(2,), hidden=(8, 8), **option)
 
 
 def test_veegan_step_reports_the_reconstruction_of_its_noise():

@@ -11,6 +11,7 @@ import tensorflow as tf
 import kerasgen as kg
 from kerasgen.losses import adversarial
 from kerasgen.models.adversarial.bigan import encoder_generator_loss
+from kerasgen.models.optimizers import adam
 from tests.helpers import data_for, fake_data, perturb_weights
 
 
@@ -60,6 +61,63 @@ def test_bigan_discriminator_judges_encoder_pairs_real_and_generator_pairs_fake(
         assert any(not np.allclose(a, b.numpy()) for a, b in zip(before[net.name], net.weights)), net.name
 
 
+def test_bigan_unary_scores_each_play_the_game_and_the_losses_add():
+    """BigBiGAN's discriminator: the joint score and the scores of x alone and z alone each get the loss,
+    and the players minimise the sums."""
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    e = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x_in, z_in = keras.Input((3,)), keras.Input((2,))
+    d = keras.Model([x_in, z_in], {"logit": keras.layers.Dense(1)(keras.layers.Concatenate()([x_in, z_in])),
+                                   "x_logit": keras.layers.Dense(1)(x_in), "z_logit": keras.layers.Dense(1)(z_in)})
+    model = kg.models.BiGAN(g, e, d, latent_dim=2, seed=3)
+    model.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1), run_eagerly=True)
+    calls, d_call = [], d.call
+
+    def recording_call(inputs, *args, **kwargs):
+        out = d_call(inputs, *args, **kwargs)
+        calls.append({name: np.array(v).reshape(-1) for name, v in out.items()})
+        return out
+
+    d.call = recording_call
+    real = np.random.default_rng(1).normal(size=(8, 3)).astype("float32")
+    history = model.fit(real, batch_size=8, epochs=1, shuffle=False, verbose=0).history
+    (r, f) = calls
+    assert set(r) == {"logit", "x_logit", "z_logit"}
+    d_loss = sum(_softplus(-r[k]) + _softplus(f[k]) for k in r)
+    g_loss = sum(_softplus(r[k]) + _softplus(-f[k]) for k in r)
+    np.testing.assert_allclose(history["d_loss"][0], np.mean(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(history["g_loss"][0], np.mean(g_loss), rtol=1e-5)
+    # the joint score alone would give another loss: the unary ones count
+    assert abs(np.mean(_softplus(-r["logit"]) + _softplus(f["logit"])) - np.mean(d_loss)) > 0.1
+
+
+@pytest.mark.parametrize("builder", ["mlp", "dcgan"])
+def test_joint_discriminator_unary_scores_see_one_input_each(builder):
+    data_shape = (3,) if builder == "mlp" else (8, 8, 1)
+    make = kg.networks.mlp_joint_discriminator if builder == "mlp" else kg.networks.conv_joint_discriminator
+    kw = dict(hidden=(16, 8)) if builder == "mlp" else dict(base_filters=4, hidden=(16,))
+    d = make(data_shape, 2, dropout=0.0, unary_scores=True, **kw)
+    rng = np.random.default_rng(0)
+    x, x2 = (rng.normal(size=(4, *data_shape)).astype("float32") for _ in range(2))
+    z, z2 = (rng.normal(size=(4, 2)).astype("float32") for _ in range(2))
+    out, other_z, other_x = d([x, z]), d([x, z2]), d([x2, z])
+    assert set(out) == {"logit", "x_logit", "z_logit"}
+    assert all(v.shape == (4, 1) and v.dtype == "float32" for v in out.values())
+    np.testing.assert_allclose(other_z["x_logit"], out["x_logit"], atol=1e-6)  # x alone
+    np.testing.assert_allclose(other_x["z_logit"], out["z_logit"], atol=1e-6)  # z alone
+    assert not np.allclose(other_x["x_logit"], out["x_logit"]) and not np.allclose(other_z["z_logit"], out["z_logit"])
+    assert not np.allclose(other_z["logit"], out["logit"]) and not np.allclose(other_x["logit"], out["logit"])
+    plain = make(data_shape, 2, dropout=0.0, **kw)  # the paper's: one logit, the layer names of saved models
+    assert not isinstance(plain.output, dict) and ("x_dense" in [l.name for l in plain.layers]) == (builder == "mlp")
+
+
+def test_bigan_rejects_a_discriminator_dict_without_the_joint_logit():
+    x_in, z_in = keras.Input((3,)), keras.Input((2,))
+    d = keras.Model([x_in, z_in], {"x_logit": keras.layers.Dense(1)(x_in), "z_logit": keras.layers.Dense(1)(z_in)})
+    with pytest.raises(ValueError, match="must return 'logit'"):
+        kg.models.BiGAN("mlp", "mlp-latent", d, latent_dim=2, data_shape=(3,))
+
+
 @pytest.mark.parametrize("name", ["non_saturating", "minimax", "wasserstein", "hinge", "least_squares"])
 def test_encoder_generator_loss_is_the_discriminators_with_the_pairs_swapped(name):
     real, fake = np.array([0.3, -1.2, 2.0], "float32"), np.array([-0.4, 0.9, 1.5], "float32")
@@ -92,6 +150,25 @@ def test_bigan_encode_and_reconstruct(kind):
         np.testing.assert_allclose(model.standardizer.mean.numpy(), data.x[:32].mean(0), atol=1e-4)
     with pytest.raises(ValueError, match="expects examples of shape"):
         model.encode(np.zeros((2, 7), "float32"))
+
+
+def test_bigan_preset_takes_the_vector_recipe_and_unary_scores_on_vectors_only():
+    from kerasgen.models.adversarial.inference_presets import VECTOR_UNARY_SCORES
+
+    vectors = kg.models.get("bigan", data_shape=(2,))
+    assert VECTOR_UNARY_SCORES and set(vectors.discriminator.output) == {"logit", "x_logit", "z_logit"}
+    assert vectors.latent_dim == 2 and [l.units for l in vectors.generator.layers if "dense_" in l.name] == [256] * 3
+    assert vectors.g_optimizer_config["config"]["learning_rate"] == vectors.d_optimizer_config["config"][
+        "learning_rate"] == 1e-3
+    images = kg.models.get("bigan", data_shape=(8, 8, 1), base_filters=8)
+    assert not isinstance(images.discriminator.output, dict) and images.latent_dim == 50
+    assert images.g_optimizer_config["config"]["learning_rate"] == 2e-4
+    mine = kg.models.get("bigan", data_shape=(2,), unary_scores=False, latent_dim=8, hidden=(32, 32),
+                         d_optimizer_config=adam(5e-4))
+    assert not isinstance(mine.discriminator.output, dict) and mine.latent_dim == 8
+    assert mine.d_optimizer_config["config"]["learning_rate"] == 5e-4
+    assert kg.models.get("bigan", data_shape=(8, 8, 1), base_filters=8, unary_scores=True).discriminator.output.keys() \
+        == {"logit", "x_logit", "z_logit"}
 
 
 def test_ali_gaussian_encoder_draws_in_training_and_encodes_its_mean():

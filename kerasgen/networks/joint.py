@@ -6,11 +6,13 @@
   {"mean", "log_var"}).
 - joint discriminator: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1) float32: the data
   path (an MLP on flattened x, or the DCGAN conv stack for images) and the latent path meet in a
-  shared MLP.
+  shared MLP. With `unary_scores` (BigBiGAN) it returns {"logit", "x_logit", "z_logit"}: the joint
+  score and linear scores of the data path alone and of the latent path alone, each (B, 1) float32.
 
 References:
     Donahue, Kraehenbuehl & Darrell 2017, "Adversarial Feature Learning", arXiv:1605.09782;
-    Dumoulin et al. 2017, "Adversarially Learned Inference", arXiv:1606.00704.
+    Dumoulin et al. 2017, "Adversarially Learned Inference", arXiv:1606.00704;
+    Donahue & Simonyan 2019, "Large Scale Adversarial Representation Learning", arXiv:1907.02544.
 """
 
 from __future__ import annotations
@@ -96,23 +98,35 @@ def conv_stages(x, base_filters, dropout):
     return h, filters
 
 
-def _joint_head(h, z, hidden, dropout):
-    """The shared MLP on [data features, latent features] -> logit (B, 1) float32."""
-    zh = layers.Dense(hidden[0], name="z_dense")(z)
-    zh = layers.LeakyReLU(0.2)(zh)
-    h = layers.Concatenate()([h, zh])
+def _joint_head(h, z, hidden, dropout, unary_scores=False):
+    """The shared MLP on [data features h, latent features] -> logit (B, 1) float32, or with `unary_scores`
+    {"logit": joint, "x_logit": from h alone, "z_logit": from the latent path alone}, each (B, 1) float32.
+
+    The latent path is one LeakyReLU layer of `hidden[0]`, or with `unary_scores` one per `hidden` width
+    (BigBiGAN's unary latent network H; the data path is the caller's).
+    """
+    zh = z
+    for i, width in enumerate(hidden if unary_scores else hidden[:1]):
+        zh = layers.Dense(width, name=f"z_dense_{i}" if unary_scores else "z_dense")(zh)
+        zh = layers.LeakyReLU(0.2)(zh)
+    joint = layers.Concatenate()([h, zh])
     for i, width in enumerate(hidden):
         if dropout:
-            h = layers.Dropout(dropout)(h)
-        h = layers.Dense(width, name=f"joint_{i}")(h)
-        h = layers.LeakyReLU(0.2)(h)
+            joint = layers.Dropout(dropout)(joint)
+        joint = layers.Dense(width, name=f"joint_{i}")(joint)
+        joint = layers.LeakyReLU(0.2)(joint)
     if dropout:
-        h = layers.Dropout(dropout)(h)
-    return layers.Dense(1, dtype="float32", name="logit")(h)
+        joint = layers.Dropout(dropout)(joint)
+    logit = layers.Dense(1, dtype="float32", name="logit")(joint)
+    if not unary_scores:
+        return logit
+    return {"logit": logit, "x_logit": layers.Dense(1, dtype="float32", name="x_logit")(h),
+            "z_logit": layers.Dense(1, dtype="float32", name="z_logit")(zh)}
 
 
 @register_network("mlp", "joint_discriminator")
-def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0.2, name="discriminator"):
+def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0.2, unary_scores=False,
+                            name="discriminator"):
     """MLP joint discriminator D(x, z): x and z each through a LeakyReLU layer, concatenated, then
     the hidden layers (dropout before each, as ALI's discriminators) and a logit.
 
@@ -121,21 +135,27 @@ def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0
         latent_dim: size of z.
         hidden: widths of the hidden layers (the first also sizes the x and z paths).
         dropout: dropout rate (0 for none).
+        unary_scores: BigBiGAN's discriminator (Donahue & Simonyan 2019): x and z each through a
+            LeakyReLU layer per `hidden` width, and besides the joint logit a score of x alone
+            ("x_logit") and of z alone ("z_logit"), each a linear layer on its path.
 
     Returns:
-        A `keras.Model`: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1) float32.
+        A `keras.Model`: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1) float32, or with
+        `unary_scores` {"logit", "x_logit", "z_logit"}, each (B, 1) float32.
     """
+    hidden = tuple(hidden)
     x = keras.Input(tuple(data_shape), name="x")
     z = keras.Input((latent_dim,), name="z")
     h = layers.Flatten()(x) if len(data_shape) > 1 else x
-    h = layers.Dense(hidden[0], name="x_dense")(h)
-    h = layers.LeakyReLU(0.2)(h)
-    return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout), name=name)
+    for i, width in enumerate(hidden if unary_scores else hidden[:1]):
+        h = layers.Dense(width, name=f"x_dense_{i}" if unary_scores else "x_dense")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    return keras.Model([x, z], _joint_head(h, z, hidden, dropout, unary_scores), name=name)
 
 
 @register_network("dcgan", "joint_discriminator")
 def conv_joint_discriminator(data_shape, latent_dim, base_filters=64, hidden=(512,), dropout=0.2,
-                             name="discriminator"):
+                             unary_scores=False, name="discriminator"):
     """Conv joint discriminator D(x, z): x through the DCGAN discriminator's stride-2 stages
     (LeakyReLU 0.2, dropout), z through a Dense layer, both into a shared MLP and a logit.
 
@@ -145,16 +165,20 @@ def conv_joint_discriminator(data_shape, latent_dim, base_filters=64, hidden=(51
         base_filters: filters of the first conv stage; later ones double.
         hidden: widths of the shared layers after the concatenation.
         dropout: dropout rate (0 for none).
+        unary_scores: BigBiGAN's discriminator: besides the joint logit, a score of x alone from
+            the conv features ("x_logit") and of z alone ("z_logit") from a latent path of one
+            LeakyReLU layer per `hidden` width.
 
     Returns:
-        A `keras.Model`: [x (B, H, W, C), z (B, latent_dim)] -> logit (B, 1) float32.
+        A `keras.Model`: [x (B, H, W, C), z (B, latent_dim)] -> logit (B, 1) float32, or with
+        `unary_scores` {"logit", "x_logit", "z_logit"}, each (B, 1) float32.
     """
     _check_image_shape(data_shape, "conv_joint_discriminator")
     x = keras.Input(tuple(data_shape), name="x")
     z = keras.Input((latent_dim,), name="z")
     h, filters = conv_stages(x, base_filters, dropout)
     h = layers.Flatten()(h)
-    return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout), name=name)
+    return keras.Model([x, z], _joint_head(h, z, tuple(hidden), dropout, unary_scores), name=name)
 
 
 __all__ = ["mlp_latent_encoder", "conv_latent_encoder", "mlp_joint_discriminator", "conv_joint_discriminator"]

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from kerasgen.models.adversarial.gan import GAN
+from kerasgen.models.adversarial.gan import GAN, refuse_unused_options
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam
@@ -74,6 +74,7 @@ class BEGAN(GAN):
     def __init__(self, generator, discriminator, latent_dim, data_shape=None, gamma=0.5, lambda_k=0.001,
                  k_initial=0.0, eta=1, standardize=False, g_optimizer_config=None, d_optimizer_config=None,
                  preset=None, seed=None, **kwargs):
+        refuse_unused_options("BEGAN", kwargs)
         if not 0.0 <= float(gamma) <= 1.0:
             raise ValueError(f"gamma (the diversity ratio) must lie in [0, 1], got {gamma}")
         if float(lambda_k) < 0.0:

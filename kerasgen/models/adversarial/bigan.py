@@ -7,6 +7,8 @@ E inverts G (Donahue et al. 2017, theorem 2), which makes E(x) a learned represe
 
 from __future__ import annotations
 
+from functools import partial
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,6 +42,33 @@ def encoder_generator_loss(loss, real_logit, fake_logit):
     return loss.discriminator(fake_logit, real_logit)
 
 
+SCORES = ("logit", "x_logit", "z_logit")
+"""A joint discriminator's scores: the joint one, and BigBiGAN's unary scores of x alone and of z alone."""
+
+
+def check_joint_scores(discriminator):
+    """Raise ValueError unless a joint discriminator returning a dict returns "logit" and only `SCORES`."""
+    output = network_attr(discriminator, "output")
+    if isinstance(output, dict) and ("logit" not in output or not set(output) <= set(SCORES)):
+        raise ValueError(f"a discriminator returning a dict must return 'logit' and may return 'x_logit' and "
+                         f"'z_logit', got {sorted(output)}")
+
+
+def joint_scores(discriminator, x, z, training):
+    """A joint discriminator's logits of pairs (x, z), each (B, 1) float32: {"logit"}, and for one with
+    BigBiGAN's unary scores also "x_logit" and "z_logit" (keys sorted)."""
+    out = discriminator([x, z], training=training)
+    if not isinstance(out, dict):
+        out = {"logit": out}
+    return {name: tf.cast(out[name], tf.float32) for name in sorted(out)}
+
+
+def sum_over_scores(loss, real_scores, fake_scores):
+    """`loss(real, fake)` (B,) of each score, summed: every score plays the game with its own loss (Donahue &
+    Simonyan 2019); with the joint logit alone, that loss."""
+    return tf.add_n([loss(real_scores[name], fake_scores[name]) for name in real_scores])
+
+
 @register_algorithm
 class BiGAN(LatentGenerator):
     """Bidirectional GAN / adversarially learned inference.
@@ -55,8 +84,11 @@ class BiGAN(LatentGenerator):
             training; `encode` returns the mean); a model, a registered encoder name
             ("mlp-latent", "conv-latent" deterministic; "mlp", "conv" Gaussian), a builder or a
             serialised model.
-        discriminator: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1); a model, a
-            registered joint discriminator name ("mlp", "dcgan"), a builder or a serialised model.
+        discriminator: [x (B, *data_shape), z (B, latent_dim)] -> logit (B, 1), or a dict of
+            "logit" with BigBiGAN's unary scores "x_logit" (of x alone) and "z_logit" (of z alone),
+            each (B, 1): each score then plays the game with its own loss, and the losses add
+            (Donahue & Simonyan 2019); a model, a registered joint discriminator name ("mlp",
+            "dcgan"), a builder or a serialised model.
         latent_dim: size of z ~ N(0, I).
         data_shape: shape of one example; read from a generator model when None.
         loss: a loss of `kerasgen.losses.adversarial` ("non_saturating", the papers' choice, by
@@ -111,6 +143,7 @@ class BiGAN(LatentGenerator):
         d_inputs = network_attr(self.discriminator, "inputs")
         if d_inputs is not None and len(d_inputs) != 2:
             raise ValueError(f"the discriminator must take [x, z] (2 inputs), it takes {len(d_inputs)}")
+        check_joint_scores(self.discriminator)
         e_inputs, e_output = network_attr(self.encoder, "inputs"), network_attr(self.encoder, "output")
         if e_inputs is not None and len(e_inputs) != 1:
             raise ValueError(f"the encoder must take x alone, it takes {len(e_inputs)} inputs")
@@ -137,9 +170,6 @@ class BiGAN(LatentGenerator):
         log_var = tf.cast(out["log_var"], tf.float32)
         return mean + tf.exp(0.5 * log_var) * tf.random.stateless_normal(tf.shape(mean), seed)
 
-    def _discriminate(self, x, z, training):
-        return tf.cast(self.discriminator([x, z], training=training), tf.float32)
-
     # ---- training -------------------------------------------------------------------------
     def train_step(self, data):
         self.require_compiled()
@@ -150,10 +180,11 @@ class BiGAN(LatentGenerator):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             encoded = self._encode(x, True, encoder_seed)
             generated = tf.cast(self.generator(z, training=True), tf.float32)
-            real_logit = self._discriminate(x, encoded, True)  # encoder pairs (x, E(x)): "real"
-            fake_logit = self._discriminate(generated, z, True)  # generator pairs (G(z), z): "fake"
-            d_per_example = self.adversarial_loss.discriminator(real_logit, fake_logit)
-            g_per_example = encoder_generator_loss(self.adversarial_loss, real_logit, fake_logit)
+            real_scores = joint_scores(self.discriminator, x, encoded, True)  # encoder pairs (x, E(x)): "real"
+            fake_scores = joint_scores(self.discriminator, generated, z, True)  # generator pairs (G(z), z): "fake"
+            d_per_example = sum_over_scores(self.adversarial_loss.discriminator, real_scores, fake_scores)
+            g_per_example = sum_over_scores(partial(encoder_generator_loss, self.adversarial_loss), real_scores,
+                                            fake_scores)
             d_scaled = self.d_optimizer.scale_loss(self.global_mean(d_per_example))
             g_scaled = self.g_optimizer.scale_loss(self.global_mean(g_per_example))
         d_grads = d_tape.gradient(d_scaled, d_vars)

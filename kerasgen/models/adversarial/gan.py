@@ -12,6 +12,8 @@ smoothing, instance noise, unrolling, a weight average of the generator: `option
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -503,3 +505,15 @@ class GAN(GenerativeModel):
             "d_optimizer_config": self.d_optimizer_config,
             **self.options.config(),
         }
+
+
+def refuse_unused_options(algorithm: str, kwargs: dict, honoured=()) -> None:
+    """For an algorithm built on `GAN` with a step of its own: raise ValueError naming the `GAN` arguments in
+    `kwargs` its step does not use, rather than accept and ignore them. Used by every such step: the networks,
+    `latent_dim`, `data_shape`, `standardize`, the optimiser configs, `preset`, `seed`; and `honoured`."""
+    used = {"self", "generator", "discriminator", "latent_dim", "data_shape", "standardize", "g_optimizer_config",
+            "d_optimizer_config", "preset", "seed", "kwargs", *honoured}
+    unused = sorted(set(kwargs) & (set(inspect.signature(GAN.__init__).parameters) - used))
+    if unused:
+        raise ValueError(f"{algorithm}'s step does not take GAN's option(s) {', '.join(unused)}")
+

@@ -35,7 +35,7 @@ VECTOR_RECIPE = dict(hidden=(256, 256, 256), learning_rate_factor=5.0, min_laten
 # clip of 0.05 from 21-22 modes and 5-11% to 22-25 and 12-21%; `pacgan` with cyclic packs (`remedies.VECTOR_PACK_MODE`)
 # from 37-70% to 39-79% (shuffles 0-5). Not for the others: `gan`'s average found 4-25 modes, `lsgan`'s 18-23 (86-93%
 # high quality), 1-Lipschitz `sngan`'s and disjoint-packed `pacgan`'s stayed clouds (13-17 modes, 1-3%; `sngan` samples
-# it with `VECTOR_SPECTRAL_GAIN`), and `veegan`'s settled on one mode.
+# it with `VECTOR_SPECTRAL_GAIN`). (`veegan`'s, measured at one mode, was never updated by its step then.)
 VECTOR_EMA_DECAY = 0.99
 
 

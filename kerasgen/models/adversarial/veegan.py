@@ -28,7 +28,9 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.losses import adversarial
-from kerasgen.models.adversarial.gan import GAN
+from kerasgen.models.adversarial import ema
+from kerasgen.models.adversarial.bigan import check_joint_scores, joint_scores, sum_over_scores
+from kerasgen.models.adversarial.gan import GAN, refuse_unused_options
 from kerasgen.models.base import GenerativeModel
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam
@@ -53,8 +55,10 @@ class VEEGAN(GAN):
             name ("dcgan", "mlp"), a builder or a serialised model.
         reconstructor: Keras model x (B, *data_shape) -> z (B, latent_dim); or a registered
             reconstructor name ("conv", "mlp"), a builder or a serialised model.
-        discriminator: Keras model [x (B, *data_shape), z (B, latent_dim)] -> logits (B, 1); or a
-            registered joint_discriminator name ("conv", "mlp"), a builder or a serialised model.
+        discriminator: Keras model [x (B, *data_shape), z (B, latent_dim)] -> logits (B, 1), or a dict
+            of "logit" with BigBiGAN's unary scores "x_logit" and "z_logit", each (B, 1), each playing
+            the game with its own loss (the losses add); or a registered joint_discriminator name
+            ("conv", "mlp"), a builder or a serialised model.
         latent_dim: size of the noise z ~ N(0, I).
         data_shape: shape of one example; read from a generator model when None.
         loss: "log_ratio" (the paper's: logistic discriminator, generator minimising -D) or any
@@ -63,6 +67,9 @@ class VEEGAN(GAN):
         standardize: learn feature-wise standardisation of vector data.
         g_optimizer_config: default optimiser of the generator and reconstructor (one player);
             d_optimizer_config that of the discriminator (both Adam 1e-3, beta_1 0.5 when None).
+        ema_decay: as for `GAN`: `sample` and export use a weight average of the generator, updated after
+            each step. `GAN`'s other options (packing, penalties, feature matching, ...) are not part of
+            this step and raise ValueError.
         preset, seed: as for `GAN`.
 
     Metrics: d_loss, g_loss (the adversarial term of the generator) and reconstruction
@@ -77,7 +84,8 @@ class VEEGAN(GAN):
 
     def __init__(self, generator, reconstructor, discriminator, latent_dim, data_shape=None, loss="log_ratio",
                  reconstruction_weight=1.0, standardize=False, g_optimizer_config=None, d_optimizer_config=None,
-                 preset=None, seed=None, **kwargs):
+                 ema_decay=None, preset=None, seed=None, **kwargs):
+        refuse_unused_options("VEEGAN", kwargs)
         adversarial_loss = LOG_RATIO if loss == "log_ratio" else adversarial.get(loss)
         if float(reconstruction_weight) < 0:
             raise ValueError(f"reconstruction_weight must be >= 0, got {reconstruction_weight}")
@@ -91,8 +99,8 @@ class VEEGAN(GAN):
         discriminator = resolve_network(discriminator, "joint_discriminator", **context)
         super().__init__(generator, discriminator, latent_dim, data_shape=data_shape, standardize=standardize,
                          g_optimizer_config=g_optimizer_config or adam(1e-3, 0.5, 0.999),
-                         d_optimizer_config=d_optimizer_config or adam(1e-3, 0.5, 0.999), preset=preset, seed=seed,
-                         **kwargs)
+                         d_optimizer_config=d_optimizer_config or adam(1e-3, 0.5, 0.999), ema_decay=ema_decay,
+                         preset=preset, seed=seed, **kwargs)
         self.reconstructor = reconstructor
         self.loss_name = loss
         self.adversarial_loss = adversarial_loss
@@ -107,6 +115,7 @@ class VEEGAN(GAN):
         checks = [(self.generator, "generator", 1, (self.latent_dim,), self.data_shape),
                   (self.reconstructor, "reconstructor", 1, self.data_shape, (self.latent_dim,)),
                   (self.discriminator, "discriminator", 2, None, (1,))]
+        check_joint_scores(self.discriminator)
         for network, role, n_inputs, input_shape, output_shape in checks:
             inputs, outputs = network_attr(network, "inputs"), network_attr(network, "outputs")
             if inputs is not None and len(inputs) != n_inputs:
@@ -114,7 +123,9 @@ class VEEGAN(GAN):
                 raise ValueError(f"the VEEGAN {role} must take {want}, it takes {len(inputs)} input(s)")
             if input_shape is not None and inputs is not None and tuple(inputs[0].shape[1:]) != input_shape:
                 raise ValueError(f"the VEEGAN {role} takes shape {tuple(inputs[0].shape[1:])}, expected {input_shape}")
-            if outputs is not None and (len(outputs) != 1 or tuple(outputs[0].shape[1:]) != output_shape):
+            scores = isinstance(network_attr(network, "output"), dict)  # BigBiGAN's unary scores beside the joint one
+            if outputs is not None and (len(outputs) != 1 and not scores
+                                        or any(tuple(o.shape[1:]) != output_shape for o in outputs)):
                 raise ValueError(f"the VEEGAN {role} must return one tensor of shape {output_shape}, it returns "
                                  f"{[tuple(o.shape[1:]) for o in outputs]}")
 
@@ -133,10 +144,12 @@ class VEEGAN(GAN):
         fake = tf.cast(self.generator(z, training=training), tf.float32)
         z_real = tf.cast(self.reconstructor(real, training=training), tf.float32)
         z_fake = tf.cast(self.reconstructor(fake, training=training), tf.float32)
-        real_logit = self.discriminator([real, z_real], training=training)
-        fake_logit = self.discriminator([fake, z], training=training)
-        d_loss = self.adversarial_loss.discriminator(real_logit, fake_logit)
-        return d_loss, self.adversarial_loss.generator(fake_logit), latent_reconstruction(z, z_fake)
+        real_scores = joint_scores(self.discriminator, real, z_real, training)
+        fake_scores = joint_scores(self.discriminator, fake, z, training)
+        d_loss = sum_over_scores(self.adversarial_loss.discriminator, real_scores, fake_scores)
+        g_loss = sum_over_scores(lambda _, fake_logit: self.adversarial_loss.generator(fake_logit), real_scores,
+                                 fake_scores)
+        return d_loss, g_loss, latent_reconstruction(z, z_fake)
 
     def train_step(self, data):
         self.require_compiled()
@@ -152,6 +165,8 @@ class VEEGAN(GAN):
         d_grads = d_tape.gradient(d_scaled, d_vars)
         self.g_optimizer.apply(g_grads, g_vars)
         self.d_optimizer.apply(d_grads, d_vars)
+        if self.ema_generator is not None:
+            ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay, self._updates())
         return self.report({"d_loss": d_loss, "g_loss": g_loss, "reconstruction": reconstruction})
 
     # ---- inference ---------------------------------------------------------------------------
@@ -172,6 +187,7 @@ class VEEGAN(GAN):
             "latent_dim": self.latent_dim,
             "loss": self.loss_name,
             "reconstruction_weight": self.reconstruction_weight,
+            "ema_decay": self.options.ema_decay,
             "g_optimizer_config": self.g_optimizer_config,
             "d_optimizer_config": self.d_optimizer_config,
         }
