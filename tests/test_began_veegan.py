@@ -134,6 +134,7 @@ def test_bad_arguments_are_refused_clearly():
     for option in ({"loss": "hinge"}, {"ema_decay": 0.99}, {"pack": 2}):  # GAN's options BEGAN's step does not use
         with pytest.raises(ValueError, match=f"BEGAN's step does not take GAN's option.*{next(iter(option))}"):
             kg.models.BEGAN(g, d, latent_dim=2, **option)
+    kg.models.BEGAN(g, d, latent_dim=2, ema_decay=None, pack=1, loss="non_saturating")  # GAN's defaults pass
 
 
 @pytest.mark.slow

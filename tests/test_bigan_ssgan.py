@@ -111,6 +111,69 @@ def test_joint_discriminator_unary_scores_see_one_input_each(builder):
     assert not isinstance(plain.output, dict) and ("x_dense" in [l.name for l in plain.layers]) == (builder == "mlp")
 
 
+@pytest.mark.parametrize("builder", ["mlp", "dcgan"])
+def test_unary_paths_have_one_layer_per_hidden_width(builder):
+    if builder == "mlp":
+        widths, d = (16, 8, 4), kg.networks.mlp_joint_discriminator((3,), 2, hidden=(16, 8, 4), unary_scores=True)
+        assert [d.get_layer(f"x_dense_{i}").units for i in range(3)] == [16, 8, 4]
+        assert tuple(d.get_layer("x_logit").kernel.shape) == (4, 1)
+    else:
+        widths, d = (16, 8), kg.networks.conv_joint_discriminator((8, 8, 1), 2, base_filters=4, hidden=(16, 8),
+                                                                  unary_scores=True)
+    assert [d.get_layer(f"z_dense_{i}").units for i in range(len(widths))] == list(widths)
+    assert tuple(d.get_layer("z_logit").kernel.shape) == (widths[-1], 1)
+
+
+@pytest.mark.parametrize("builder", ["mlp", "dcgan"])
+def test_unary_scores_are_float32_under_mixed_bfloat16(builder):
+    from kerasgen.models.adversarial.bigan import SCORES
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    shape = (3,) if builder == "mlp" else (8, 8, 1)
+    d = (kg.networks.mlp_joint_discriminator(shape, 2, hidden=(8, 8), unary_scores=True) if builder == "mlp" else
+         kg.networks.conv_joint_discriminator(shape, 2, base_filters=4, hidden=(8,), unary_scores=True))
+    out = d([np.zeros((2, *shape), "float32"), np.zeros((2, 2), "float32")])
+    assert {k: keras.backend.standardize_dtype(v.dtype) for k, v in out.items()} == dict.fromkeys(SCORES, "float32")
+    assert d.get_layer("z_dense_0").compute_dtype == "bfloat16"  # (the conftest restores float32)
+
+
+def test_joint_scores_are_float32_and_checked_when_the_discriminator_runs():
+    from kerasgen.models.adversarial.bigan import SCORES, joint_scores
+
+    x_in, z_in = keras.Input((3,)), keras.Input((2,))
+    bf = "mixed_bfloat16"
+    d = keras.Model([x_in, z_in], {"logit": keras.layers.Dense(1, dtype=bf)(keras.layers.Concatenate()([x_in, z_in])),
+                                   "x_logit": keras.layers.Dense(1, dtype=bf)(x_in),
+                                   "z_logit": keras.layers.Dense(1, dtype=bf)(z_in)})
+    scores = joint_scores(d, tf.zeros((4, 3)), tf.zeros((4, 2)), False)
+    assert list(scores) == sorted(SCORES)
+    assert all(v.dtype == tf.float32 and tuple(v.shape) == (4, 1) for v in scores.values())
+
+    class NoJoint(keras.Model):  # a subclassed model's outputs are known only when it runs
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.a, self.b = keras.layers.Dense(1), keras.layers.Dense(1)
+
+        def call(self, inputs, training=False):
+            return {"x_logit": self.a(inputs[0]), "z_logit": self.b(inputs[1])}
+
+    with pytest.raises(ValueError, match="must return 'logit'"):
+        joint_scores(NoJoint(), tf.zeros((4, 3)), tf.zeros((4, 2)), False)
+
+
+def test_a_discriminator_dict_with_an_unknown_or_misshapen_score_is_refused():
+    x_in, z_in = keras.Input((3,)), keras.Input((2,))
+    joint = keras.layers.Dense(1)(keras.layers.Concatenate()([x_in, z_in]))
+    unknown = keras.Model([x_in, z_in], {"logit": joint, "features": keras.layers.Dense(4)(x_in)})
+    wide = keras.Model([x_in, z_in], {"logit": joint, "x_logit": keras.layers.Dense(2)(x_in)})
+    for algorithm in (lambda d: kg.models.BiGAN("mlp", "mlp-latent", d, latent_dim=2, data_shape=(3,)),
+                      lambda d: kg.models.VEEGAN("mlp", "mlp", d, latent_dim=2, data_shape=(3,))):
+        with pytest.raises(ValueError, match=r"got \['features', 'logit'\]"):
+            algorithm(unknown)
+        with pytest.raises(ValueError, match=r"each score of the discriminator must have shape \(B, 1\).*x_logit"):
+            algorithm(wide)
+
+
 def test_bigan_rejects_a_discriminator_dict_without_the_joint_logit():
     x_in, z_in = keras.Input((3,)), keras.Input((2,))
     d = keras.Model([x_in, z_in], {"x_logit": keras.layers.Dense(1)(x_in), "z_logit": keras.layers.Dense(1)(z_in)})

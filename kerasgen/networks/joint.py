@@ -127,13 +127,15 @@ def _joint_head(h, z, hidden, dropout, unary_scores=False):
 @register_network("mlp", "joint_discriminator")
 def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0.2, unary_scores=False,
                             name="discriminator"):
-    """MLP joint discriminator D(x, z): x and z each through a LeakyReLU layer, concatenated, then
-    the hidden layers (dropout before each, as ALI's discriminators) and a logit.
+    """MLP joint discriminator D(x, z): x and z each through a LeakyReLU layer (one per hidden width
+    with `unary_scores`), concatenated, then the hidden layers (dropout before each, as ALI's
+    discriminators) and a logit.
 
     Args:
         data_shape: shape of one example (images are flattened).
         latent_dim: size of z.
-        hidden: widths of the hidden layers (the first also sizes the x and z paths).
+        hidden: widths of the hidden layers (the first also sizes the x and z paths; with
+            `unary_scores` each path has a layer of every width).
         dropout: dropout rate (0 for none).
         unary_scores: BigBiGAN's discriminator (Donahue & Simonyan 2019): x and z each through a
             LeakyReLU layer per `hidden` width, and besides the joint logit a score of x alone

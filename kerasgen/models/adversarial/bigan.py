@@ -46,12 +46,21 @@ SCORES = ("logit", "x_logit", "z_logit")
 """A joint discriminator's scores: the joint one, and BigBiGAN's unary scores of x alone and of z alone."""
 
 
-def check_joint_scores(discriminator):
-    """Raise ValueError unless a joint discriminator returning a dict returns "logit" and only `SCORES`."""
-    output = network_attr(discriminator, "output")
-    if isinstance(output, dict) and ("logit" not in output or not set(output) <= set(SCORES)):
+def _check_score_names(names):
+    if "logit" not in names or not set(names) <= set(SCORES):
         raise ValueError(f"a discriminator returning a dict must return 'logit' and may return 'x_logit' and "
-                         f"'z_logit', got {sorted(output)}")
+                         f"'z_logit', got {sorted(names)}")
+
+
+def check_joint_scores(discriminator):
+    """Raise ValueError unless a functional joint discriminator returning a dict returns "logit" and only `SCORES`,
+    each of shape (B, 1). (A subclassed one is checked by `joint_scores` when it runs.)"""
+    output = network_attr(discriminator, "output")
+    if isinstance(output, dict):
+        _check_score_names(output)
+        shapes = {name: tuple(score.shape[1:]) for name, score in output.items()}
+        if any(shape != (1,) for shape in shapes.values()):
+            raise ValueError(f"each score of the discriminator must have shape (B, 1), got {shapes}")
 
 
 def joint_scores(discriminator, x, z, training):
@@ -60,6 +69,7 @@ def joint_scores(discriminator, x, z, training):
     out = discriminator([x, z], training=training)
     if not isinstance(out, dict):
         out = {"logit": out}
+    _check_score_names(out)
     return {name: tf.cast(out[name], tf.float32) for name in sorted(out)}
 
 

@@ -56,8 +56,9 @@ class VEEGAN(GAN):
         reconstructor: Keras model x (B, *data_shape) -> z (B, latent_dim); or a registered
             reconstructor name ("conv", "mlp"), a builder or a serialised model.
         discriminator: Keras model [x (B, *data_shape), z (B, latent_dim)] -> logits (B, 1), or a dict
-            of "logit" with BigBiGAN's unary scores "x_logit" and "z_logit", each (B, 1), each playing
-            the game with its own loss (the losses add); or a registered joint_discriminator name
+            of "logit" with BigBiGAN's unary scores "x_logit" and "z_logit", each (B, 1), each with its
+            own loss (the losses add; "z_logit" of the generator's pairs (G(z), z) sees prior noise
+            alone, so it trains the discriminator only); or a registered joint_discriminator name
             ("conv", "mlp"), a builder or a serialised model.
         latent_dim: size of the noise z ~ N(0, I).
         data_shape: shape of one example; read from a generator model when None.
@@ -123,9 +124,9 @@ class VEEGAN(GAN):
                 raise ValueError(f"the VEEGAN {role} must take {want}, it takes {len(inputs)} input(s)")
             if input_shape is not None and inputs is not None and tuple(inputs[0].shape[1:]) != input_shape:
                 raise ValueError(f"the VEEGAN {role} takes shape {tuple(inputs[0].shape[1:])}, expected {input_shape}")
-            scores = isinstance(network_attr(network, "output"), dict)  # BigBiGAN's unary scores beside the joint one
-            if outputs is not None and (len(outputs) != 1 and not scores
-                                        or any(tuple(o.shape[1:]) != output_shape for o in outputs)):
+            if isinstance(network_attr(network, "output"), dict):  # scores, checked by `check_joint_scores`
+                continue
+            if outputs is not None and (len(outputs) != 1 or tuple(outputs[0].shape[1:]) != output_shape):
                 raise ValueError(f"the VEEGAN {role} must return one tensor of shape {output_shape}, it returns "
                                  f"{[tuple(o.shape[1:]) for o in outputs]}")
 
