@@ -98,6 +98,15 @@ def conv_stages(x, base_filters, dropout):
     return h, filters
 
 
+def _input_path(h, prefix, hidden, unary_scores):
+    """An input's path before the joint layers: one LeakyReLU 0.2 layer of `hidden[0]` ("{prefix}_dense"), or with
+    `unary_scores` one per `hidden` width ("{prefix}_dense_{i}")."""
+    for i, width in enumerate(hidden if unary_scores else hidden[:1]):
+        h = layers.Dense(width, name=f"{prefix}_dense_{i}" if unary_scores else f"{prefix}_dense")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    return h
+
+
 def _joint_head(h, z, hidden, dropout, unary_scores=False):
     """The shared MLP on [data features h, latent features] -> logit (B, 1) float32, or with `unary_scores`
     {"logit": joint, "x_logit": from h alone, "z_logit": from the latent path alone}, each (B, 1) float32.
@@ -105,10 +114,7 @@ def _joint_head(h, z, hidden, dropout, unary_scores=False):
     The latent path is one LeakyReLU layer of `hidden[0]`, or with `unary_scores` one per `hidden` width
     (BigBiGAN's unary latent network H; the data path is the caller's).
     """
-    zh = z
-    for i, width in enumerate(hidden if unary_scores else hidden[:1]):
-        zh = layers.Dense(width, name=f"z_dense_{i}" if unary_scores else "z_dense")(zh)
-        zh = layers.LeakyReLU(0.2)(zh)
+    zh = _input_path(z, "z", hidden, unary_scores)
     joint = layers.Concatenate()([h, zh])
     for i, width in enumerate(hidden):
         if dropout:
@@ -149,9 +155,7 @@ def mlp_joint_discriminator(data_shape, latent_dim, hidden=(256, 256), dropout=0
     x = keras.Input(tuple(data_shape), name="x")
     z = keras.Input((latent_dim,), name="z")
     h = layers.Flatten()(x) if len(data_shape) > 1 else x
-    for i, width in enumerate(hidden if unary_scores else hidden[:1]):
-        h = layers.Dense(width, name=f"x_dense_{i}" if unary_scores else "x_dense")(h)
-        h = layers.LeakyReLU(0.2)(h)
+    h = _input_path(h, "x", hidden, unary_scores)
     return keras.Model([x, z], _joint_head(h, z, hidden, dropout, unary_scores), name=name)
 
 

@@ -507,16 +507,15 @@ class GAN(GenerativeModel):
         }
 
 
-def refuse_unused_options(algorithm: str, kwargs: dict, honoured=()) -> None:
+def refuse_unused_options(algorithm: str, kwargs: dict) -> None:
     """For an algorithm built on `GAN` with a step of its own: raise ValueError naming the `GAN` arguments in
     `kwargs` set away from `GAN`'s defaults that its step does not use, rather than accept and ignore them. Used
-    by every such step: the networks, `latent_dim`, `data_shape`, `standardize`, the optimiser configs, `preset`,
-    `seed`; and `honoured`."""
+    by every such step: the networks, `latent_dim`, `data_shape`, `standardize`, the optimiser configs, `preset`
+    and `seed` (an algorithm takes the others it uses, such as `loss`, as arguments of its own)."""
     used = {"self", "generator", "discriminator", "latent_dim", "data_shape", "standardize", "g_optimizer_config",
-            "d_optimizer_config", "preset", "seed", "kwargs", *honoured}
+            "d_optimizer_config", "preset", "seed", "kwargs"}
     defaults = {name: parameter.default for name, parameter in inspect.signature(GAN.__init__).parameters.items()
                 if name not in used}
     unused = sorted(name for name in set(kwargs) & set(defaults) if kwargs[name] != defaults[name])
     if unused:
         raise ValueError(f"{algorithm}'s step does not take GAN's option(s) {', '.join(unused)}")
-
