@@ -438,10 +438,11 @@ def test_wgan_gp_takes_a_lighter_gradient_penalty_on_vectors_only():
     assert kg.models.get("wgan-gp", data_shape=(2,), penalty_weight=5.0).penalty_weight == 5.0
 
 
-@pytest.mark.parametrize("preset", ["fm-gan", "wgan-gp", "wgan", "sngan"])
+@pytest.mark.parametrize("preset", ["fm-gan", "wgan-gp", "wgan", "sngan", "unrolled-gan"])
 def test_presets_sample_from_the_generators_weight_average_on_vectors_only(preset):
     # on the grid the average lifted fm-gan's high-quality fraction from 68-77% to 85-91%, wgan-gp's from 41-68% to
-    # 75-77% and wgan's from 5-11% to 12-21%; images sample the raw generator; the user's ema_decay (None too) wins
+    # 75-77%, wgan's from 5-11% to 12-21% and unrolled-gan's from 22-67% to 39-75%; images sample the raw generator;
+    # the user's ema_decay (None too) wins
     from kerasgen.models.adversarial.presets import VECTOR_EMA_DECAY
 
     vectors = kg.models.get(preset, data_shape=(2,))
