@@ -94,12 +94,13 @@ def test_plain_gan_defaults_find_most_of_the_grid(preset):
 @pytest.mark.parametrize("preset", ["fgan-kl", "fgan-pearson"])
 def test_fgan_defaults_with_an_unbounded_critic_cover_the_grid(preset):
     """`fgan-kl` and `fgan-pearson` as a user gets them on vectors (R1 1 and Adam 1e-3 for KL, R1 3 and Adam
-    5e-4 for Pearson). Over six shuffles of the data (model seed 0; a run repeats bit for bit under one global
-    seed): KL 20-24 modes and 12-51% high quality, Pearson 23-25 and 17-48%. Without the penalty, at the vector
-    recipe's Adam 1e-3, both found 0-1 modes with under 1% of samples near one."""
+    5e-4 for Pearson, both sampling the generator's weight average). Seeds 0-5 of `benchmarks/mode_coverage.py`: KL
+    24-25 modes and 14-76% high quality, Pearson 25 and 26-74% (the suite's seed: 25 and 76%, 25 and 65%); the raw
+    generators 22-25 and 11-56%, 20-25 and 22-63%. Without the penalty, at the vector recipe's Adam 1e-3, both found
+    0-1 modes with under 1% of samples near one."""
     result = _grid_coverage(preset)
-    assert result["modes"] >= 18
-    assert result["high_quality"] > 0.08
+    assert result["modes"] >= 22, result
+    assert result["high_quality"] > 0.12, result
 
 
 def test_wgan_gp_defaults_cover_the_grid():

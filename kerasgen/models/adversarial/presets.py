@@ -27,8 +27,8 @@ from kerasgen.registry import register_preset
 SMALL = dict(base_filters=8, hidden=(32, 32))  # conv stacks and MLPs small enough for tests
 IMAGE_HIDDEN = (256, 256)  # MLP layers of `gan` on images
 VECTOR_RECIPE = dict(hidden=(256, 256, 256), learning_rate_factor=5.0, min_latent_dim=2)
-# The decay of the generator's weight average that `fm-gan`, `wgan-gp`, `wgan`, `pacgan`, `sngan`, `unrolled-gan` and
-# `veegan` sample from on vectors (`ema_decay`). On the 25-Gaussian grid (batch 256, 4,000 generator steps, model seed 0, data shuffles 0-2)
+# The decay of the generator's weight average that `fm-gan`, `wgan-gp`, `wgan`, `pacgan`, `sngan`, `unrolled-gan`,
+# `fgan-kl`, `fgan-pearson` and `veegan` sample from on vectors (`ema_decay`). On the 25-Gaussian grid (batch 256, 4,000 generator steps, model seed 0, data shuffles 0-2)
 # `fm-gan`'s raw generator put 68-77% of its samples near a mode and its average at 0.98, 0.99 and 0.995 85-91%
 # (25/25 modes each), at 0.998 82-88%; 0.999 averaged generators that had moved on, 16-20 modes and 17-23%.
 # `wgan-gp` went from 24-25 modes and 41-68% (20-25 and 32-68% over six runs) to 25/25 and 75-77%, `wgan` at a
