@@ -409,9 +409,13 @@ class GAN(GenerativeModel):
             scaled = self.g_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, g_vars)
         self.g_optimizer.apply(grads, g_vars)
+        self._update_weight_average()
+        return per_example, feature_loss, d_out
+
+    def _update_weight_average(self):
+        """After a generator update: move the generator's weight average (`ema_decay`) towards its weights."""
         if self.ema_generator is not None:
             ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay, self._updates())
-        return per_example, feature_loss, d_out
 
     @staticmethod
     def _features(heads):

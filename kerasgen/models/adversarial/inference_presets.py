@@ -3,10 +3,8 @@ semi-supervised GAN)."""
 
 from __future__ import annotations
 
-import copy
-
 from kerasgen.models.adversarial.bigan import BiGAN
-from kerasgen.models.adversarial.presets import VECTOR_RECIPE, vector_optimizer
+from kerasgen.models.adversarial.presets import _defaults, set_default_optimizers, vector_optimizer
 from kerasgen.models.adversarial.ssgan import SemiSupervisedGAN
 from kerasgen.models.optimizers import adam
 from kerasgen.networks import (
@@ -59,23 +57,19 @@ def bigan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden
     is_image = len(data_shape) == 3
     if unary_scores is None:
         unary_scores = VECTOR_UNARY_SCORES and not is_image
+    latent_dim, hidden = _defaults(data_shape, latent_dim, hidden, 50)
     recipe = adam(2e-4, 0.5)
     if is_image:
-        latent_dim = int(latent_dim or 50)
         g = dcgan_generator(data_shape, latent_dim, base_filters=base_filters)
         e = conv_latent_encoder(data_shape, latent_dim, base_filters=base_filters)
         d = conv_joint_discriminator(data_shape, latent_dim, base_filters=base_filters, hidden=(8 * base_filters,),
                                      unary_scores=unary_scores)
     else:
-        latent_dim = int(latent_dim or max(VECTOR_RECIPE["min_latent_dim"], data_shape[0]))
-        hidden = tuple(hidden or VECTOR_RECIPE["hidden"])
         recipe = vector_optimizer(recipe)
         g = mlp_generator(data_shape, latent_dim, hidden=hidden)
         e = mlp_latent_encoder(data_shape, latent_dim, hidden=hidden)
         d = mlp_joint_discriminator(data_shape, latent_dim, hidden=hidden, unary_scores=unary_scores)
-    for key in ("g_optimizer_config", "d_optimizer_config"):
-        if kw.get(key) is None:
-            kw[key] = copy.deepcopy(recipe)
+    set_default_optimizers(kw, recipe)
     return BiGAN(g, e, d, latent_dim=latent_dim, data_shape=data_shape, standardize=not is_image, preset="bigan",
                  **kw)
 

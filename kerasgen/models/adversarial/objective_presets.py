@@ -11,7 +11,7 @@ import math
 
 from kerasgen.models.adversarial.began import BEGAN
 from kerasgen.models.adversarial.inference_presets import VECTOR_UNARY_SCORES
-from kerasgen.models.adversarial.presets import VECTOR_EMA_DECAY, VECTOR_RECIPE
+from kerasgen.models.adversarial.presets import VECTOR_EMA_DECAY, _defaults
 from kerasgen.models.adversarial.veegan import VEEGAN
 from kerasgen.networks import (
     began_generator,
@@ -81,7 +81,7 @@ def veegan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidde
     and unit reconstruction weight, Adam 1e-3 (beta_1 0.5). Returns an uncompiled `VEEGAN`."""
     data_shape = tuple(data_shape)
     image = _is_image(data_shape)
-    latent_dim = latent_dim or (100 if image else max(VECTOR_RECIPE["min_latent_dim"], data_shape[0]))
+    latent_dim, hidden = _defaults(data_shape, latent_dim, hidden, 100)
     if unary_scores is None:
         unary_scores = VECTOR_UNARY_SCORES and not image
     if image:
@@ -90,7 +90,6 @@ def veegan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidde
         d = conv_joint_discriminator(data_shape, latent_dim, base_filters=base_filters, dropout=0.0,
                                      unary_scores=unary_scores)
     else:
-        hidden = tuple(hidden or VECTOR_RECIPE["hidden"])
         kw.setdefault("ema_decay", VECTOR_EMA_DECAY)
         g = mlp_generator(data_shape, latent_dim, hidden=hidden)
         f = mlp_reconstructor(data_shape, latent_dim, hidden=hidden)

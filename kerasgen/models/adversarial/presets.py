@@ -28,8 +28,8 @@ SMALL = dict(base_filters=8, hidden=(32, 32))  # conv stacks and MLPs small enou
 IMAGE_HIDDEN = (256, 256)  # MLP layers of `gan` on images
 VECTOR_RECIPE = dict(hidden=(256, 256, 256), learning_rate_factor=5.0, min_latent_dim=2)
 # The decay of the generator's weight average that `fm-gan`, `wgan-gp`, `wgan`, `pacgan`, `sngan`, `unrolled-gan`,
-# `fgan-kl`, `fgan-pearson` and `veegan` sample from on vectors (`ema_decay`). On the 25-Gaussian grid (batch 256, 4,000 generator steps, model seed 0, data shuffles 0-2)
-# `fm-gan`'s raw generator put 68-77% of its samples near a mode and its average at 0.98, 0.99 and 0.995 85-91%
+# `fgan-kl`, `fgan-pearson` and `veegan` sample from on vectors (`ema_decay`). On the 25-Gaussian grid (batch 256,
+# 4,000 generator steps, model seed 0, data shuffles 0-2) `fm-gan`'s raw generator put 68-77% of its samples near a mode and its average at 0.98, 0.99 and 0.995 85-91%
 # (25/25 modes each), at 0.998 82-88%; 0.999 averaged generators that had moved on, 16-20 modes and 17-23%.
 # `wgan-gp` went from 24-25 modes and 41-68% (20-25 and 32-68% over six runs) to 25/25 and 75-77%, `wgan` at a
 # clip of 0.05 from 21-22 modes and 5-11% to 22-25 and 12-21%; `pacgan` with cyclic packs (`remedies.VECTOR_PACK_MODE`)
@@ -48,6 +48,14 @@ def vector_optimizer(config):
     """A serialised optimiser with the learning rate of `VECTOR_RECIPE` (same kind and betas)."""
     rate = config["config"]["learning_rate"] * VECTOR_RECIPE["learning_rate_factor"]
     return {**config, "config": {**config["config"], "learning_rate": rate}}
+
+
+def set_default_optimizers(kwargs: dict, recipe: dict) -> None:
+    """A copy of the serialised optimiser `recipe` for each player whose config (`g_optimizer_config`,
+    `d_optimizer_config`) `kwargs` leaves None; the user's win."""
+    for key in ("g_optimizer_config", "d_optimizer_config"):
+        if kwargs.get(key) is None:
+            kwargs[key] = copy.deepcopy(recipe)
 
 
 def _defaults(data_shape, latent_dim, hidden, image_latent_dim):
@@ -96,9 +104,7 @@ def _build(name, data_shape, latent_dim, image_latent_dim, conv=True, num_classe
     recipe = optimizer or adam()
     if is_vector(data_shape):
         recipe = optimizer_on_vectors or vector_optimizer(recipe)
-    for key in ("g_optimizer_config", "d_optimizer_config"):
-        if gan_kwargs.get(key) is None:
-            gan_kwargs[key] = copy.deepcopy(recipe)
+    set_default_optimizers(gan_kwargs, recipe)
     code_dim = sum(categorical_codes) + continuous_codes
     g, d = _networks(
         data_shape, latent_dim + code_dim, conv, num_classes=num_classes, label_to_d=label_to_d,

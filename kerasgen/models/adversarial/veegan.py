@@ -28,7 +28,6 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.losses import adversarial
-from kerasgen.models.adversarial import ema
 from kerasgen.models.adversarial.bigan import check_joint_scores, joint_scores, sum_over_scores
 from kerasgen.models.adversarial.gan import GAN, refuse_unused_options
 from kerasgen.models.base import GenerativeModel
@@ -166,8 +165,7 @@ class VEEGAN(GAN):
         d_grads = d_tape.gradient(d_scaled, d_vars)
         self.g_optimizer.apply(g_grads, g_vars)
         self.d_optimizer.apply(d_grads, d_vars)
-        if self.ema_generator is not None:
-            ema.update_ema(self.ema_generator, self.generator, self.options.ema_decay, self._updates())
+        self._update_weight_average()
         return self.report({"d_loss": d_loss, "g_loss": g_loss, "reconstruction": reconstruction})
 
     # ---- inference ---------------------------------------------------------------------------
