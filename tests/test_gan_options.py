@@ -1,7 +1,7 @@
 """The GAN step's options against mode collapse: each changes exactly what it claims.
 
 Minibatch layers against their definitions, packing element by element, one-sided label smoothing,
-the instance-noise schedule, the unrolled generator update and the weight average against closed
+the instance-noise and feature-matching schedules, the unrolled generator update and the weight average against closed
 forms on linear toys, feature matching's term and gradient; then resume, bfloat16 and
 MirroredStrategy with every option on at once. (The presets pacgan, unrolled-gan, fm-gan and
 fgan-* go through the preset contract and export parity in tests/test_presets.py.)
@@ -272,6 +272,31 @@ def test_feature_matching_adds_its_term_and_gradient():
     np.testing.assert_allclose(gan.generator.get_weights()[1], b - lr_g * (-w + 2 * lam * (b - r)), rtol=1e-5)
 
 
+def test_feature_matching_schedule_scales_the_generators_gradient_down_to_zero():
+    """The feature-matching test's toy with `feature_matching_steps=2` and every batch of the same real examples:
+    the generator's bias moves by lr (w - 2 lam_t (b_t - r)) with lam_t = lam, lam / 2, then 0 from step 2 on,
+    while the reported term stays the unweighted ||r - b_t||^2."""
+    w, lam, lr_g, steps = np.array([0.3, -0.7]), 0.5, 0.1, 2
+    gan = kg.models.GAN(_constant_generator(), _linear_critic(w, features=True), latent_dim=3, loss="wasserstein",
+                        feature_matching=lam, feature_matching_steps=steps)
+    b = np.array([0.5, 0.25])
+    gan.generator.set_weights([np.zeros((3, 2), "float32"), b.astype("float32")])
+    gan.compile(g_optimizer=keras.optimizers.SGD(lr_g), d_optimizer=keras.optimizers.SGD(0.0), run_eagerly=True)
+    batch = np.random.default_rng(0).normal(size=(16, 2)).astype("float32") + [1.0, -2.0]
+    r = batch.mean(axis=0)
+    for t in range(4):
+        gan.fit(batch, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        b = b - lr_g * (-w + 2 * lam * max(0.0, 1.0 - t / steps) * (b - r))
+        np.testing.assert_allclose(gan.generator.get_weights()[1], b, rtol=1e-5, err_msg=f"step {t}")
+    assert [float(gan.options.feature_matching_weight(t)) for t in (0, 1, 2, 50)] == [lam, lam / 2, 0.0, 0.0]
+    assert float(kg.models.GAN(_constant_generator(), _linear_critic(w, features=True), latent_dim=3,
+                               feature_matching=lam).options.feature_matching_weight(10**6)) == lam  # no schedule
+    for bad, message in [(dict(feature_matching=lam, feature_matching_steps=0), "feature_matching_steps must be >= 1"),
+                         (dict(feature_matching_steps=5), "set feature_matching > 0")]:
+        with pytest.raises(ValueError, match=message):
+            kg.models.GAN(_constant_generator(), _linear_critic(w, features=True), latent_dim=3, **bad)
+
+
 def test_ema_weights_are_the_closed_form_average_and_are_what_samples_and_export_use():
     """Constant gradient -w on the generator's output b (frozen linear critic, Wasserstein loss, SGD lr):
     b_t = b_0 + t lr w. The average is a_t = d_t a_{t-1} + (1 - d_t) b_t with the warmed-up decay
@@ -298,7 +323,7 @@ def test_ema_weights_are_the_closed_form_average_and_are_what_samples_and_export
 
 # ---- resume, precision, strategies with every option on -----------------------------------------------------
 ALL_OPTIONS = dict(pack=2, pack_mode="cyclic", minibatch_stddev=True, minibatch_discrimination=4, feature_matching=0.5,
-                   label_smoothing=0.1, instance_noise=0.3, instance_noise_steps=5, unrolled_steps=2, ema_decay=0.9)
+                   feature_matching_steps=3, label_smoothing=0.1, instance_noise=0.3, instance_noise_steps=5, unrolled_steps=2, ema_decay=0.9)
 
 
 def _all_options_model(shape=(2,), **kwargs):

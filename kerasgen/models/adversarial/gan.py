@@ -88,6 +88,12 @@ class GAN(GenerativeModel):
         feature_matching: weight w of the generator's extra loss
             w * ||mean f(x) - mean f(G(z))||^2 on the discriminator's "features" head (Salimans et
             al. 2016; per replica's batch under tf.distribute).
+        feature_matching_steps: N: that weight falls linearly from w at the first generator update
+            to 0 at update N and stays 0 (constant when None). Matching feature means keeps every
+            mode fed early on; the adversarial loss alone then sharpens them: on the 25-Gaussian grid
+            `fm-gan` put 89-95% of its samples near a mode after 4,000 steps with N = 4,000 (mean 91.4%
+            over twelve shuffles), against 73-92% (88.2%) with the weight held
+            (docs/gan-vector-recipes.md).
         label_smoothing: a in [0, 1): one-sided smoothing, the discriminator's real target moves
             from 1 to 1 - a, the fake target stays 0 (losses with targets: minimax,
             non_saturating, least_squares).
@@ -126,8 +132,8 @@ class GAN(GenerativeModel):
                  label_to_discriminator=False, auxiliary_weight=0.0, categorical_codes=(),
                  continuous_codes=0, info_weight=1.0, standardize=False, g_optimizer_config=None,
                  d_optimizer_config=None, reuse_fakes=False, pack=1, pack_mode="disjoint", minibatch_stddev=False,
-                 minibatch_discrimination=0, feature_matching=0.0, label_smoothing=0.0, instance_noise=0.0,
-                 instance_noise_steps=None, unrolled_steps=0, unrolled_learning_rate=0.005, ema_decay=None,
+                 minibatch_discrimination=0, feature_matching=0.0, feature_matching_steps=None, label_smoothing=0.0,
+                 instance_noise=0.0, instance_noise_steps=None, unrolled_steps=0, unrolled_learning_rate=0.005, ema_decay=None,
                  preset=None, seed=None, **kwargs):
         if int(n_critic) < 1:
             raise ValueError(f"n_critic must be >= 1, got {n_critic}")
@@ -139,7 +145,8 @@ class GAN(GenerativeModel):
         self.options = GANOptions.checked(
             adversarial_loss, label_to_discriminator, auxiliary_weight, codes.code_dim > 0, pack=pack,
             pack_mode=pack_mode, minibatch_stddev=minibatch_stddev, minibatch_discrimination=minibatch_discrimination,
-            feature_matching=feature_matching, label_smoothing=label_smoothing, instance_noise=instance_noise,
+            feature_matching=feature_matching, feature_matching_steps=feature_matching_steps,
+            label_smoothing=label_smoothing, instance_noise=instance_noise,
             instance_noise_steps=instance_noise_steps, unrolled_steps=unrolled_steps,
             unrolled_learning_rate=unrolled_learning_rate, ema_decay=ema_decay)
         num_classes = None if num_classes is None else int(num_classes)
@@ -310,7 +317,8 @@ class GAN(GenerativeModel):
 
     # ---- training ---------------------------------------------------------------------
     def _updates(self):
-        """Generator updates made so far (the instance-noise schedule's clock; saved with the optimiser)."""
+        """Generator updates made so far (the clock of the instance-noise and feature-matching schedules and of the
+        weight average's warm-up; saved with the optimiser)."""
         return self.g_optimizer.iterations
 
     def _seen(self, real, fake, seed):
@@ -405,7 +413,8 @@ class GAN(GenerativeModel):
             if self.options.feature_matching > 0:  # each replica's batch-mean match, averaged over replicas
                 feature_loss = feature_matching_loss(self._features(score(seen_real)), self._features(heads))
                 replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-                loss = loss + self.options.feature_matching * feature_loss / replicas
+                weight = self.options.feature_matching_weight(self._updates())
+                loss = loss + weight * feature_loss / replicas
             scaled = self.g_optimizer.scale_loss(loss)
         grads = tape.gradient(scaled, g_vars)
         self.g_optimizer.apply(grads, g_vars)

@@ -80,6 +80,15 @@ def add_instance_noise(x, scale, seed):
     return tf.cast(x, tf.float32) + tf.cast(scale, tf.float32) * noise
 
 
+def linear_decay(value, steps, step):
+    """`value` * max(0, 1 - step / steps) as a float32 scalar: `value` at step 0, exactly 0 from step
+    `steps` on; `value` at every step when `steps` is None."""
+    if steps is None:
+        return tf.constant(value, tf.float32)
+    left = 1.0 - tf.cast(step, tf.float32) / float(steps)
+    return value * tf.maximum(left, 0.0)
+
+
 def feature_matching_loss(real_features, fake_features):
     """||mean_batch f(x) - mean_batch f(G(z))||^2 (Salimans et al. 2016), a scalar float32.
 
@@ -113,6 +122,7 @@ class GANOptions:
     minibatch_stddev: bool = False
     minibatch_discrimination: int = 0
     feature_matching: float = 0.0
+    feature_matching_steps: int | None = None
     label_smoothing: float = 0.0
     instance_noise: float = 0.0
     instance_noise_steps: int | None = None
@@ -129,6 +139,8 @@ class GANOptions:
             minibatch_stddev=bool(values.get("minibatch_stddev", False)),
             minibatch_discrimination=int(values.get("minibatch_discrimination") or 0),
             feature_matching=float(values.get("feature_matching") or 0.0),
+            feature_matching_steps=None if values.get("feature_matching_steps") is None
+            else int(values["feature_matching_steps"]),
             label_smoothing=float(values.get("label_smoothing") or 0.0),
             instance_noise=float(values.get("instance_noise") or 0.0),
             instance_noise_steps=None if values.get("instance_noise_steps") is None
@@ -146,6 +158,11 @@ class GANOptions:
             raise ValueError(f"minibatch_discrimination must be >= 0 kernels, got {opts.minibatch_discrimination}")
         if opts.feature_matching < 0:
             raise ValueError(f"feature_matching must be >= 0, got {opts.feature_matching}")
+        if opts.feature_matching_steps is not None:
+            if opts.feature_matching_steps < 1:
+                raise ValueError(f"feature_matching_steps must be >= 1 or None, got {opts.feature_matching_steps}")
+            if not opts.feature_matching:
+                raise ValueError("feature_matching_steps schedules feature matching: set feature_matching > 0 too")
         if not 0.0 <= opts.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must lie in [0, 1), got {opts.label_smoothing}")
         if opts.label_smoothing and not loss.targets:
@@ -178,10 +195,13 @@ class GANOptions:
     def noise_scale(self, step):
         """Instance-noise standard deviation after `step` generator updates: `instance_noise`, falling
         linearly to 0 at `instance_noise_steps` (constant when None); float32 scalar."""
-        if self.instance_noise_steps is None:
-            return tf.constant(self.instance_noise, tf.float32)
-        left = 1.0 - tf.cast(step, tf.float32) / float(self.instance_noise_steps)
-        return self.instance_noise * tf.maximum(left, 0.0)
+        return linear_decay(self.instance_noise, self.instance_noise_steps, step)
+
+    def feature_matching_weight(self, step):
+        """Weight of the generator's feature-matching term after `step` generator updates:
+        `feature_matching`, falling linearly to 0 at `feature_matching_steps` (constant when None);
+        float32 scalar."""
+        return linear_decay(self.feature_matching, self.feature_matching_steps, step)
 
     def discriminator_input(self, x, step, seed):
         """What the discriminator sees of a batch x (B, ...): with instance noise (after `step`
