@@ -97,38 +97,25 @@ VECTOR_FM_DISCRIMINATOR_RATE = 5e-4
 # all 25 modes on every run; over shuffles 0-5, 0.3 and 0.2 lost a mode or three on one run each (64% and 44% there)
 # and 2 gave 54-87%.
 VECTOR_FEATURE_MATCHING = 0.5
-
-# The generator update at which `fm-gan`'s feature-matching weight on vectors has fallen linearly to 0
-# (`feature_matching_steps`; images hold their weight). Matching feature means keeps every mode fed while the modes
-# form; the non-saturating loss alone then sharpens them. Same protocol, twelve shuffles: 89-95% of samples near a
-# mode (mean 91.4%, 8 runs of 12 at 90% or more) against 73-92% (88.2%, 5 of 12) with the weight held, higher on 9
-# of 12; all 25 modes on 10 of the 12 runs, 23 and 24 on the other two, where the held weight found 25 on every run.
-# Fading from step 2,000 instead gave 80-93% (90.2%, one run at 24 modes), to 0 at 3,000 or to a third of the weight
-# at 4,000 (shuffles 0-5) 89-94% and 87-94% (one run at 23 and at 24 modes), to a fifth of it no fewer lost modes
-# (shuffles 0-2, 5, 8, 10: 22 and 24 modes on 8 and 10). Trained on to 8,000 steps with the weight at 0 from 4,000,
-# shuffles 0-2 kept 25 modes and put 94-96% near them, as the held weight did (93-96%).
-VECTOR_FEATURE_MATCHING_STEPS = 4000
+# The weight is held, not faded (`feature_matching_steps`): fading it linearly to 0 over the 4,000 steps put 82-93% of
+# samples near a mode over the twelve shuffles (mean 89.7%, higher on 8 of 12) but found 22 and 24 modes on two of
+# them, where the held weight finds 25 on every run (docs/gan-vector-recipes.md, "Fading feature matching").
 
 
 @register_preset("fm-gan", "adversarial",
-                 "Feature matching (weight 1; on vectors 0.5, fading to 0 over 4,000 steps) for the generator, "
-                 "minibatch stddev in the discriminator; on vectors a weight average of the generator and a "
-                 "discriminator at half its rate",
+                 "Feature matching (weight 1, 0.5 on vectors) for the generator, minibatch stddev in the "
+                 "discriminator; on vectors a weight average of the generator and a discriminator at half its rate",
                  small=SMALL, reference="Salimans et al. 2016, Improved Techniques for Training GANs, "
                  "arXiv:1606.03498; Karras et al. 2018, Progressive Growing of GANs, arXiv:1710.10196 (minibatch stddev)")
 def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, feature_matching=None,
            **kw):
     """Feature matching: the generator's non-saturating loss plus `feature_matching` (1 on images,
-    `VECTOR_FEATURE_MATCHING` on vectors when None, there falling linearly to 0 at generator update
-    `VECTOR_FEATURE_MATCHING_STEPS` unless `feature_matching_steps` is given) times the squared distance of
-    the batch means of the discriminator's last features; the discriminator holds a minibatch
-    standard-deviation feature; on vectors `sample` and export use the generator's weight average
-    (`presets.VECTOR_EMA_DECAY`) and the discriminator's Adam rate is `VECTOR_FM_DISCRIMINATOR_RATE`.
-    Returns an uncompiled `GAN`."""
+    `VECTOR_FEATURE_MATCHING` on vectors when None) times the squared distance of the batch means of the
+    discriminator's last features; the discriminator holds a minibatch standard-deviation feature; on
+    vectors `sample` and export use the generator's weight average (`presets.VECTOR_EMA_DECAY`) and the
+    discriminator's Adam rate is `VECTOR_FM_DISCRIMINATOR_RATE`. Returns an uncompiled `GAN`."""
     if feature_matching is None:
         feature_matching = VECTOR_FEATURE_MATCHING if is_vector(data_shape) else 1.0
-    if is_vector(data_shape) and feature_matching > 0:
-        kw.setdefault("feature_matching_steps", VECTOR_FEATURE_MATCHING_STEPS)
     kw.setdefault("minibatch_stddev", True)
     if is_vector(data_shape) and kw.get("d_optimizer_config") is None:
         kw["d_optimizer_config"] = adam(VECTOR_FM_DISCRIMINATOR_RATE)
