@@ -285,7 +285,8 @@ def test_feature_matching_schedule_scales_the_generators_gradient_down_to_zero()
     batch = np.random.default_rng(0).normal(size=(16, 2)).astype("float32") + [1.0, -2.0]
     r = batch.mean(axis=0)
     for t in range(4):
-        gan.fit(batch, batch_size=16, epochs=1, shuffle=False, verbose=0)
+        history = gan.fit(batch, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+        np.testing.assert_allclose(history["feature_loss"][0], np.sum((r - b) ** 2), rtol=1e-5, err_msg=f"step {t}")
         b = b - lr_g * (-w + 2 * lam * max(0.0, 1.0 - t / steps) * (b - r))
         np.testing.assert_allclose(gan.generator.get_weights()[1], b, rtol=1e-5, err_msg=f"step {t}")
     assert [float(gan.options.feature_matching_weight(t)) for t in (0, 1, 2, 50)] == [lam, lam / 2, 0.0, 0.0]

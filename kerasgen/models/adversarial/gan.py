@@ -92,7 +92,7 @@ class GAN(GenerativeModel):
             to 0 at update N and stays 0 (constant when None). Matching feature means keeps every
             mode fed while the modes form; with the weight faded the adversarial loss alone sharpens
             them, at the risk of dropping one: on the 25-Gaussian grid `fm-gan` with N = 4,000 put
-            82-93% of its samples near a mode after 4,000 steps (mean 89.7% over twelve shuffles)
+            82.5-93.3% of its samples near a mode after 4,000 steps (mean 89.7% over twelve shuffles)
             against 73-92% (88.2%) with the weight held, but found 22 and 24 of 25 modes on two runs
             where the held weight found all 25 (docs/gan-vector-recipes.md).
         label_smoothing: a in [0, 1): one-sided smoothing, the discriminator's real target moves

@@ -97,9 +97,9 @@ VECTOR_FM_DISCRIMINATOR_RATE = 5e-4
 # all 25 modes on every run; over shuffles 0-5, 0.3 and 0.2 lost a mode or three on one run each (64% and 44% there)
 # and 2 gave 54-87%.
 VECTOR_FEATURE_MATCHING = 0.5
-# The weight is held, not faded (`feature_matching_steps`): fading it linearly to 0 over the 4,000 steps put 82-93% of
-# samples near a mode over the twelve shuffles (mean 89.7%, higher on 8 of 12) but found 22 and 24 modes on two of
-# them, where the held weight finds 25 on every run (docs/gan-vector-recipes.md, "Fading feature matching").
+# The weight is held, not faded (`feature_matching_steps`): fading it linearly to 0 over the 4,000 steps put
+# 82.5-93.3% of samples near a mode over the twelve shuffles (mean 89.7%, higher on 8 of 12) but found 22 and 24 modes
+# on two of them, where the held weight finds 25 on every run (docs/gan-vector-recipes.md, "Fading feature matching").
 
 
 @register_preset("fm-gan", "adversarial",
