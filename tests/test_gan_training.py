@@ -457,16 +457,19 @@ def test_presets_sample_from_the_generators_weight_average_on_vectors_only(prese
     assert kg.models.get("gan", data_shape=(2,)).ema_generator is None
 
 
-def test_fm_gan_halves_its_discriminators_rate_and_feature_matching_on_vectors_only():
+def test_fm_gan_halves_its_discriminators_rate_and_fades_feature_matching_on_vectors_only():
     from kerasgen.models.adversarial.remedies import VECTOR_FEATURE_MATCHING, VECTOR_FM_DISCRIMINATOR_RATE
     from kerasgen.models.optimizers import adam
 
-    assert kg.models.get("fm-gan", data_shape=(2,)).options.feature_matching == VECTOR_FEATURE_MATCHING == 0.5
+    assert kg.models.get("fm-gan", data_shape=(2,)).options.feature_matching == VECTOR_FEATURE_MATCHING == 1.0
     assert kg.models.get("fm-gan", data_shape=(8, 8, 1), base_filters=8).options.feature_matching == 1.0
     assert kg.models.get("fm-gan", data_shape=(2,), feature_matching=2.0).options.feature_matching == 2.0
+    from kerasgen.models.adversarial.remedies import VECTOR_FEATURE_MATCHING_STEPS
     steps = lambda **kw: kg.models.get("fm-gan", **kw).options.feature_matching_steps  # noqa: E731
-    assert steps(data_shape=(2,)) is None and steps(data_shape=(8, 8, 1), base_filters=8) is None  # the weight is held
-    assert steps(data_shape=(2,), feature_matching_steps=4000) == 4000  # a fading weight is the user's choice
+    assert steps(data_shape=(2,)) == VECTOR_FEATURE_MATCHING_STEPS == 4000
+    assert steps(data_shape=(8, 8, 1), base_filters=8) is None  # images hold their weight
+    assert steps(data_shape=(2,), feature_matching_steps=None) is None  # the user's choice wins
+    assert steps(data_shape=(2,), feature_matching=0.0) is None  # no feature matching, nothing to fade
 
     rate = lambda config: config["config"]["learning_rate"]
     vectors = kg.models.get("fm-gan", data_shape=(2,))

@@ -90,11 +90,11 @@ class GAN(GenerativeModel):
             al. 2016; per replica's batch under tf.distribute).
         feature_matching_steps: N: that weight falls linearly from w at the first generator update
             to 0 at update N and stays 0 (constant when None). Matching feature means keeps every
-            mode fed while the modes form; with the weight faded the adversarial loss alone sharpens
-            them, at the risk of dropping one: on the 25-Gaussian grid `fm-gan` with N = 4,000 put
-            82.5-93.3% of its samples near a mode after 4,000 steps (mean 89.7% over twelve shuffles)
-            against 73-92% (88.2%) with the weight held, but found 22 and 24 of 25 modes on two runs
-            where the held weight found all 25 (docs/gan-vector-recipes.md).
+            mode fed while the modes form; the adversarial loss alone then sharpens them: on the
+            25-Gaussian grid `fm-gan` (w = 1, N = 4,000, its vector default) found all 25 modes on
+            each of twelve shuffles with 82-94% of its samples near one (mean 90.3%), against 73-92%
+            (88.2%) with w = 0.5 held; faded from 0.5 it lost modes on two shuffles
+            (docs/gan-vector-recipes.md).
         label_smoothing: a in [0, 1): one-sided smoothing, the discriminator's real target moves
             from 1 to 1 - a, the fake target stays 0 (losses with targets: minimax,
             non_saturating, least_squares).

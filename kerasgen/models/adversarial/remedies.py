@@ -91,31 +91,36 @@ def unrolled_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64,
 # every shuffle), 3e-4 71-79% (shuffles 0-2), and 2e-3 48-90%; all found the 25 modes on every run.
 VECTOR_FM_DISCRIMINATOR_RATE = 5e-4
 
-# The generator's feature-matching weight of `fm-gan` on vectors (images keep 1). With the 5e-4 discriminator and the
-# weight average, over twelve shuffles of the data (25-Gaussian grid, batch 256, 4,000 steps, model seed = shuffle):
-# weight 1 put 78-92% of samples near a mode (mean 85.6%), 0.5 73-92% (mean 88.2%; higher on 8 of the 12, lower on 3),
-# all 25 modes on every run; over shuffles 0-5, 0.3 and 0.2 lost a mode or three on one run each (64% and 44% there)
-# and 2 gave 54-87%.
-VECTOR_FEATURE_MATCHING = 0.5
-# The weight is held, not faded (`feature_matching_steps`): fading it linearly to 0 over the 4,000 steps put
-# 82.5-93.3% of samples near a mode over the twelve shuffles (mean 89.7%, higher on 8 of 12) but found 22 and 24 modes
-# on two of them, where the held weight finds 25 on every run (docs/gan-vector-recipes.md, "Fading feature matching").
+# The generator's feature-matching weight of `fm-gan` on vectors, and the generator update at which it has faded
+# linearly to 0 (`feature_matching_steps`; images hold a weight of 1). Matching feature means keeps every mode fed
+# while the modes form; the non-saturating loss alone then sharpens them. With the 5e-4 discriminator and the weight
+# average, over twelve shuffles of the data (25-Gaussian grid, batch 256, 4,000 steps, model seed = shuffle): weight 1
+# fading to 0 at step 4,000 found all 25 modes on every run with 82-94% of samples near one (mean 90.3%, 8 runs of 12
+# at 90% or more); 0.5 held (the previous default) 25 modes and 73-92% (88.2%, 5 of 12), 1 held 78-92% (85.6%); 0.5
+# fading to 0 at 4,000 83-93% (89.7%) but 22 and 24 modes on two runs. Over shuffles 0-5 with the weight held, 0.3 and
+# 0.2 lost a mode or three on one run each and 2 gave 54-87% (docs/gan-vector-recipes.md, "Fading feature matching").
+VECTOR_FEATURE_MATCHING = 1.0
+VECTOR_FEATURE_MATCHING_STEPS = 4000
 
 
 @register_preset("fm-gan", "adversarial",
-                 "Feature matching (weight 1, 0.5 on vectors) for the generator, minibatch stddev in the "
-                 "discriminator; on vectors a weight average of the generator and a discriminator at half its rate",
+                 "Feature matching (weight 1; on vectors fading to 0 over 4,000 steps) for the generator, minibatch "
+                 "stddev in the discriminator; on vectors a weight average of the generator and a discriminator at "
+                 "half its rate",
                  small=SMALL, reference="Salimans et al. 2016, Improved Techniques for Training GANs, "
                  "arXiv:1606.03498; Karras et al. 2018, Progressive Growing of GANs, arXiv:1710.10196 (minibatch stddev)")
 def fm_gan(data_shape, latent_dim=None, num_classes=None, base_filters=64, hidden=None, feature_matching=None,
            **kw):
     """Feature matching: the generator's non-saturating loss plus `feature_matching` (1 on images,
-    `VECTOR_FEATURE_MATCHING` on vectors when None) times the squared distance of the batch means of the
-    discriminator's last features; the discriminator holds a minibatch standard-deviation feature; on
+    `VECTOR_FEATURE_MATCHING` on vectors when None, there fading linearly to 0 at generator update
+    `VECTOR_FEATURE_MATCHING_STEPS` unless `feature_matching_steps` is given) times the squared distance of
+    the batch means of the discriminator's last features; the discriminator holds a minibatch standard-deviation feature; on
     vectors `sample` and export use the generator's weight average (`presets.VECTOR_EMA_DECAY`) and the
     discriminator's Adam rate is `VECTOR_FM_DISCRIMINATOR_RATE`. Returns an uncompiled `GAN`."""
     if feature_matching is None:
         feature_matching = VECTOR_FEATURE_MATCHING if is_vector(data_shape) else 1.0
+    if is_vector(data_shape) and feature_matching > 0:
+        kw.setdefault("feature_matching_steps", VECTOR_FEATURE_MATCHING_STEPS)
     kw.setdefault("minibatch_stddev", True)
     if is_vector(data_shape) and kw.get("d_optimizer_config") is None:
         kw["d_optimizer_config"] = adam(VECTOR_FM_DISCRIMINATOR_RATE)
