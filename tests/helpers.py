@@ -173,3 +173,22 @@ def perturb_weights(model, scale, seed=1):
     for var in model.trainable_variables:
         var.assign(var.numpy() + scale * rng.standard_normal(var.shape).astype(var.dtype))
     return model
+
+
+def fit_and_average_generator(model, x, batch_size, decay):
+    """Fits `model` one epoch on x (in order, one step per execution) and returns (the closed-form weight average of
+    its generator after each update, float64 arrays: a_t = d_t a_{t-1} + (1 - d_t) w_t with d_t the warmed-up decay,
+    a_0 the initial weights; the number of updates)."""
+    import keras
+
+    from kerasgen.models.adversarial.ema import warmed_up_decay
+
+    average = [w.numpy().astype("float64") for w in model.generator.weights]
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append([w.numpy() for w in model.generator.weights]))
+    model.fit(x, batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[record])
+    for t, weights in enumerate(seen, start=1):
+        d = float(warmed_up_decay(decay, t))
+        average = [d * a + (1 - d) * w for a, w in zip(average, weights)]
+    return average, len(seen)

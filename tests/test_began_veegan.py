@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import kerasgen as kg
-from helpers import build, fake_data, fit_few_steps
+from helpers import build, fake_data, fit_and_average_generator, fit_few_steps
 
 
 def _constant_generator(latent_dim, value):
@@ -209,20 +209,12 @@ def test_veegan_unary_scores_each_play_the_game_and_the_terms_add():
 
 def test_veegan_averages_its_generator_and_refuses_the_gan_options_its_step_ignores(tmp_path):
     # the weight average follows every step (it was never updated once: `sample` drew from the initial weights)
-    from kerasgen.models.adversarial.ema import warmed_up_decay
-
     model = kg.models.get("veegan", data_shape=(2,), hidden=(8, 8), ema_decay=0.9, seed=0)
     model.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05), steps_per_execution=1)
     x = np.random.default_rng(4).normal(size=(40, 2)).astype("float32")
-    average = [w.numpy().astype("float64") for w in model.generator.weights]
-    seen = []
-    record = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: seen.append([w.numpy() for w in model.generator.weights]))
-    model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[record])
-    for t, weights in enumerate(seen, start=1):
-        d = float(warmed_up_decay(0.9, t))
-        average = [d * a + (1 - d) * w for a, w in zip(average, weights)]
-    assert len(seen) == 5 and not np.allclose(average[0], seen[0][0])
+    initial = model.generator.weights[0].numpy()
+    average, updates = fit_and_average_generator(model, x, 8, 0.9)
+    assert updates == 5 and not np.allclose(average[0], initial)
     for want, got in zip(average, model.ema_generator.weights):
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
     path = str(tmp_path / "veegan.keras")

@@ -12,7 +12,7 @@ import kerasgen as kg
 from kerasgen.losses import adversarial
 from kerasgen.models.adversarial.bigan import encoder_generator_loss
 from kerasgen.models.optimizers import adam
-from tests.helpers import data_for, fake_data, perturb_weights
+from tests.helpers import data_for, fake_data, fit_and_average_generator, perturb_weights
 
 
 def _softplus(t):
@@ -216,15 +216,18 @@ def test_bigan_encode_and_reconstruct(kind):
 
 
 def test_bigan_preset_takes_the_vector_recipe_and_unary_scores_on_vectors_only():
-    from kerasgen.models.adversarial.inference_presets import VECTOR_UNARY_SCORES
+    from kerasgen.models.adversarial.inference_presets import VECTOR_EMA_DECAY, VECTOR_UNARY_SCORES
 
     vectors = kg.models.get("bigan", data_shape=(2,))
     assert VECTOR_UNARY_SCORES and set(vectors.discriminator.output) == {"logit", "x_logit", "z_logit"}
     assert vectors.latent_dim == 2 and [l.units for l in vectors.generator.layers if "dense_" in l.name] == [256] * 3
     assert vectors.g_optimizer_config["config"]["learning_rate"] == vectors.d_optimizer_config["config"][
         "learning_rate"] == 1e-3
+    assert vectors.ema_decay == VECTOR_EMA_DECAY == 0.99 and vectors.sampling_generator is vectors.ema_generator
+    assert kg.models.get("bigan", data_shape=(2,), ema_decay=None).ema_generator is None  # the user's None wins
     images = kg.models.get("bigan", data_shape=(8, 8, 1), base_filters=8)
     assert not isinstance(images.discriminator.output, dict) and images.latent_dim == 50
+    assert images.ema_generator is None and images.sampling_generator is images.generator
     assert images.g_optimizer_config["config"]["learning_rate"] == 2e-4
     mine = kg.models.get("bigan", data_shape=(2,), unary_scores=False, latent_dim=8, hidden=(32, 32),
                          d_optimizer_config=adam(5e-4))
@@ -232,6 +235,32 @@ def test_bigan_preset_takes_the_vector_recipe_and_unary_scores_on_vectors_only()
     assert mine.d_optimizer_config["config"]["learning_rate"] == 5e-4
     assert kg.models.get("bigan", data_shape=(8, 8, 1), base_filters=8, unary_scores=True).discriminator.output.keys() \
         == {"logit", "x_logit", "z_logit"}
+
+
+def test_bigan_weight_average_follows_every_update_and_is_what_sampling_and_export_use(tmp_path):
+    # rejects: an average never updated or updated with the wrong decay, sampling or export from the last weights,
+    # an average lost on reload, an out-of-range decay accepted
+    model = kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=0.8, seed=0)
+    model.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05), steps_per_execution=1)
+    x = np.random.default_rng(4).normal(size=(48, 2)).astype("float32")
+    average, updates = fit_and_average_generator(model, x, 8, 0.8)
+    assert updates == 6 and not np.allclose(average[0], model.generator.weights[0].numpy())
+    for want, got in zip(average, model.ema_generator.weights):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    z = np.random.default_rng(1).normal(size=(5, 2)).astype("float32")
+    averaged = model.to_data_space(model.ema_generator(z)).numpy()
+    assert not np.allclose(averaged, model.to_data_space(model.generator(z)).numpy(), atol=1e-4)
+    np.testing.assert_allclose(model.generate(z), averaged, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.export_generate(tf.constant(z))), averaged, atol=1e-6)
+    np.testing.assert_allclose(model.reconstruct(x[:5]), model.generate(model.encode(x[:5])), atol=1e-6)
+    path = str(tmp_path / "bigan.keras")
+    model.save(path)
+    loaded = kg.models.load(path)
+    assert loaded.ema_decay == 0.8
+    np.testing.assert_allclose(loaded.sample(5, seed=1), model.sample(5, seed=1), atol=1e-6)
+    assert kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=None).ema_generator is None
+    with pytest.raises(ValueError, match=r"ema_decay must lie in \[0, 1\), got 1.0"):
+        kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=1.0)
 
 
 def test_ali_gaussian_encoder_draws_in_training_and_encodes_its_mean():
@@ -418,12 +447,18 @@ def _fit_args(name, x, y):
     return (x, y) if name == "ssgan" else (x,)
 
 
+def _slow_kwargs(name, **kwargs):
+    """The small preset on 8x8 images; `bigan` with its generator's weight average, so that it resumes, trains in
+    bfloat16 and under a strategy too."""
+    extra = {"ema_decay": 0.9} if name == "bigan" else {"num_classes": 10}
+    return dict(data_shape=(8, 8, 1), **extra, **kwargs, **kg.registry.get_preset(name).small)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["bigan", "ssgan"])
 def test_resume_continues_exactly(name, tmp_path):
     x, y = _few_labelled()
-    model = kg.models.get(name, data_shape=(8, 8, 1), num_classes=10 if name == "ssgan" else None, seed=5,
-                          **kg.registry.get_preset(name).small)
+    model = kg.models.get(name, **_slow_kwargs(name, seed=5))
     model.compile()
     model.fit(*_fit_args(name, x, y), batch_size=16, epochs=1, shuffle=False, verbose=0)
     path = str(tmp_path / "m.keras")
@@ -434,6 +469,8 @@ def test_resume_continues_exactly(name, tmp_path):
     assert resumed == uninterrupted
     for a, b in zip(model.weights, resumed_model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+    if name == "bigan":  # the weight average is among them, and it moved
+        assert not np.allclose(model.ema_generator.get_weights()[0], model.generator.get_weights()[0])
 
 
 @pytest.mark.slow
@@ -441,8 +478,7 @@ def test_resume_continues_exactly(name, tmp_path):
 def test_mixed_bfloat16_trains(name):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     x, y = _few_labelled(32)
-    model = kg.models.get(name, data_shape=(8, 8, 1), num_classes=10 if name == "ssgan" else None, seed=0,
-                          **kg.registry.get_preset(name).small)
+    model = kg.models.get(name, **_slow_kwargs(name, seed=0))
     model.compile()
     assert "bfloat16" in {layer.compute_dtype for layer in model._flatten_layers()}
     history = model.fit(*_fit_args(name, x, y), batch_size=16, epochs=1, verbose=0).history
@@ -457,8 +493,7 @@ def test_mixed_bfloat16_trains(name):
 def test_mirrored_strategy_matches_one_device_scale(name, strategy):
     x, y = fake_data((8, 8, 1), n=64)  # fully labelled: a few labels per batch make a noisy supervised loss
     ds = tf.data.Dataset.from_tensor_slices(_fit_args(name, x, y)).batch(16)
-    kwargs = dict(data_shape=(8, 8, 1), num_classes=10 if name == "ssgan" else None, seed=1,
-                  **kg.registry.get_preset(name).small)
+    kwargs = _slow_kwargs(name, seed=1)
     single = kg.models.get(name, **kwargs)
     single.compile()
     with strategy.scope():

@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerasgen.losses import adversarial
+from kerasgen.models.adversarial import ema
 from kerasgen.models.adversarial.latent_generator import LatentGenerator
 from kerasgen.models.network_args import data_shape_of, network_attr, resolve_network
 from kerasgen.models.optimizers import adam
@@ -107,6 +108,11 @@ class BiGAN(LatentGenerator):
             the encoder and the discriminator see it).
         g_optimizer_config: the generator and encoder's optimiser (Adam 2e-4, beta_1 0.5).
         d_optimizer_config: the discriminator's optimiser (Adam 2e-4, beta_1 0.5).
+        ema_decay: d in [0, 1): keep an exponential moving average of the generator's weights
+            (`ema_generator`, updated after each generator update with the decay warmed up as
+            min(d, (1 + t) / (10 + t)); `ema.py`); `sample`, `generate`, `reconstruct` and the
+            exported generator use it. The encoder and the discriminator train against the raw
+            generator. None (default): no average.
         preset, seed: as in every kerasgen model.
 
     Example:
@@ -124,8 +130,8 @@ class BiGAN(LatentGenerator):
     onnx_functions = ("encode",)
 
     def __init__(self, generator, encoder, discriminator, latent_dim, data_shape=None, loss="non_saturating",
-                 standardize=False, g_optimizer_config=None, d_optimizer_config=None, preset=None, seed=None,
-                 **kwargs):
+                 standardize=False, g_optimizer_config=None, d_optimizer_config=None, ema_decay=None, preset=None,
+                 seed=None, **kwargs):
         latent_dim = int(latent_dim)
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
@@ -144,6 +150,8 @@ class BiGAN(LatentGenerator):
         self.d_optimizer_config = d_optimizer_config or adam()
         self.check_generator()
         self._check_networks()
+        self.ema_decay = ema.check_decay(ema_decay)
+        self.ema_generator = ema.ema_copy(generator) if self.ema_decay is not None else None
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss")}
         self.g_optimizer = None
         self.d_optimizer = None
@@ -201,6 +209,8 @@ class BiGAN(LatentGenerator):
         g_grads = g_tape.gradient(g_scaled, g_vars)
         self.d_optimizer.apply(d_grads, d_vars)
         self.g_optimizer.apply(g_grads, g_vars)
+        if self.ema_generator is not None:
+            ema.update_ema(self.ema_generator, self.generator, self.ema_decay, self.g_optimizer.iterations)
         return self.report({"d_loss": d_per_example, "g_loss": g_per_example})
 
     # ---- inference --------------------------------------------------------------------------
@@ -214,7 +224,7 @@ class BiGAN(LatentGenerator):
         return np.concatenate(out) if out else np.zeros((0, self.latent_dim), np.float32)
 
     def reconstruct(self, x, batch_size=256):
-        """G(E(x)) in data space, numpy (B, *data_shape)."""
+        """G(E(x)) in data space, numpy (B, *data_shape) (G: the weight average, with `ema_decay`)."""
         return self.generate(self.encode(x, batch_size), batch_size)
 
     def export_functions(self) -> dict:
@@ -233,4 +243,5 @@ class BiGAN(LatentGenerator):
             "loss": self.loss_name,
             "g_optimizer_config": self.g_optimizer_config,
             "d_optimizer_config": self.d_optimizer_config,
+            "ema_decay": self.ema_decay,
         }

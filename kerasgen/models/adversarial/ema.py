@@ -18,6 +18,16 @@ from __future__ import annotations
 import keras
 
 
+def check_decay(decay):
+    """`decay` as a float, or None; raises ValueError unless it is None or lies in [0, 1)."""
+    if decay is None:
+        return None
+    decay = float(decay)
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"ema_decay must lie in [0, 1), got {decay}")
+    return decay
+
+
 def ema_copy(network):
     """A non-trainable copy of `network` (same architecture and weights).
 

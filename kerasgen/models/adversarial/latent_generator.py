@@ -22,6 +22,8 @@ class LatentGenerator(GenerativeModel):
     """
 
     generator_role = "generator"
+    ema_generator = None
+    """The generator's weight average that sampling and export use (set by a subclass taking `ema_decay`), or None."""
 
     def players(self):
         """The generator side (`g_optimizer`) and the discriminator (`d_optimizer`)."""
@@ -42,9 +44,14 @@ class LatentGenerator(GenerativeModel):
         if outputs is not None and tuple(outputs[0].shape[1:]) != self.data_shape:
             raise ValueError(f"generator makes shape {tuple(outputs[0].shape[1:])} but data_shape is {self.data_shape}")
 
+    @property
+    def sampling_generator(self):
+        """The generator that `call`, `sample`, `generate` and export use: its weight average when there is one."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
     def call(self, inputs, training=False):
-        """Generator in data space: z (B, latent_dim) -> x (B, *data_shape)."""
-        return self.to_data_space(self.generator(inputs, training=training))
+        """Generator in data space: z (B, latent_dim) -> x (B, *data_shape) (the weight average's, when kept)."""
+        return self.to_data_space(self.sampling_generator(inputs, training=training))
 
     def generate(self, z, batch_size=256):
         """Data-space samples (B, *data_shape), numpy, from z (B, latent_dim)."""

@@ -12,6 +12,7 @@ import dataclasses
 
 import tensorflow as tf
 
+from kerasgen.models.adversarial import ema
 from kerasgen.networks.discriminator_options import check_pack
 
 # the GAN arguments that change how a discriminator is built (see `discriminator_builder_options`)
@@ -176,8 +177,7 @@ class GANOptions:
             raise ValueError(f"unrolled_steps must be >= 0, got {opts.unrolled_steps}")
         if opts.unrolled_steps and opts.unrolled_learning_rate <= 0:
             raise ValueError(f"unrolled_learning_rate must be > 0, got {opts.unrolled_learning_rate}")
-        if opts.ema_decay is not None and not 0.0 <= opts.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must lie in [0, 1), got {opts.ema_decay}")
+        ema.check_decay(opts.ema_decay)
         return opts
 
     def config(self) -> dict:
