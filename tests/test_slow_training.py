@@ -56,12 +56,13 @@ def test_fm_gan_defaults_cover_the_grid():
 
 
 def test_bigan_defaults_find_modes_on_the_grid():
-    """`bigan` as a user gets it on vectors (the vector recipe and BigBiGAN's unary scores of x and of z): 14-22 modes
-    with 35-77% high-quality samples after 4,000 steps at batch 256 over three seeds (the suite's seed 20 and 21%); the
-    joint score alone spread 8-16 modes as clouds with 1-2% of samples near one."""
+    """`bigan` as a user gets it on vectors (the vector recipe, BigBiGAN's unary scores of x and of z, sampling the
+    generator's weight average): 16-23 modes with 58-81% high-quality samples after 4,000 steps at batch 256 over six
+    seeds (the suite's seed 21 and 47%; with the global seed 0, 25 and 30%); the raw generator 10-22 and 27-77% (the
+    suite's seed 20 and 21%), the joint score alone 8-16 modes as clouds with 1-2% of samples near one."""
     result = _grid_coverage("bigan")
-    assert result["modes"] >= 12
-    assert result["high_quality"] > 0.10, result
+    assert result["modes"] >= 14
+    assert result["high_quality"] > 0.25, result
 
 
 def test_veegan_defaults_cover_the_grid():
