@@ -263,6 +263,40 @@ def test_bigan_weight_average_follows_every_update_and_is_what_sampling_and_expo
         kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=1.0)
 
 
+def test_bigan_weight_average_copies_batch_statistics_trains_nothing_and_checks_its_decay():
+    # rejects: batch-norm statistics averaged or left behind, an average with trainable weights, decay 0 refused or
+    # treated as "no average", a negative or NaN decay accepted
+    from kerasgen.models.adversarial.ema import check_decay
+
+    g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8), keras.layers.BatchNormalization(),
+                          keras.layers.Dense(2)])
+    model = kg.models.BiGAN(g, "mlp-latent", "mlp", latent_dim=2, data_shape=(2,), ema_decay=0.9, seed=0)
+    assert not model.ema_generator.trainable_weights
+    assert len(model.trainable_weights) == len(model.generator.trainable_weights + model.encoder.trainable_weights
+                                               + model.discriminator.trainable_weights)
+    model.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05))
+    x = np.random.default_rng(2).normal(size=(32, 2)).astype("float32") + 3.0
+    model.fit(x, batch_size=8, epochs=1, verbose=0)
+    statistics = [(a, w) for a, w in zip(model.ema_generator.weights, g.weights) if not w.trainable]
+    assert len(statistics) == 2  # the moving mean and variance, copied as they are
+    for a, w in statistics:
+        np.testing.assert_array_equal(a.numpy(), w.numpy())
+    assert not np.allclose(statistics[0][1].numpy(), 0.0)  # they moved
+    assert any(not np.allclose(a.numpy(), w.numpy()) for a, w in zip(model.ema_generator.weights, g.weights)
+               if w.trainable)  # the averaged weights lag behind
+    # decay 0 keeps an "average" that is the generator itself after every update
+    model = kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=0.0, seed=0)
+    model.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05))
+    model.fit(x, batch_size=8, epochs=1, verbose=0)
+    for a, w in zip(model.ema_generator.weights, model.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), w.numpy())
+    assert check_decay(0) == 0.0 and type(check_decay(0)) is float and type(check_decay(np.float32(0.5))) is float
+    assert check_decay(None) is None
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"ema_decay must lie in \[0, 1\)"):
+            kg.models.get("bigan", data_shape=(2,), hidden=(8, 8), ema_decay=bad)
+
+
 def test_ali_gaussian_encoder_draws_in_training_and_encodes_its_mean():
     model = kg.models.BiGAN("mlp", "mlp", "mlp", latent_dim=3, data_shape=(4,), seed=0)
     x = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
