@@ -29,7 +29,7 @@ from kerasgen.registry import register_preset
 VECTOR_UNARY_SCORES = True
 # `bigan` also samples from its generator's weight average on vectors (`presets.VECTOR_EMA_DECAY`). Seeds 0-5 of the
 # same benchmark: 16-23 modes (mean 19.7) with 58-81% of samples near one (mean 68.6) against 10-22 (17.3) and 27-77%
-# (51.8) for the raw generator; higher on every seed, more modes on three, one fewer on one.
+# (51.8) for the raw generator; higher on every seed, more modes on two, one fewer on one, as many on three.
 
 
 @register_preset("bigan", "adversarial", "BiGAN/ALI: generator, encoder and a joint (x, z) discriminator (on vectors "
