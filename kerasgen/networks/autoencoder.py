@@ -18,6 +18,7 @@ import math
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D
 from kerasgen.networks.dcgan import num_stages
 from kerasgen.registry import register_network
 
@@ -31,7 +32,7 @@ def _image_shape(data_shape, what):
 
 def _convs(h, filters, count, name):
     for i in range(count):
-        h = layers.Conv2D(filters, 3, padding="same", activation="elu", name=f"{name}_{i}")(h)
+        h = Conv2D(filters, 3, padding="same", activation="elu", name=f"{name}_{i}")(h)
     return h
 
 
@@ -40,10 +41,10 @@ def conv_trunk(x, base_filters=32, convs_per_stage=2, name="encoder"):
     scale `convs_per_stage` 3x3 ELU convs and a stride-2 conv (filters n, 2n, 3n, ...), for
     `dcgan.num_stages(H, W)` scales. Returns the flattened features (B, F)."""
     stages = num_stages(int(x.shape[1]), int(x.shape[2]))
-    h = layers.Conv2D(base_filters, 3, padding="same", activation="elu", name=f"{name}_in")(x)
+    h = Conv2D(base_filters, 3, padding="same", activation="elu", name=f"{name}_in")(x)
     for s in range(stages):
         h = _convs(h, base_filters * (s + 1), convs_per_stage, f"{name}_s{s}")
-        h = layers.Conv2D(base_filters * (s + 2), 3, strides=2, padding="same", activation="elu",
+        h = Conv2D(base_filters * (s + 2), 3, strides=2, padding="same", activation="elu",
                           name=f"{name}_down{s}")(h)
     h = _convs(h, base_filters * (stages + 1), convs_per_stage, f"{name}_out")
     return layers.Flatten()(h)
@@ -62,7 +63,7 @@ def conv_decoder(code, data_shape, base_filters=32, convs_per_stage=2, name="dec
         h = _convs(h, base_filters, convs_per_stage, f"{name}_s{s}")
         h = layers.UpSampling2D(2, interpolation="nearest")(h)
     h = _convs(h, base_filters, convs_per_stage, f"{name}_out")
-    return layers.Conv2D(channels, 3, padding="same", dtype="float32", name=f"{name}_image")(h)
+    return Conv2D(channels, 3, padding="same", dtype="float32", name=f"{name}_image")(h)
 
 
 @register_network("conv", "autoencoder")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D
 from kerasgen.layers.weight_norm import WeightNormDense
 from kerasgen.networks.joint import conv_stages
 from kerasgen.registry import register_network
@@ -78,7 +79,7 @@ def conv_classifier(data_shape, num_classes, base_filters=64, dropout=0.2, fake_
         raise ValueError(f"conv_classifier needs image data (H, W, C), got data_shape {tuple(data_shape)}")
     x = keras.Input(tuple(data_shape), name="x")
     h, filters = conv_stages(x, base_filters, dropout)
-    h = layers.Conv2D(filters, 3, padding="same", name="conv_out")(h)
+    h = Conv2D(filters, 3, padding="same", name="conv_out")(h)
     h = layers.LeakyReLU(0.2)(h)
     features = layers.GlobalAveragePooling2D()(h)
     return keras.Model(x, _heads(features, features, num_classes + bool(fake_class)), name=name)

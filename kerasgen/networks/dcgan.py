@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D, Conv2DTranspose
 from kerasgen.layers.minibatch import MinibatchStdDev
 from kerasgen.networks.common import (
     batch_norm_layer,
@@ -68,18 +69,18 @@ def dcgan_generator(data_shape, latent_dim, base_filters=64, num_classes=None, o
     h = batch_norm_layer()(h)
     h = layers.ReLU()(h)
     h = layers.Reshape((h0, w0, filters))(h)
-    h = layers.Conv2DTranspose(filters, 4, strides=1, padding="same", use_bias=False)(h)
+    h = Conv2DTranspose(filters, 4, strides=1, padding="same", use_bias=False)(h)
     h = batch_norm_layer()(h)
     h = layers.ReLU()(h)
     for _ in range(stages - 1):
         filters = max(filters // 2, base_filters)
-        h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(h)
+        h = Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(h)
         h = batch_norm_layer()(h)
         h = layers.ReLU()(h)
     if stages >= 1:
-        h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same")(h)
+        h = Conv2DTranspose(channels, 4, strides=2, padding="same")(h)
     else:
-        h = layers.Conv2D(channels, 3, padding="same")(h)
+        h = Conv2D(channels, 3, padding="same")(h)
     x = layers.Activation(output_activation or "linear", dtype="float32", name="image")(h)
     return keras.Model(inputs, x, name=name)
 
@@ -123,7 +124,7 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
     stages = max(num_stages(data_shape[0], data_shape[1]), 1)
     filters = base_filters
     for i in range(stages):
-        conv = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")
+        conv = Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")
         h = maybe_spectral(conv, spectral_norm, spectral_gain)(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
@@ -131,7 +132,7 @@ def dcgan_discriminator(data_shape, base_filters=64, label_input_classes=None, n
         filters *= 2
     if minibatch_stddev:
         h = MinibatchStdDev(name="minibatch_stddev")(h)
-    h = maybe_spectral(layers.Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm,
+    h = maybe_spectral(Conv2D(filters, 3, padding="same", name="conv_out"), spectral_norm,
                        spectral_gain)(h)
     h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D
 from kerasgen.networks.common import image_with_labels, label_input
 from kerasgen.networks.dcgan import num_stages
 from kerasgen.registry import register_network
@@ -59,7 +60,7 @@ def conv_encoder(data_shape, latent_dim, base_filters=32, num_classes=None, name
     inputs, h = image_with_labels(x, num_classes, data_shape) if num_classes else (x, x)
     filters = base_filters
     for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu", name=f"conv_{i}")(h)
+        h = Conv2D(filters, 4, strides=2, padding="same", activation="relu", name=f"conv_{i}")(h)
         filters *= 2
     h = layers.Flatten()(h)
     h = layers.Dense(max(256, 2 * latent_dim), activation="relu")(h)

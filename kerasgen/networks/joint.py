@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D
 from kerasgen.networks.common import batch_norm_layer
 from kerasgen.networks.dcgan import num_stages
 from kerasgen.registry import register_network
@@ -68,7 +69,7 @@ def conv_latent_encoder(data_shape, latent_dim, base_filters=64, name="encoder")
     x = keras.Input(tuple(data_shape), name="x")
     h, filters = x, base_filters
     for i in range(max(num_stages(data_shape[0], data_shape[1]), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(h)
+        h = Conv2D(filters, 4, strides=2, padding="same", use_bias=i == 0, name=f"conv_{i}")(h)
         if i > 0:
             h = batch_norm_layer()(h)
         h = layers.LeakyReLU(0.2)(h)
@@ -90,7 +91,7 @@ def conv_stages(x, base_filters, dropout):
     """
     h, filters = x, base_filters
     for i in range(max(num_stages(int(x.shape[1]), int(x.shape[2])), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = Conv2D(filters, 4, strides=2, padding="same", name=f"conv_{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D
 from kerasgen.networks.dcgan import num_stages
 from kerasgen.registry import register_network
 
@@ -19,7 +20,7 @@ def conv_features(x, base_filters=64, name="features"):
     h = x
     filters = base_filters
     for i in range(max(num_stages(int(x.shape[1]), int(x.shape[2])), 1)):
-        h = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"{name}_conv_{i}")(h)
+        h = Conv2D(filters, 4, strides=2, padding="same", name=f"{name}_conv_{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
         filters *= 2
     return layers.Flatten()(h)

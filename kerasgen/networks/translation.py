@@ -47,6 +47,7 @@ import operator
 import keras
 from keras import layers as kl
 
+from kerasgen.layers.conv import Conv2D, Conv2DTranspose
 from kerasgen.layers.spatial import ReflectionPadding2D, SubPixelUpsampling
 from kerasgen.networks.common import batch_norm_layer
 from kerasgen.registry import register_network
@@ -187,25 +188,25 @@ def unet(source_shape, target_shape, base_filters=64, max_filters=512, depth=Non
     h, skips = x, {}
     for i in range(1, depth + 1):
         normed = 1 < i < depth
-        h = kl.Conv2D(level_filters(i), 4, strides=2, padding="same", use_bias=not normed, name=f"enc_{i}_conv")(h)
+        h = Conv2D(level_filters(i), 4, strides=2, padding="same", use_bias=not normed, name=f"enc_{i}_conv")(h)
         if normed:
             h = batch_norm_layer(name=f"enc_{i}_norm")(h)
         h = kl.LeakyReLU(0.2, name=f"enc_{i}")(h)
         skips[i] = h
     if depth == 0:
-        h = kl.Conv2D(base_filters, 4, padding="same", name="stem_conv")(h)
+        h = Conv2D(base_filters, 4, padding="same", name="stem_conv")(h)
         h = kl.LeakyReLU(0.2, name="stem")(h)
 
     arrivals = list(range(depth - 1, -k - 1, -1))  # the level each upsampling stage arrives at
     dropout_stages = min(3, depth // 2) if dropout else 0
     if not arrivals:
-        h = kl.Conv2D(channels, 4, padding="same", name="out_conv")(h)
+        h = Conv2D(channels, 4, padding="same", name="out_conv")(h)
     for index, level in enumerate(arrivals):
         if index == len(arrivals) - 1:
-            h = kl.Conv2DTranspose(channels, 4, strides=2, padding="same", name="out_conv")(h)
+            h = Conv2DTranspose(channels, 4, strides=2, padding="same", name="out_conv")(h)
             break
         tag = f"dec_{level}" if level >= 0 else f"extra_{-level}"
-        h = kl.Conv2DTranspose(level_filters(level), 4, strides=2, padding="same", use_bias=False,
+        h = Conv2DTranspose(level_filters(level), 4, strides=2, padding="same", use_bias=False,
                                name=f"{tag}_conv")(h)
         h = batch_norm_layer(name=f"{tag}_norm")(h)
         if index < dropout_stages:
@@ -283,32 +284,32 @@ def resnet_generator(source_shape, target_shape, base_filters=64, blocks=None, d
     biased = norm is None
     x = keras.Input(source, name="source")
     h = ReflectionPadding2D(3, name="stem_pad")(x)
-    h = kl.Conv2D(base_filters, 7, use_bias=biased, name="stem_conv")(h)
+    h = Conv2D(base_filters, 7, use_bias=biased, name="stem_conv")(h)
     h = _normalise(h, norm, "stem_norm")
     h = kl.ReLU(name="stem")(h)
     filters = base_filters
     for i in range(1, stages + 1):
         filters *= 2
-        h = kl.Conv2D(filters, 3, strides=2, padding="same", use_bias=biased, name=f"down_{i}_conv")(h)
+        h = Conv2D(filters, 3, strides=2, padding="same", use_bias=biased, name=f"down_{i}_conv")(h)
         h = _normalise(h, norm, f"down_{i}_norm")
         h = kl.ReLU(name=f"down_{i}")(h)
     for b in range(1, blocks + 1):
         r = ReflectionPadding2D(1, name=f"block_{b}_pad1")(h)
-        r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv1")(r)
+        r = Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv1")(r)
         r = _normalise(r, norm, f"block_{b}_norm1")
         r = kl.ReLU(name=f"block_{b}_relu")(r)
         r = ReflectionPadding2D(1, name=f"block_{b}_pad2")(r)
-        r = kl.Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv2")(r)
+        r = Conv2D(filters, 3, use_bias=biased, name=f"block_{b}_conv2")(r)
         r = _normalise(r, norm, f"block_{b}_norm2")
         h = kl.Add(name=f"block_{b}_add")([h, r])
     ups = [(f"up_{i}", base_filters * 2 ** (stages - i)) for i in range(1, stages + 1)]
     ups += [(f"extra_{m}", base_filters) for m in range(1, k + 1)]
     for tag, filters in ups:
-        h = kl.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=biased, name=f"{tag}_conv")(h)
+        h = Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=biased, name=f"{tag}_conv")(h)
         h = _normalise(h, norm, f"{tag}_norm")
         h = kl.ReLU(name=tag)(h)
     h = ReflectionPadding2D(3, name="out_pad")(h)
-    h = kl.Conv2D(target[-1], 7, name="out_conv")(h)
+    h = Conv2D(target[-1], 7, name="out_conv")(h)
     y = kl.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(x, y, name=name)
 
@@ -343,8 +344,8 @@ def local_translator(source_shape, target_shape, base_filters=32, layers=2, name
     x = keras.Input(source, name="source")
     h = x
     for i in range(1, layers + 1):
-        h = kl.Conv2D(base_filters, 3, padding="same", activation="relu", name=f"conv_{i}")(h)
-    h = kl.Conv2D(target[-1], 1, name="out_conv")(h)
+        h = Conv2D(base_filters, 3, padding="same", activation="relu", name=f"conv_{i}")(h)
+    h = Conv2D(target[-1], 1, name="out_conv")(h)
     y = kl.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(x, y, name=name)
 
@@ -380,23 +381,23 @@ def srresnet(source_shape, target_shape, base_filters=64, blocks=16, name="gener
         return kl.PReLU(shared_axes=[1, 2], name=name)
 
     x = keras.Input(source, name="source")
-    h = kl.Conv2D(base_filters, 9, padding="same", name="stem_conv")(x)
+    h = Conv2D(base_filters, 9, padding="same", name="stem_conv")(x)
     stem = h = prelu("stem")(h)
     for b in range(1, blocks + 1):
-        r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv1")(h)
+        r = Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv1")(h)
         r = batch_norm_layer(name=f"block_{b}_norm1")(r)
         r = prelu(f"block_{b}_prelu")(r)
-        r = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv2")(r)
+        r = Conv2D(base_filters, 3, padding="same", use_bias=False, name=f"block_{b}_conv2")(r)
         r = batch_norm_layer(name=f"block_{b}_norm2")(r)
         h = kl.Add(name=f"block_{b}_add")([h, r])
-    h = kl.Conv2D(base_filters, 3, padding="same", use_bias=False, name="trunk_conv")(h)
+    h = Conv2D(base_filters, 3, padding="same", use_bias=False, name="trunk_conv")(h)
     h = batch_norm_layer(name="trunk_norm")(h)
     h = kl.Add(name="global_skip")([stem, h])
     for m in range(1, k + 1):
-        h = kl.Conv2D(4 * base_filters, 3, padding="same", name=f"up_{m}_conv")(h)
+        h = Conv2D(4 * base_filters, 3, padding="same", name=f"up_{m}_conv")(h)
         h = SubPixelUpsampling(2, name=f"up_{m}_shuffle")(h)
         h = prelu(f"up_{m}")(h)
-    h = kl.Conv2D(target[-1], 9, padding="same", name="out_conv")(h)
+    h = Conv2D(target[-1], 9, padding="same", name="out_conv")(h)
     y = kl.Activation("tanh", dtype="float32", name="image")(h)
     return keras.Model(x, y, name=name)
 
@@ -423,7 +424,7 @@ def patchgan_receptive_field(layers) -> int:
     """
     if isinstance(layers, keras.Model):
         pairs = [(int(layer.kernel_size[0]), int(layer.strides[0])) for layer in layers.layers
-                 if type(layer) is kl.Conv2D]
+                 if isinstance(layer, kl.Conv2D)]
     elif isinstance(layers, int):
         if layers < 0:
             raise ValueError(f"patchgan_receptive_field: layers must be >= 0, got {layers}")
@@ -498,9 +499,9 @@ def patchgan(target_shape, source_shape=None, base_filters=64, layers=None, norm
     convs.append((min(base_filters * 2**layers, 8 * base_filters), 1))
     for i, (filters, stride) in enumerate(convs):
         normed = i > 0 and norm is not None
-        h = kl.Conv2D(filters, 4, strides=stride, padding="same", use_bias=not normed, name=f"conv_{i}")(h)
+        h = Conv2D(filters, 4, strides=stride, padding="same", use_bias=not normed, name=f"conv_{i}")(h)
         if normed:
             h = _normalise(h, norm, f"conv_{i}_norm")
         h = kl.LeakyReLU(0.2, name=f"conv_{i}_act")(h)
-    logits = kl.Conv2D(1, 4, padding="same", dtype="float32", name="logits")(h)
+    logits = Conv2D(1, 4, padding="same", dtype="float32", name="logits")(h)
     return keras.Model(inputs, logits, name=name)

@@ -12,6 +12,8 @@ import math
 import keras
 from keras import layers
 
+from kerasgen.layers.conv import Conv2D, Conv2DTranspose
+
 
 def vq_stages(height: int, width: int, max_stages: int = 2) -> int:
     """Number of stride-2 stages of the VQ encoder for an image of this size."""
@@ -29,10 +31,10 @@ def vq_encoder(data_shape, code_dim=16, base_filters=32, hidden=(256, 256), posi
     if len(data_shape) == 3:
         h, filters = x, base_filters
         for i in range(vq_stages(*data_shape[:2])):
-            h = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu", name=f"down_{i}")(h)
+            h = Conv2D(filters, 4, strides=2, padding="same", activation="relu", name=f"down_{i}")(h)
             filters *= 2
-        h = layers.Conv2D(filters, 3, padding="same", activation="relu", name="mix")(h)
-        z_e = layers.Conv2D(code_dim, 1, dtype="float32", name="z_e")(h)
+        h = Conv2D(filters, 3, padding="same", activation="relu", name="mix")(h)
+        z_e = Conv2D(code_dim, 1, dtype="float32", name="z_e")(h)
         return keras.Model(x, z_e, name=name)
     h = x
     for i, width in enumerate(hidden):
@@ -48,14 +50,14 @@ def vq_decoder(data_shape, latent_shape, base_filters=32, hidden=(256, 256), nam
     if len(data_shape) == 3:
         stages = vq_stages(*data_shape[:2])
         filters = base_filters * 2 ** stages
-        h = layers.Conv2D(filters, 3, padding="same", activation="relu", name="mix")(z)
+        h = Conv2D(filters, 3, padding="same", activation="relu", name="mix")(z)
         for i in range(stages - 1):
             filters //= 2
-            h = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu", name=f"up_{i}")(h)
+            h = Conv2DTranspose(filters, 4, strides=2, padding="same", activation="relu", name=f"up_{i}")(h)
         if stages:
-            h = layers.Conv2DTranspose(data_shape[-1], 4, strides=2, padding="same", name="out")(h)
+            h = Conv2DTranspose(data_shape[-1], 4, strides=2, padding="same", name="out")(h)
         else:
-            h = layers.Conv2D(data_shape[-1], 3, padding="same", name="out")(h)
+            h = Conv2D(data_shape[-1], 3, padding="same", name="out")(h)
         return keras.Model(z, layers.Activation("linear", dtype="float32")(h), name=name)
     h = layers.Flatten()(z)
     for i, width in enumerate(hidden):
