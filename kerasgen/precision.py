@@ -20,7 +20,8 @@ Where the hardware offers a reduced precision, `"auto"` confirms it by measureme
 family asks on a machine: it times a few training steps of the family's probe model (`PROBES`: DCGAN
 on 28x28x1, the conv VAE on 28x28x1, pix2pix on 32x32x1; batch 64) under float32 and under the
 candidate, keeps the candidate only when it is at least `MIN_SPEEDUP` (5%) faster, and caches the
-decision per machine (CPU model, core count, GPU) and TensorFlow version in `cache_path()`
+decision per machine (CPU model, core count, GPU), TensorFlow version and bfloat16 kernel-gradient form
+(`kerasgen.layers.conv`) in `cache_path()`
 (`$KERASGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/kerasgen`, else `~/.cache/kerasgen`). `kerasgen
 precision` shows the cached decisions and `kerasgen precision --measure` measures again. With
 `KERASGEN_MEASURE_PRECISION=0`, or under multi-worker training (`TF_CONFIG` set: every worker must
@@ -150,10 +151,15 @@ def machine_description() -> str:
 
 
 def decision_key(family: str) -> str:
-    """The cache key of a family's decision on this machine and TensorFlow version."""
+    """The cache key of a family's decision on this machine and TensorFlow version, with the bfloat16 kernel
+    gradients the probe trains with (`kerasgen.layers.conv.weight_gradient_form`): a decision measured with
+    one form (or before there was a choice) is measured again under another."""
     import tensorflow as tf
 
-    return f"{family} | {machine_description()} | TensorFlow {tf.__version__}"
+    from kerasgen.layers.conv import weight_gradient_form
+
+    return (f"{family} | {machine_description()} | TensorFlow {tf.__version__} | "
+            f"bfloat16 kernel gradients {weight_gradient_form()}")
 
 
 def cached_decisions() -> dict:

@@ -104,6 +104,22 @@ def test_auto_measures_a_family_once_keeps_a_real_speedup_and_caches_the_decisio
     assert list(precision.cached_decisions()) == [precision.decision_key("translation")]
 
 
+def test_a_decision_holds_for_the_kernel_gradient_form_it_was_measured_with(bf16_machine, monkeypatch):
+    from kerasgen.layers import conv
+
+    def must_not_measure(family, policies):
+        raise AssertionError("measured again")
+
+    monkeypatch.setenv(conv.FORM_ENV, "forward")
+    assert precision.fast_policy("adversarial", measure=lambda f, p: dict(zip(p, (10.0, 13.0)))) == "mixed_bfloat16"
+    assert precision.fast_policy("adversarial", measure=must_not_measure) == "mixed_bfloat16"
+    monkeypatch.setenv(conv.FORM_ENV, "native")  # another step: measured again, kept apart
+    assert precision.fast_policy("adversarial", measure=lambda f, p: dict(zip(p, (10.0, 10.2)))) == "float32"
+    monkeypatch.setenv(conv.FORM_ENV, "forward")
+    assert precision.fast_policy("adversarial", measure=must_not_measure) == "mixed_bfloat16"
+    assert len(precision.cached_decisions()) == 2
+
+
 def test_auto_does_not_measure_when_turned_off_or_under_multi_worker_training(bf16_machine, monkeypatch):
     def must_not_measure(family, policies):
         raise AssertionError("measured")
