@@ -91,16 +91,10 @@ def matmul_peak_gflops(dtype="float32", size=2048, repeats=10) -> float:
 
 
 def cpu_flags_summary() -> str:
-    """The CPU's model name and its vector / matrix extensions that matter for float32 and bfloat16."""
-    model, flags = "?", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model == "?":
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    """The CPU (model name, family, model and stepping: `kerasgen.precision.cpu_identity`) and its vector /
+    matrix extensions that matter for float32 and bfloat16."""
+    from kerasgen.precision import cpu_flags, cpu_identity
+
+    flags = cpu_flags()
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
-    return f"{model}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + '/'.join(wanted)}"
+    return f"{cpu_identity()}; flags: {' '.join(f for f in wanted if f in flags) or 'none of ' + '/'.join(wanted)}"

@@ -20,7 +20,7 @@ Where the hardware offers a reduced precision, `"auto"` confirms it by measureme
 family asks on a machine: it times a few training steps of the family's probe model (`PROBES`: DCGAN
 on 28x28x1, the conv VAE on 28x28x1, pix2pix on 32x32x1; batch 64) under float32 and under the
 candidate, keeps the candidate only when it is at least `MIN_SPEEDUP` (5%) faster, and caches the
-decision per machine (CPU model, core count, GPU), TensorFlow version and bfloat16 kernel-gradient form
+decision per machine (CPU model with its family and stepping, core count, GPU), TensorFlow version and bfloat16 kernel-gradient form
 (`kerasgen.layers.conv`) in `cache_path()`
 (`$KERASGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/kerasgen`, else `~/.cache/kerasgen`). `kerasgen
 precision` shows the cached decisions and `kerasgen precision --measure` measures again. With
@@ -133,14 +133,36 @@ def cache_path() -> str:
     return os.path.join(folder, "precision.json")
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_identity(path: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name and, where Linux reports them, its family, model and stepping, e.g.
+    "AMD EPYC (family 25, model 17, stepping 1)".
+
+    Virtual machines often report a bare model name ("AMD EPYC") that several generations share, and
+    generations differ in their vector units (one measured a matrix-product peak twice another's under the
+    same name), so a decision measured on one must not be taken for another. Without the file (not Linux):
+    `platform.processor()` or the architecture."""
+    fields = {}
+    if os.path.isfile(path):
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
+                                                          ("stepping", "stepping")) if fields.get(key)]
+    return f"{name} ({', '.join(numbers)})" if numbers else name
+
+
 @functools.lru_cache(maxsize=1)
 def machine_description() -> str:
-    """What a decision is valid for: CPU model and logical cores, and the first GPU when there is one."""
-    cpu = platform.processor() or platform.machine()
-    if os.path.isfile("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    description = f"{cpu} x{os.cpu_count()}"
+    """What a decision is valid for: the CPU (`cpu_identity`) and its logical cores, and the first GPU when
+    there is one."""
+    description = f"{cpu_identity()} x{os.cpu_count()}"
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")

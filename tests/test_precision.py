@@ -42,6 +42,25 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()
 
 
+def test_cpus_sharing_a_bare_model_name_are_told_apart_by_family_and_model(tmp_path):
+    def cpuinfo(name, family, model, stepping):
+        block = (f"processor\t: {{}}\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+                 f"model name\t: {name}\nstepping\t: {stepping}\nflags\t\t: fpu avx512f avx512_bf16\n\n")
+        path = tmp_path / f"{family}-{model}"
+        path.write_text(block.format(0) + block.format(1).replace(f"model\t\t: {model}", "model\t\t: 99"))
+        return str(path)
+
+    zen4, zen5 = cpuinfo("AMD EPYC", 25, 17, 1), cpuinfo("AMD EPYC", 26, 2, 0)
+    assert precision.cpu_identity(zen4) == "AMD EPYC (family 25, model 17, stepping 1)"  # the first processor's
+    assert precision.cpu_identity(zen5) == "AMD EPYC (family 26, model 2, stepping 0)"
+    bare = tmp_path / "bare"
+    bare.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu\n")
+    assert precision.cpu_identity(str(bare)) == "Some CPU"
+    assert precision.cpu_identity(str(tmp_path / "missing"))  # not Linux: the platform's word for it
+    assert precision.machine_description().startswith(precision.cpu_identity() + " x")
+    assert precision.machine_description() in precision.decision_key("adversarial")
+
+
 def test_auto_matches_this_machine_and_sets_the_global_policy():
     expected = precision.fast_policy("adversarial")
     on_gpu = precision.gpu_compute_capability() is not None
