@@ -9,7 +9,10 @@ if [ ! -x .peers-venv/bin/python ]; then
   "$PYTHON" -m venv .peers-venv
 fi
 .peers-venv/bin/python -m pip install --quiet --upgrade pip
-.peers-venv/bin/python -m pip install --quiet --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" torch \
+# PyTorch's own index first (its CPU wheels are a fraction of the size); where it cannot be reached, one quick try
+# and then the default registry, rather than pip's five retries per request.
+.peers-venv/bin/python -m pip install --quiet --retries 0 --timeout 15 \
+  --index-url "${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" torch \
   || .peers-venv/bin/python -m pip install --quiet torch
 .peers-venv/bin/python -m pip install --quiet zuko normflows numpy
 .peers-venv/bin/python -c "import torch, zuko, normflows; print('torch', torch.__version__, 'zuko', zuko.__version__)"
