@@ -73,12 +73,15 @@ def kernel_gradient(x, dy, kernel_shape, stride: int, padding: str):
         (kh, kw, C_in, C_out), `x`'s dtype; equal to `Conv2DBackpropFilter` up to summation order.
     """
     kh, kw = int(kernel_shape[0]), int(kernel_shape[1])
+    pads = [[0, 0], [0, 0]]
     if padding == "SAME":
-        x = tf.pad(x, [[0, 0], _same_padding(x.shape[1], kh, stride), _same_padding(x.shape[2], kw, stride), [0, 0]])
-    rows, cols = int(dy.shape[1]), int(dy.shape[2])
-    x = x[:, :(rows - 1) * stride + kh, :(cols - 1) * stride + kw, :]  # rows past the last window add nothing
+        pads = [_same_padding(x.shape[1], kh, stride), _same_padding(x.shape[2], kw, stride)]
+    # the padding inside the convolution (no padded copy of x); rows and columns of x past the last window
+    # give outputs past (kh, kw), sliced off
     gradient = tf.nn.conv2d(tf.transpose(x, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), strides=1,
-                            padding="VALID", dilations=stride)
+                            padding=[[0, 0], *pads, [0, 0]], dilations=stride)
+    if gradient.shape[1] != kh or gradient.shape[2] != kw:
+        gradient = gradient[:, :kh, :kw, :]
     return tf.transpose(gradient, [1, 2, 0, 3])
 
 
