@@ -104,5 +104,6 @@ def main():
     print_table(["convolution", "precision", "output", "native ms", "forward ms", "im2col ms", "forward speed-up",
                  "relative error", "kerasgen"], rows)
 
+
 if __name__ == "__main__":
     main()

@@ -49,16 +49,43 @@ PROBES = {"adversarial": ("dcgan", (28, 28, 1), None), "variational": ("conv-vae
 MEASURED_FAMILIES = tuple(PROBES)
 
 
+@functools.lru_cache(maxsize=None)
+def _first_processor(path: str = "/proc/cpuinfo") -> dict:
+    """The first processor's block of the Linux kernel's CPU report as {field: value} ({} where the file
+    does not exist); the later blocks describe the other cores of the same CPU."""
+    fields = {}
+    if os.path.isfile(path):
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    if fields:
+                        break
+                    continue
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset:
     """The CPU feature flags the Linux kernel reports (empty where the file does not exist)."""
-    if not os.path.isfile(path):
-        return frozenset()
-    with open(path) as f:
-        for line in f:
-            if line.startswith("flags"):
-                return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
+    return frozenset(_first_processor(path).get("flags", "").split())
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_identity(path: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name and, where Linux reports them, its family, model and stepping, e.g.
+    "AMD EPYC (family 25, model 17, stepping 1)".
+
+    Virtual machines often report a bare model name ("AMD EPYC") that several generations share, and
+    generations differ in their vector units (one measured a matrix-product peak twice another's under the
+    same name), so a decision measured on one must not be taken for another. Without the file (not Linux):
+    `platform.processor()` or the architecture."""
+    fields = _first_processor(path)
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
+                                                          ("stepping", "stepping")) if fields.get(key)]
+    return f"{name} ({', '.join(numbers)})" if numbers else name
 
 
 def cpu_has_native_bfloat16(flags=None) -> bool:
@@ -131,31 +158,6 @@ def cache_path() -> str:
     folder = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kerasgen")
     return os.path.join(folder, "precision.json")
-
-
-@functools.lru_cache(maxsize=None)
-def cpu_identity(path: str = "/proc/cpuinfo") -> str:
-    """The CPU's model name and, where Linux reports them, its family, model and stepping, e.g.
-    "AMD EPYC (family 25, model 17, stepping 1)".
-
-    Virtual machines often report a bare model name ("AMD EPYC") that several generations share, and
-    generations differ in their vector units (one measured a matrix-product peak twice another's under the
-    same name), so a decision measured on one must not be taken for another. Without the file (not Linux):
-    `platform.processor()` or the architecture."""
-    fields = {}
-    if os.path.isfile(path):
-        with open(path) as f:
-            for line in f:
-                if not line.strip():
-                    if fields:
-                        break  # the first processor's block is enough
-                    continue
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
-                                                          ("stepping", "stepping")) if fields.get(key)]
-    return f"{name} ({', '.join(numbers)})" if numbers else name
 
 
 @functools.lru_cache(maxsize=1)
